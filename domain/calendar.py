@@ -1,0 +1,124 @@
+"""The working-day calendar: weekends, the nation's bank holidays and an authority's closures.
+
+Day 0 is the strategy discussion (or the next working day, if it was held on a day off);
+day N is the Nth working day after it. Pure and deterministic: the holiday tables are read
+here, so this module must only run in activities and tools, never inside workflow code.
+"""
+
+from __future__ import annotations
+
+import calendar as _cal
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from functools import cached_property
+from zoneinfo import ZoneInfo
+
+import holidays
+
+LONDON = ZoneInfo("Europe/London")
+
+
+class Nation(StrEnum):
+    """The four UK nations; each has its own bank holidays (substitute days included)."""
+
+    ENGLAND = "england"
+    WALES = "wales"
+    SCOTLAND = "scotland"
+    NORTHERN_IRELAND = "northern_ireland"
+
+    @property
+    def holidays_subdivision(self) -> str:
+        return {
+            Nation.ENGLAND: "ENG",
+            Nation.WALES: "WLS",
+            Nation.SCOTLAND: "SCT",
+            Nation.NORTHERN_IRELAND: "NIR",
+        }[self]
+
+
+class WorkingDayCalendar:
+    """Counts working days for one authority."""
+
+    def __init__(self, nation: Nation = Nation.ENGLAND, closures: Iterable[date] = ()) -> None:
+        self.nation = nation
+        self.closures = frozenset(closures)
+
+    @cached_property
+    def _bank_holidays(self) -> holidays.HolidayBase:
+        # Lazily expands years on lookup; substitute days ("observed") are included.
+        return holidays.country_holidays("GB", subdiv=self.nation.holidays_subdivision)
+
+    def bank_holiday_name(self, day: date) -> str | None:
+        name = self._bank_holidays.get(day)
+        return str(name) if name else None
+
+    def is_working_day(self, day: date) -> bool:
+        return day.weekday() < 5 and day not in self._bank_holidays and day not in self.closures
+
+    def next_working_day(self, day: date) -> date:
+        """The day itself if it is a working day, else the first working day after it."""
+        while not self.is_working_day(day):
+            day += timedelta(days=1)
+        return day
+
+    def previous_working_day(self, day: date) -> date:
+        """The day itself if it is a working day, else the last working day before it."""
+        while not self.is_working_day(day):
+            day -= timedelta(days=1)
+        return day
+
+    def day_zero(self, day: date) -> date:
+        """Day 0 of a count that starts on ``day``: it, or the next working day."""
+        return self.next_working_day(day)
+
+    def add_working_days(self, start: date, n: int) -> date:
+        """Day ``n`` counted from ``start`` (day 0). Negative ``n`` counts backwards."""
+        current = self.day_zero(start) if n >= 0 else self.previous_working_day(start)
+        step = 1 if n >= 0 else -1
+        remaining = abs(n)
+        while remaining:
+            current += timedelta(days=step)
+            if self.is_working_day(current):
+                remaining -= 1
+        return current
+
+    def working_days_between(self, start: date, end: date) -> int:
+        """The working-day number of ``end`` counted from ``start`` as day 0.
+
+        The inverse of :meth:`add_working_days`: for n >= 0,
+        ``working_days_between(s, add_working_days(s, n)) == n``. An ``end`` that is not a
+        working day counts as the last working day before it; an ``end`` before day 0 gives
+        a negative number.
+        """
+        zero = self.day_zero(start)
+        if end >= zero:
+            count = 0
+            current = zero
+            while current < end:
+                current += timedelta(days=1)
+                if self.is_working_day(current):
+                    count += 1
+            return count
+        count = 0
+        current = zero
+        target = self.next_working_day(end)
+        while current > target:
+            current -= timedelta(days=1)
+            if self.is_working_day(current):
+                count -= 1
+        return count
+
+
+def add_calendar_months(day: date, months: int) -> date:
+    """The same day of the month ``months`` later, clipped to the month's end (31 Jan -> 28 Feb)."""
+    month_index = day.month - 1 + months
+    year = day.year + month_index // 12
+    month = month_index % 12 + 1
+    last = _cal.monthrange(year, month)[1]
+    return date(year, month, min(day.day, last))
+
+
+def london_instant(day: date, at: time) -> datetime:
+    """A Europe/London wall-clock time on ``day`` as an aware datetime (right across clock changes)."""
+    return datetime.combine(day, at, tzinfo=LONDON)

@@ -1,0 +1,122 @@
+"""Turns a procedure and the anchors known so far into concrete due instants.
+
+Pure: the same procedure, anchors and holiday data always give the same schedule. The
+workflow never calls this directly; an activity does, so the result is kept in history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, time, timedelta
+
+from pydantic import AwareDatetime, BaseModel
+
+from domain.calendar import LONDON, add_calendar_months, london_instant
+from domain.procedure import Milestone, Phase, Procedure
+from domain.vocabulary import Anchor
+
+
+class PlannedMilestone(BaseModel):
+    id: str
+    title: str
+    phase: Phase
+    anchor: Anchor
+    responsible: str
+    remind: list[str]
+    escalate_to: list[str]
+    satisfied_by: list[str]
+    statutory: bool
+    # Known once the anchor is: the instant (Europe/London, with its UTC offset).
+    due: AwareDatetime | None = None
+    # The working-day number counted from the strategy discussion (day 0), before the ICPC.
+    working_day: int | None = None
+    remind_at: AwareDatetime | None = None
+    # The anchor this milestone still waits for, when it is not known yet.
+    waiting_on: Anchor | None = None
+
+
+class Schedule(BaseModel):
+    procedure: str
+    strategy_discussion: AwareDatetime
+    day_zero: str
+    milestones: list[PlannedMilestone]
+
+    def get(self, milestone_id: str) -> PlannedMilestone:
+        return next(m for m in self.milestones if m.id == milestone_id)
+
+
+def due_instant(procedure: Procedure, milestone: Milestone, anchor_at: datetime) -> datetime:
+    """When ``milestone`` falls due, counted from its anchor's instant."""
+    cal = procedure.calendar
+    at: time = milestone.time or procedure.end_of_day
+    base = anchor_at.astimezone(LONDON)
+    if milestone.hours is not None:
+        return (base + timedelta(hours=milestone.hours)).astimezone(LONDON)
+    if milestone.working_days is not None:
+        return london_instant(cal.add_working_days(base.date(), milestone.working_days), at)
+    if milestone.days is not None:
+        return london_instant(base.date() + timedelta(days=milestone.days), at)
+    assert milestone.months is not None  # the model guarantees exactly one offset
+    # "Within N months": the last working day on or before the same date N months on.
+    day = cal.previous_working_day(add_calendar_months(base.date(), milestone.months))
+    return london_instant(day, at)
+
+
+def reminder_instant(
+    procedure: Procedure, milestone: Milestone, due: datetime
+) -> datetime | None:
+    if not milestone.remind:
+        return None
+    cal = procedure.calendar
+    day = cal.add_working_days(due.date(), -milestone.remind_working_days_before)
+    remind_at = london_instant(day, procedure.start_of_day)
+    return remind_at if remind_at < due else None
+
+
+def plan(
+    procedure: Procedure,
+    strategy_discussion: datetime,
+    anchors: Mapping[Anchor, datetime] | None = None,
+) -> Schedule:
+    """The case's schedule; milestones whose anchor is not yet known wait on it."""
+    if strategy_discussion.tzinfo is None:
+        raise ValueError("strategy_discussion must carry its time zone")
+    known: dict[Anchor, datetime] = {Anchor.STRATEGY_DISCUSSION: strategy_discussion}
+    known.update(anchors or {})
+    cal = procedure.calendar
+    strategy_day = strategy_discussion.astimezone(LONDON).date()
+    planned = []
+    for m in procedure.milestones:
+        common = dict(
+            id=m.id,
+            title=m.title,
+            phase=m.phase,
+            anchor=m.anchor,
+            responsible=m.responsible,
+            remind=m.remind,
+            escalate_to=m.escalate_to,
+            satisfied_by=m.satisfied_by,
+            statutory=m.statutory,
+        )
+        anchor_at = known.get(m.anchor)
+        if anchor_at is None:
+            planned.append(PlannedMilestone(**common, waiting_on=m.anchor))  # type: ignore[arg-type]
+            continue
+        due = due_instant(procedure, m, anchor_at)
+        working_day = (
+            cal.working_days_between(strategy_day, due.date()) if m.phase == Phase.ICPC else None
+        )
+        planned.append(
+            PlannedMilestone(
+                **common,  # type: ignore[arg-type]
+                due=due,
+                working_day=working_day,
+                remind_at=reminder_instant(procedure, m, due),
+            )
+        )
+    return Schedule(
+        procedure=procedure.id,
+        strategy_discussion=strategy_discussion,
+        day_zero=cal.day_zero(strategy_day).isoformat(),
+        milestones=planned,
+    )

@@ -1,0 +1,354 @@
+"""A local authority's ICPC procedure, described as data and validated on load.
+
+Each ``procedures/*.toml`` file becomes one :class:`Procedure`. Loading refuses a bad file
+with a :class:`ProcedureError` that names the file and the field, never a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import datetime as dt
+from datetime import date
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from domain.calendar import Nation, WorkingDayCalendar
+from domain.vocabulary import (
+    DECISION_KINDS,
+    SATISFIERS,
+    SYSTEM_EVENTS,
+    Anchor,
+    DecisionKind,
+)
+
+SNAKE_ID = r"^[a-z][a-z0-9_]*$"
+PROCEDURE_ID = r"^[a-z0-9][a-z0-9-]*$"
+ICPC_DEADLINE_ID = "icpc_deadline"
+STATUTORY_WORKING_DAYS = 15
+
+SnakeId = Annotated[str, Field(pattern=SNAKE_ID, min_length=1, max_length=64)]
+NonNegative = Annotated[int, Field(ge=0)]
+
+
+class Phase(StrEnum):
+    """Which workflow holds a milestone: the case before the ICPC, or the plan after it."""
+
+    ICPC = "icpc"
+    PLAN = "plan"
+    REVIEW = "review"
+
+
+class Enforcement(StrEnum):
+    REFUSE = "refuse"  # the booking is refused
+    FLAG = "flag"  # the booking goes ahead and the named roles are told
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Role(Strict):
+    id: SnakeId
+    title: str = Field(min_length=1)
+    # A shared mailbox for the role (a team inbox); people's own addresses come from the case.
+    mailbox: str | None = None
+
+
+class Milestone(Strict):
+    id: SnakeId
+    title: str = Field(min_length=1)
+    phase: Phase = Phase.ICPC
+    anchor: Anchor
+    # Exactly one offset: working days (negative: before the anchor), calendar days,
+    # calendar months (review conferences) or hours ("24 hours before the conference").
+    working_days: int | None = None
+    days: int | None = None
+    months: int | None = None
+    hours: int | None = None
+    # Europe/London wall-clock time the step is due by; default: the procedure's end of day.
+    time: dt.time | None = None
+    responsible: SnakeId
+    remind: list[SnakeId] = Field(default_factory=list)
+    remind_working_days_before: NonNegative = 1
+    escalate_to: list[SnakeId] = Field(default_factory=list)
+    satisfied_by: list[str] = Field(min_length=1)
+    statutory: bool = False
+    # Where the document says this, in its own words and numbering.
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _one_offset(self) -> Self:
+        given = [
+            name
+            for name in ("working_days", "days", "months", "hours")
+            if getattr(self, name) is not None
+        ]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of working_days, days, months or hours"
+                f" (got {', '.join(given) or 'none'})"
+            )
+        unknown = [s for s in self.satisfied_by if s not in SATISFIERS]
+        if unknown:
+            raise ValueError(
+                f"satisfied_by names {', '.join(unknown)}, which is not a decision or event"
+                f" (known: {', '.join(sorted(SATISFIERS))})"
+            )
+        return self
+
+
+class InvitationNotice(Strict):
+    """How much notice invitees must get between the invitations and the conference."""
+
+    working_days: NonNegative | None = None
+    days: NonNegative | None = None
+    enforcement: Enforcement = Enforcement.FLAG
+    escalate_to: list[SnakeId] = Field(default_factory=list)
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _one_unit(self) -> Self:
+        if (self.working_days is None) == (self.days is None):
+            raise ValueError("give exactly one of working_days or days")
+        return self
+
+
+class StandDownReason(Strict):
+    id: SnakeId
+    title: str = Field(min_length=1)
+    # True when the conference is no longer needed: the case ends instead of rebooking.
+    ends_case: bool = False
+    # A role whose permission the stand-down needs (004: a safeguarding manager).
+    permission_from: SnakeId | None = None
+    source: str = ""
+
+
+class HolidayPeriod(Strict):
+    name: str = Field(min_length=1)
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+
+class SchoolHolidays(Strict):
+    """During these periods, invitations for schools go to one mailbox instead (000)."""
+
+    school_invitations_to: str = Field(min_length=3)
+    method: str = ""
+    periods: list[HolidayPeriod] = Field(default_factory=list)
+    source: str = ""
+
+    def covers(self, day: date) -> HolidayPeriod | None:
+        return next((p for p in self.periods if p.start <= day <= p.end), None)
+
+
+class CapacityEscalation(Strict):
+    id: SnakeId
+    title: str = Field(min_length=1)
+    escalate_to: list[SnakeId] = Field(min_length=1)
+    source: str = ""
+
+
+class Booking(Strict):
+    # Working days (counted from the strategy discussion) the conference should be booked on.
+    preferred_working_days: list[NonNegative] = Field(default_factory=list)
+    # Roles told when a booking falls outside the preferred days.
+    flag_outside_preferred_to: list[SnakeId] = Field(default_factory=list)
+    source: str = ""
+
+
+class ConveningSheet(Strict):
+    require_email: bool = False
+    require_telephone: bool = False
+    require_postal_address: bool = False
+    source: str = ""
+
+
+class RepeatPlan(Strict):
+    """A case back at conference within N months of a plan ending needs oversight (004)."""
+
+    within_months: Annotated[int, Field(gt=0)]
+    oversight_role: SnakeId
+    source: str = ""
+
+
+class Reviews(Strict):
+    first_within_months: Annotated[int, Field(gt=0)] = 3
+    then_every_months: Annotated[int, Field(gt=0)] = 6
+    # Who must agree to move a review that stays within timescale, and one that does not.
+    move_within_timescale: list[SnakeId] = Field(default_factory=list)
+    move_out_of_timescale: list[SnakeId] = Field(default_factory=list)
+    source: str = ""
+
+
+class Procedure(Strict):
+    id: Annotated[str, Field(pattern=PROCEDURE_ID)]
+    title: str = Field(min_length=1)
+    authority: str = Field(min_length=1)
+    source_document: str = Field(min_length=1)
+    nation: Nation = Nation.ENGLAND
+    # How the document numbers its days, and how that was translated (day 0 = strategy).
+    day_numbering: str = ""
+    start_of_day: dt.time = dt.time(9, 0)
+    end_of_day: dt.time = dt.time(17, 0)
+    closure_days: list[date] = Field(default_factory=list)
+    roles: list[Role] = Field(min_length=1)
+    decisions: dict[DecisionKind, list[SnakeId]]
+    milestones: list[Milestone] = Field(min_length=1)
+    invitation_notice: InvitationNotice | None = None
+    stand_down_reasons: list[StandDownReason] = Field(default_factory=list)
+    school_holidays: SchoolHolidays | None = None
+    capacity_escalations: list[CapacityEscalation] = Field(default_factory=list)
+    booking: Booking = Field(default_factory=Booking)
+    convening_sheet: ConveningSheet = Field(default_factory=ConveningSheet)
+    repeat_plan: RepeatPlan | None = None
+    reviews: Reviews = Field(default_factory=Reviews)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        _no_duplicates("roles", [r.id for r in self.roles])
+        _no_duplicates("milestones", [m.id for m in self.milestones])
+        _no_duplicates("stand_down_reasons", [r.id for r in self.stand_down_reasons])
+        _no_duplicates("capacity_escalations", [c.id for c in self.capacity_escalations])
+        declared = {r.id for r in self.roles}
+        for where, role in self._role_references():
+            if role not in declared:
+                raise ValueError(
+                    f"{where}: role '{role}' is not declared in [[roles]]"
+                    f" (declared: {', '.join(sorted(declared))})"
+                )
+        for m in self.milestones:
+            takeable = [s for s in m.satisfied_by if s in SYSTEM_EVENTS or self._has_decider(s)]
+            if not takeable:
+                raise ValueError(
+                    f"milestones.{m.id}.satisfied_by: no role may take"
+                    f" {', '.join(m.satisfied_by)}, so nothing can ever satisfy it"
+                )
+        deadline = next((m for m in self.milestones if m.id == ICPC_DEADLINE_ID), None)
+        if deadline is None:
+            raise ValueError(f"milestones: a milestone with id '{ICPC_DEADLINE_ID}' is required")
+        if (
+            deadline.anchor != Anchor.STRATEGY_DISCUSSION
+            or deadline.working_days != STATUTORY_WORKING_DAYS
+        ):
+            raise ValueError(
+                f"milestones.{ICPC_DEADLINE_ID}: must be {STATUTORY_WORKING_DAYS} working days"
+                " after the strategy_discussion (the statutory limit)"
+            )
+        return self
+
+    def _has_decider(self, satisfier: str) -> bool:
+        return satisfier in DECISION_KINDS and bool(self.decisions.get(DecisionKind(satisfier)))
+
+    def _role_references(self) -> list[tuple[str, str]]:
+        refs: list[tuple[str, str]] = []
+        for kind, roles in self.decisions.items():
+            refs += [(f"decisions.{kind}", r) for r in roles]
+        for m in self.milestones:
+            refs.append((f"milestones.{m.id}.responsible", m.responsible))
+            refs += [(f"milestones.{m.id}.remind", r) for r in m.remind]
+            refs += [(f"milestones.{m.id}.escalate_to", r) for r in m.escalate_to]
+        if self.invitation_notice:
+            refs += [("invitation_notice.escalate_to", r) for r in self.invitation_notice.escalate_to]
+        for s in self.stand_down_reasons:
+            if s.permission_from:
+                refs.append((f"stand_down_reasons.{s.id}.permission_from", s.permission_from))
+        for c in self.capacity_escalations:
+            refs += [(f"capacity_escalations.{c.id}.escalate_to", r) for r in c.escalate_to]
+        refs += [("booking.flag_outside_preferred_to", r) for r in self.booking.flag_outside_preferred_to]
+        if self.repeat_plan:
+            refs.append(("repeat_plan.oversight_role", self.repeat_plan.oversight_role))
+        refs += [("reviews.move_within_timescale", r) for r in self.reviews.move_within_timescale]
+        refs += [("reviews.move_out_of_timescale", r) for r in self.reviews.move_out_of_timescale]
+        return refs
+
+    # --- lookups -------------------------------------------------------------------------
+
+    @cached_property
+    def calendar(self) -> WorkingDayCalendar:
+        return WorkingDayCalendar(self.nation, self.closure_days)
+
+    def role(self, role_id: str) -> Role:
+        return next(r for r in self.roles if r.id == role_id)
+
+    def milestone(self, milestone_id: str) -> Milestone:
+        return next(m for m in self.milestones if m.id == milestone_id)
+
+    def roles_for(self, decision: DecisionKind) -> list[str]:
+        return list(self.decisions.get(decision, []))
+
+    def may_decide(self, role_id: str, decision: DecisionKind) -> bool:
+        return role_id in self.decisions.get(decision, [])
+
+    def stand_down_reason(self, reason_id: str) -> StandDownReason | None:
+        return next((r for r in self.stand_down_reasons if r.id == reason_id), None)
+
+
+def _no_duplicates(field: str, ids: list[str]) -> None:
+    seen: set[str] = set()
+    for i in ids:
+        if i in seen:
+            raise ValueError(f"{field}: id '{i}' is used more than once")
+        seen.add(i)
+
+
+class ProcedureError(Exception):
+    """A procedure file that cannot be used; the message names the file and the field."""
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for e in error.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "(file)"
+        msg = re.sub(r"^Value error, ", "", e["msg"])
+        lines.append(f"  {loc}: {msg}")
+    return "\n".join(lines)
+
+
+def parse_procedure(data: dict[str, Any], origin: str) -> Procedure:
+    try:
+        return Procedure.model_validate(data)
+    except ValidationError as error:
+        raise ProcedureError(f"{origin}: invalid procedure\n{_describe(error)}") from None
+
+
+def load_procedure(path: Path) -> Procedure:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ProcedureError(f"{path}: no such procedure file") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ProcedureError(f"{path}: not valid TOML: {error}") from None
+    return parse_procedure(data, str(path))
+
+
+PROCEDURES_DIR = Path(__file__).resolve().parent.parent / "procedures"
+
+
+def load_all(directory: Path = PROCEDURES_DIR) -> dict[str, Procedure]:
+    """Every installed procedure by id; refuses two files with the same id."""
+    found: dict[str, Procedure] = {}
+    for path in sorted(directory.glob("*.toml")):
+        procedure = load_procedure(path)
+        if procedure.id in found:
+            raise ProcedureError(f"{path}: id: '{procedure.id}' is used by another file too")
+        found[procedure.id] = procedure
+    return found
+
+
+def get_procedure(procedure_id: str, directory: Path = PROCEDURES_DIR) -> Procedure:
+    procedures = load_all(directory)
+    if procedure_id not in procedures:
+        known = ", ".join(sorted(procedures))
+        raise ProcedureError(f"unknown procedure '{procedure_id}' (installed: {known})")
+    return procedures[procedure_id]

@@ -1,0 +1,78 @@
+"""``icpc procedures`` and ``icpc plan``: the installed procedures and a case's schedule."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+from domain.calendar import london_instant
+from domain.planner import Schedule, plan
+from domain.procedure import Procedure, get_procedure, load_all, load_procedure
+from domain.vocabulary import Anchor
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser("procedures", help="list the installed procedures")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=list_procedures)
+
+    p = subparsers.add_parser("plan", help="print the schedule of a case")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--procedure", metavar="ID", help="an installed procedure's id")
+    which.add_argument("--procedure-file", type=Path, metavar="PATH", help="a procedure file")
+    p.add_argument("--strategy-date", type=date.fromisoformat, required=True, metavar="YYYY-MM-DD")
+    p.add_argument("--strategy-time", type=time.fromisoformat, default=time(10, 0), metavar="HH:MM")
+    p.add_argument("--conference-date", type=date.fromisoformat, metavar="YYYY-MM-DD")
+    p.add_argument("--conference-time", type=time.fromisoformat, default=time(10, 0), metavar="HH:MM")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=plan_case)
+
+
+def list_procedures(args: argparse.Namespace) -> int:
+    procedures = load_all()
+    rows = [
+        {"id": p.id, "title": p.title, "authority": p.authority, "source_document": p.source_document}
+        for p in procedures.values()
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for row in rows:
+            print(f"{row['id']:<28} {row['title']}\n{'':<28} source: {row['source_document']}")
+    return 0
+
+
+def plan_case(args: argparse.Namespace) -> int:
+    procedure: Procedure = (
+        load_procedure(args.procedure_file)
+        if args.procedure_file
+        else get_procedure(args.procedure)
+    )
+    anchors: dict[Anchor, datetime] = {}
+    if args.conference_date:
+        anchors[Anchor.CONFERENCE_DATE] = london_instant(args.conference_date, args.conference_time)
+    schedule = plan(procedure, london_instant(args.strategy_date, args.strategy_time), anchors)
+    if args.json:
+        print(schedule.model_dump_json(indent=2))
+    else:
+        print(render_schedule(procedure, schedule))
+    return 0
+
+
+def render_schedule(procedure: Procedure, schedule: Schedule) -> str:
+    lines = [
+        procedure.title,
+        f"Strategy discussion: {schedule.strategy_discussion.isoformat()}"
+        f"  (day 0 = {schedule.day_zero})",
+        "",
+        f"{'day':>4}  {'due':<25}  {'milestone':<60}  responsible",
+    ]
+    for m in schedule.milestones:
+        day = "" if m.working_day is None else str(m.working_day)
+        due = m.due.isoformat() if m.due else f"waiting on {m.waiting_on}"
+        flag = " (statutory)" if m.statutory else ""
+        lines.append(f"{day:>4}  {due:<25}  {(m.title + flag)[:60]:<60}  {m.responsible}")
+    return "\n".join(lines)
