@@ -62,9 +62,7 @@ def due_instant(procedure: Procedure, milestone: Milestone, anchor_at: datetime)
     return london_instant(day, at)
 
 
-def reminder_instant(
-    procedure: Procedure, milestone: Milestone, due: datetime
-) -> datetime | None:
+def reminder_instant(procedure: Procedure, milestone: Milestone, due: datetime) -> datetime | None:
     if not milestone.remind:
         return None
     cal = procedure.calendar
@@ -100,7 +98,7 @@ def plan(
         )
         anchor_at = known.get(m.anchor)
         if anchor_at is None:
-            planned.append(PlannedMilestone(**common, waiting_on=m.anchor))  # type: ignore[arg-type]
+            planned.append(PlannedMilestone(**common, waiting_on=m.anchor))
             continue
         due = due_instant(procedure, m, anchor_at)
         working_day = (
@@ -108,7 +106,7 @@ def plan(
         )
         planned.append(
             PlannedMilestone(
-                **common,  # type: ignore[arg-type]
+                **common,
                 due=due,
                 working_day=working_day,
                 remind_at=reminder_instant(procedure, m, due),

@@ -6,9 +6,9 @@ with a :class:`ProcedureError` that names the file and the field, never a traceb
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import tomllib
-import datetime as dt
 from datetime import date
 from enum import StrEnum
 from functools import cached_property
@@ -259,13 +259,17 @@ class Procedure(Strict):
             refs += [(f"milestones.{m.id}.remind", r) for r in m.remind]
             refs += [(f"milestones.{m.id}.escalate_to", r) for r in m.escalate_to]
         if self.invitation_notice:
-            refs += [("invitation_notice.escalate_to", r) for r in self.invitation_notice.escalate_to]
+            refs += [
+                ("invitation_notice.escalate_to", r) for r in self.invitation_notice.escalate_to
+            ]
         for s in self.stand_down_reasons:
             if s.permission_from:
                 refs.append((f"stand_down_reasons.{s.id}.permission_from", s.permission_from))
         for c in self.capacity_escalations:
             refs += [(f"capacity_escalations.{c.id}.escalate_to", r) for r in c.escalate_to]
-        refs += [("booking.flag_outside_preferred_to", r) for r in self.booking.flag_outside_preferred_to]
+        refs += [
+            ("booking.flag_outside_preferred_to", r) for r in self.booking.flag_outside_preferred_to
+        ]
         if self.repeat_plan:
             refs.append(("repeat_plan.oversight_role", self.repeat_plan.oversight_role))
         refs += [("reviews.move_within_timescale", r) for r in self.reviews.move_within_timescale]

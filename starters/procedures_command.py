@@ -26,7 +26,9 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--strategy-date", type=date.fromisoformat, required=True, metavar="YYYY-MM-DD")
     p.add_argument("--strategy-time", type=time.fromisoformat, default=time(10, 0), metavar="HH:MM")
     p.add_argument("--conference-date", type=date.fromisoformat, metavar="YYYY-MM-DD")
-    p.add_argument("--conference-time", type=time.fromisoformat, default=time(10, 0), metavar="HH:MM")
+    p.add_argument(
+        "--conference-time", type=time.fromisoformat, default=time(10, 0), metavar="HH:MM"
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=plan_case)
 
@@ -34,7 +36,12 @@ def add_parser(subparsers: Any) -> None:
 def list_procedures(args: argparse.Namespace) -> int:
     procedures = load_all()
     rows = [
-        {"id": p.id, "title": p.title, "authority": p.authority, "source_document": p.source_document}
+        {
+            "id": p.id,
+            "title": p.title,
+            "authority": p.authority,
+            "source_document": p.source_document,
+        }
         for p in procedures.values()
     ]
     if args.json:

@@ -1,0 +1,199 @@
+"""What a case starts with and the decisions that move it on: plain, validated data.
+
+The case reference is the authority's own id. Children's names, dates of birth and addresses
+are never part of a case: invitees on a convening sheet are the adults invited, and their
+contact details only ever travel to the mail activity, never to ids, logs or search attributes.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+
+from domain.vocabulary import DecisionKind
+
+REFERENCE = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$"
+EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+Reference = Annotated[str, Field(pattern=REFERENCE)]
+Email = Annotated[str, Field(pattern=EMAIL, max_length=254)]
+Text = Annotated[str, Field(max_length=4000)]
+RequiredText = Annotated[str, Field(min_length=1, max_length=4000)]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Likelihood(StrEnum):
+    LIKELY = "likely"
+    POSSIBLE = "possible"
+    UNLIKELY = "unlikely"
+
+
+class Contact(Frozen):
+    """A member of staff the procedure needs, by the role they hold on this case."""
+
+    role: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    email: Email
+    user: str | None = None  # their sign-in id, when they use the web form
+
+
+class CaseStart(Frozen):
+    procedure_id: str
+    case_reference: Reference
+    family_reference: Reference
+    strategy_discussion: AwareDatetime
+    section_47_initiated: bool = True
+    icpc_likelihood: Likelihood = Likelihood.LIKELY
+    contacts: list[Contact] = Field(default_factory=list)
+    # 004: when a previous child protection plan for this child ended, if within memory.
+    previous_plan_ended: date | None = None
+
+
+class Invitee(Frozen):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    role_or_relationship: Annotated[str, Field(min_length=1, max_length=200)]
+    agency: Annotated[str, Field(max_length=200)] = ""
+    email: Email | None = None
+    telephone: Annotated[str, Field(max_length=40)] | None = None
+    postal_address: Annotated[str, Field(max_length=500)] | None = None
+    safety_notes: Text = ""
+    dates_to_avoid: list[date] = Field(default_factory=list)
+    is_school: bool = False
+
+
+class ConferenceFormat(StrEnum):
+    IN_PERSON = "in_person"
+    HYBRID = "hybrid"
+    VIRTUAL = "virtual"
+
+
+class Booking(Frozen):
+    starts_at: AwareDatetime
+    duration_minutes: Annotated[int, Field(gt=0, le=480)] = 120
+    format: ConferenceFormat
+    venue: Annotated[str, Field(max_length=300)] = ""
+    chair: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class Outcome(StrEnum):
+    CHILD_PROTECTION_PLAN = "child_protection_plan"
+    NO_PLAN = "no_plan"
+
+
+class Decider(Frozen):
+    """Who decided: a sign-in id (not a display name) and the role they acted in."""
+
+    user: Annotated[str, Field(min_length=1, max_length=200)]
+    role: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+
+
+class DecisionBase(Frozen):
+    decided_by: Decider
+    reason: Text = ""
+
+
+class ConfirmIcpc(DecisionBase):
+    kind: Literal[DecisionKind.CONFIRM_ICPC] = DecisionKind.CONFIRM_ICPC
+
+
+class WithdrawIcpc(DecisionBase):
+    kind: Literal[DecisionKind.WITHDRAW_ICPC] = DecisionKind.WITHDRAW_ICPC
+    reason: RequiredText
+
+
+class ReceiveConveningSheet(DecisionBase):
+    kind: Literal[DecisionKind.RECEIVE_CONVENING_SHEET] = DecisionKind.RECEIVE_CONVENING_SHEET
+    invitees: list[Invitee] = Field(min_length=1)
+
+
+class BookConference(DecisionBase):
+    kind: Literal[DecisionKind.BOOK_CONFERENCE] = DecisionKind.BOOK_CONFERENCE
+    booking: Booking
+
+
+class ShareReport(DecisionBase):
+    kind: Literal[DecisionKind.SHARE_REPORT] = DecisionKind.SHARE_REPORT
+
+
+class RequestPoliceChecks(DecisionBase):
+    kind: Literal[DecisionKind.REQUEST_POLICE_CHECKS] = DecisionKind.REQUEST_POLICE_CHECKS
+    reason: RequiredText  # 004: police will not run a check without a brief description why
+
+
+class RequestDelay(DecisionBase):
+    kind: Literal[DecisionKind.REQUEST_DELAY] = DecisionKind.REQUEST_DELAY
+    reason: RequiredText
+    proposed_date: date
+    safety_plan: RequiredText
+
+
+class ApproveDelay(DecisionBase):
+    kind: Literal[DecisionKind.APPROVE_DELAY] = DecisionKind.APPROVE_DELAY
+    reason: RequiredText  # the approver's comments, recorded with the approval
+
+
+class RejectDelay(DecisionBase):
+    kind: Literal[DecisionKind.REJECT_DELAY] = DecisionKind.REJECT_DELAY
+    reason: RequiredText
+
+
+class ReportCapacityProblem(DecisionBase):
+    kind: Literal[DecisionKind.REPORT_CAPACITY_PROBLEM] = DecisionKind.REPORT_CAPACITY_PROBLEM
+    problem: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+
+
+class StandDown(DecisionBase):
+    kind: Literal[DecisionKind.STAND_DOWN] = DecisionKind.STAND_DOWN
+    stand_down_reason: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+    reason: RequiredText  # the rationale, in the decider's words
+
+
+class RebookConference(DecisionBase):
+    kind: Literal[DecisionKind.REBOOK_CONFERENCE] = DecisionKind.REBOOK_CONFERENCE
+    booking: Booking
+
+
+class HoldConference(DecisionBase):
+    kind: Literal[DecisionKind.HOLD_CONFERENCE] = DecisionKind.HOLD_CONFERENCE
+    outcome: Outcome
+    held_at: AwareDatetime | None = None  # defaults to the booked start
+
+
+class ReassignWorker(DecisionBase):
+    kind: Literal[DecisionKind.REASSIGN_WORKER] = DecisionKind.REASSIGN_WORKER
+    contact: Contact
+
+
+class RecordRepeatPlanOversight(DecisionBase):
+    kind: Literal[DecisionKind.RECORD_REPEAT_PLAN_OVERSIGHT] = (
+        DecisionKind.RECORD_REPEAT_PLAN_OVERSIGHT
+    )
+    reason: RequiredText
+
+
+CaseDecision = Annotated[
+    ConfirmIcpc
+    | WithdrawIcpc
+    | ReceiveConveningSheet
+    | BookConference
+    | ShareReport
+    | RequestPoliceChecks
+    | RequestDelay
+    | ApproveDelay
+    | RejectDelay
+    | ReportCapacityProblem
+    | StandDown
+    | RebookConference
+    | HoldConference
+    | ReassignWorker
+    | RecordRepeatPlanOversight,
+    Field(discriminator="kind"),
+]
+
+CASE_DECISION = TypeAdapter(CaseDecision)
