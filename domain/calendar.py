@@ -15,6 +15,7 @@ from functools import cached_property
 from zoneinfo import ZoneInfo
 
 import holidays
+from pydantic import BaseModel, ConfigDict
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -37,24 +38,12 @@ class Nation(StrEnum):
         }[self]
 
 
-class WorkingDayCalendar:
-    """Counts working days for one authority."""
-
-    def __init__(self, nation: Nation = Nation.ENGLAND, closures: Iterable[date] = ()) -> None:
-        self.nation = nation
-        self.closures = frozenset(closures)
-
-    @cached_property
-    def _bank_holidays(self) -> holidays.HolidayBase:
-        # Lazily expands years on lookup; substitute days ("observed") are included.
-        return holidays.country_holidays("GB", subdiv=self.nation.holidays_subdivision)
-
-    def bank_holiday_name(self, day: date) -> str | None:
-        name = self._bank_holidays.get(day)
-        return str(name) if name else None
+class WorkingDayCounting:
+    """Counting rules shared by the live calendar and its frozen table; they need only
+    ``is_working_day``."""
 
     def is_working_day(self, day: date) -> bool:
-        return day.weekday() < 5 and day not in self._bank_holidays and day not in self.closures
+        raise NotImplementedError
 
     def next_working_day(self, day: date) -> date:
         """The day itself if it is a working day, else the first working day after it."""
@@ -110,6 +99,26 @@ class WorkingDayCalendar:
         return count
 
 
+class WorkingDayCalendar(WorkingDayCounting):
+    """Counts working days for one authority."""
+
+    def __init__(self, nation: Nation = Nation.ENGLAND, closures: Iterable[date] = ()) -> None:
+        self.nation = nation
+        self.closures = frozenset(closures)
+
+    @cached_property
+    def _bank_holidays(self) -> holidays.HolidayBase:
+        # Lazily expands years on lookup; substitute days ("observed") are included.
+        return holidays.country_holidays("GB", subdiv=self.nation.holidays_subdivision)
+
+    def bank_holiday_name(self, day: date) -> str | None:
+        name = self._bank_holidays.get(day)
+        return str(name) if name else None
+
+    def is_working_day(self, day: date) -> bool:
+        return day.weekday() < 5 and day not in self._bank_holidays and day not in self.closures
+
+
 def add_calendar_months(day: date, months: int) -> date:
     """The same day of the month ``months`` later, clipped to the month's end (31 Jan -> 28 Feb)."""
     month_index = day.month - 1 + months
@@ -122,3 +131,37 @@ def add_calendar_months(day: date, months: int) -> date:
 def london_instant(day: date, at: time) -> datetime:
     """A Europe/London wall-clock time on ``day`` as an aware datetime (right across clock changes)."""
     return datetime.combine(day, at, tzinfo=LONDON)
+
+
+class WorkingDayTable(WorkingDayCounting, BaseModel):
+    """A frozen copy of a calendar over a date range: what workflow code may count with.
+
+    Workflow code must not read holiday tables (a library upgrade would change replays), so an
+    activity computes this table once and it is kept in the workflow's history. Weekends are
+    implied; ``days_off`` lists the other non-working weekdays (bank holidays, closures).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    first: date
+    last: date
+    days_off: list[date]
+
+    @classmethod
+    def from_calendar(cls, cal: WorkingDayCalendar, first: date, last: date) -> WorkingDayTable:
+        days_off = []
+        day = first
+        while day <= last:
+            if day.weekday() < 5 and not cal.is_working_day(day):
+                days_off.append(day)
+            day += timedelta(days=1)
+        return cls(first=first, last=last, days_off=days_off)
+
+    def is_working_day(self, day: date) -> bool:
+        if not self.first <= day <= self.last:
+            raise ValueError(f"{day} is outside the case's calendar ({self.first} to {self.last})")
+        return day.weekday() < 5 and day not in self._off
+
+    @cached_property
+    def _off(self) -> frozenset[date]:
+        return frozenset(self.days_off)

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 # Modules that each define ``add_parser(subparsers)``; the parser's ``handler`` does the work.
 COMMAND_MODULES = [
     "starters.procedures_command",
+    "starters.worker_command",
 ]
 
 

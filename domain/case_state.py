@@ -1,0 +1,223 @@
+"""The state of one child's case before the ICPC: plain data the workflow holds and queries show.
+
+Everything here is serialisable (it travels in queries and continue-as-new) and derived views
+(stage, next milestone, whose decision is awaited) are computed, not stored.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+from domain.calendar import LONDON, WorkingDayTable, add_calendar_months
+from domain.decisions import Booking, CaseStart, Decider, Invitee, Outcome
+from domain.planner import PlannedMilestone, Schedule
+from domain.procedure import ICPC_DEADLINE_ID, Phase, Procedure
+from domain.vocabulary import Anchor, DecisionKind
+
+
+class Stage(StrEnum):
+    AWAITING_CONFIRMATION = "awaiting_confirmation"
+    AWAITING_BOOKING = "awaiting_booking"
+    AWAITING_CONVENING_SHEET = "awaiting_convening_sheet"
+    AWAITING_DELAY_DECISION = "awaiting_delay_decision"
+    AWAITING_REPEAT_OVERSIGHT = "awaiting_repeat_plan_oversight"
+    STOOD_DOWN = "stood_down"
+    BOOKED = "booked"
+    WITHDRAWN = "withdrawn"
+    CLOSED = "closed"
+    HELD = "held"
+
+
+FINAL_STAGES = frozenset({Stage.WITHDRAWN, Stage.CLOSED, Stage.HELD})
+
+
+class MilestoneStatus(StrEnum):
+    WAITING = "waiting"  # its anchor is not known yet
+    PENDING = "pending"  # due in the future, not met
+    OVERDUE = "overdue"  # past due, not met
+    MET = "met"
+    MET_LATE = "met_late"
+
+
+class MilestoneState(BaseModel):
+    planned: PlannedMilestone
+    met_at: AwareDatetime | None = None
+    reminded: bool = False
+    escalated: bool = False
+
+    @property
+    def id(self) -> str:
+        return self.planned.id
+
+    def status(self, now: datetime) -> MilestoneStatus:
+        due = self.planned.due
+        if self.met_at is not None:
+            late = due is not None and self.met_at > due
+            return MilestoneStatus.MET_LATE if late else MilestoneStatus.MET
+        if due is None:
+            return MilestoneStatus.WAITING
+        return MilestoneStatus.OVERDUE if now > due else MilestoneStatus.PENDING
+
+
+class DelayStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class DelayRequest(BaseModel):
+    requested_by: Decider
+    requested_at: AwareDatetime
+    reason: str
+    proposed_date: date
+    safety_plan: str
+    status: DelayStatus = DelayStatus.PENDING
+    decided_by: Decider | None = None
+    decided_at: AwareDatetime | None = None
+    comments: str = ""
+
+
+class TimelineEntry(BaseModel):
+    at: AwareDatetime
+    event: str  # a decision kind, or: case_started, reminder, escalation, overdue, refused, ...
+    by: Decider | None = None  # None: the system
+    summary: str
+    reason: str = ""
+
+
+class CaseState(BaseModel):
+    case_id: str
+    start: CaseStart
+    procedure: Procedure
+    calendar: WorkingDayTable
+    milestones: list[MilestoneState] = Field(default_factory=list)
+    confirmed_at: AwareDatetime | None = None
+    invitees: list[Invitee] | None = None
+    sheet_received_at: AwareDatetime | None = None
+    booking: Booking | None = None
+    booked_at: AwareDatetime | None = None
+    booking_sequence: int = 0  # raised at each booking; keeps one calendar uid per case
+    invitations_sent_sequence: int | None = None
+    stand_down_reason: str | None = None
+    delay: DelayRequest | None = None
+    repeat_oversight_at: AwareDatetime | None = None
+    report_shared_at: AwareDatetime | None = None
+    police_checks_requested_at: AwareDatetime | None = None
+    withdrawn_at: AwareDatetime | None = None
+    closed_at: AwareDatetime | None = None
+    held_at: AwareDatetime | None = None
+    outcome: Outcome | None = None
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+
+    # --- derived views -------------------------------------------------------------------
+
+    @property
+    def stage(self) -> Stage:
+        if self.withdrawn_at:
+            return Stage.WITHDRAWN
+        if self.held_at:
+            return Stage.HELD
+        if self.closed_at:
+            return Stage.CLOSED
+        if self.delay and self.delay.status == DelayStatus.PENDING:
+            return Stage.AWAITING_DELAY_DECISION
+        if self.needs_repeat_oversight:
+            return Stage.AWAITING_REPEAT_OVERSIGHT
+        if self.confirmed_at is None:
+            return Stage.AWAITING_CONFIRMATION
+        if self.booking is None:
+            return Stage.STOOD_DOWN if self.stand_down_reason else Stage.AWAITING_BOOKING
+        if self.invitees is None:
+            return Stage.AWAITING_CONVENING_SHEET
+        return Stage.BOOKED
+
+    @property
+    def is_open(self) -> bool:
+        return self.stage not in FINAL_STAGES
+
+    @property
+    def needs_repeat_oversight(self) -> bool:
+        rule = self.procedure.repeat_plan
+        ended = self.start.previous_plan_ended
+        if rule is None or ended is None or self.repeat_oversight_at is not None:
+            return False
+        return add_calendar_months(ended, rule.within_months) >= self.strategy_day
+
+    @property
+    def strategy_day(self) -> date:
+        return self.start.strategy_discussion.astimezone(LONDON).date()
+
+    @property
+    def deadline(self) -> datetime:
+        due = self.milestone(ICPC_DEADLINE_ID).planned.due
+        assert due is not None  # anchored on the strategy discussion, always known
+        return due
+
+    def milestone(self, milestone_id: str) -> MilestoneState:
+        return next(m for m in self.milestones if m.id == milestone_id)
+
+    def icpc_milestones(self) -> list[MilestoneState]:
+        return [m for m in self.milestones if m.planned.phase == Phase.ICPC]
+
+    def next_milestone(self) -> MilestoneState | None:
+        """The soonest unmet ICPC milestone with a known due date."""
+        open_ = [m for m in self.icpc_milestones() if m.met_at is None and m.planned.due]
+        return min(open_, key=lambda m: m.planned.due or self.deadline, default=None)
+
+    def awaiting_roles(self) -> list[str]:
+        """Whose decision the case waits on now, most pressing first."""
+        stage = self.stage
+        if stage in FINAL_STAGES:
+            return []
+        if stage == Stage.AWAITING_DELAY_DECISION:
+            return self.procedure.roles_for(DecisionKind.APPROVE_DELAY)
+        if stage == Stage.AWAITING_REPEAT_OVERSIGHT and self.procedure.repeat_plan:
+            return [self.procedure.repeat_plan.oversight_role]
+        nxt = self.next_milestone()
+        return [nxt.planned.responsible] if nxt else []
+
+    def out_of_timescale(self, now: datetime) -> bool:
+        """Booked, held, or (not yet held) still waiting past the statutory limit."""
+        if self.booking is not None and self.booking.starts_at > self.deadline:
+            return True
+        return (self.held_at or now) > self.deadline
+
+    def escalated(self) -> bool:
+        return any(m.escalated for m in self.milestones)
+
+    def anchors(self) -> dict[Anchor, datetime]:
+        known: dict[Anchor, datetime] = {Anchor.STRATEGY_DISCUSSION: self.start.strategy_discussion}
+        if self.sheet_received_at:
+            known[Anchor.CONVENING_SHEET_RECEIVED] = self.sheet_received_at
+        if self.booking and self.booked_at:
+            known[Anchor.CONFERENCE_BOOKED] = self.booked_at
+            known[Anchor.CONFERENCE_DATE] = self.booking.starts_at
+        if self.held_at:
+            known[Anchor.CONFERENCE_HELD] = self.held_at
+        return known
+
+    # --- changes -------------------------------------------------------------------------
+
+    def apply_schedule(self, schedule: Schedule) -> None:
+        """Take new due dates, keeping what was met; a moved due date may remind again."""
+        previous = {m.id: m for m in self.milestones}
+        updated = []
+        for planned in schedule.milestones:
+            old = previous.get(planned.id)
+            if old is None:
+                updated.append(MilestoneState(planned=planned))
+            elif old.met_at is not None or old.planned.due == planned.due:
+                updated.append(old.model_copy(update={"planned": planned}))
+            else:
+                updated.append(MilestoneState(planned=planned))
+        self.milestones = updated
+
+    def record(
+        self, at: datetime, event: str, summary: str, by: Decider | None = None, reason: str = ""
+    ) -> None:
+        self.timeline.append(
+            TimelineEntry(at=at, event=event, by=by, summary=summary, reason=reason)
+        )

@@ -1,0 +1,40 @@
+"""The worker process: hosts the case workflows and every activity they call."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+from collections.abc import Sequence
+from typing import Any
+
+from activities.mail import send_emails
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.planning import plan_case
+from workers.connection import connect
+from workers.log_setup import configure_logging, get_logger
+from workflows.case_contract import TASK_QUEUE
+from workflows.case_workflow import IcpcCaseWorkflow
+
+WORKFLOWS: Sequence[type] = [IcpcCaseWorkflow]
+ACTIVITIES: Sequence[Any] = [plan_case, send_emails]
+
+
+def build_worker(client: Client, task_queue: str = TASK_QUEUE) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=ACTIVITIES,
+        activity_executor=concurrent.futures.ThreadPoolExecutor(max_workers=8),
+    )
+
+
+async def run_worker() -> None:
+    configure_logging()
+    client = await connect()
+    log = get_logger()
+    log.info("worker_started", task_queue=TASK_QUEUE, namespace=client.namespace)
+    async with build_worker(client):
+        await asyncio.Event().wait()
