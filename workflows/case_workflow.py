@@ -7,6 +7,7 @@ the Temporal UI) and holds no rule of its own.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 
 from temporalio import workflow
@@ -99,10 +100,8 @@ class IcpcCaseWorkflow:
             return
         at, name = wake
         delay = max(at - workflow.now(), timedelta(seconds=1))
-        try:
+        with contextlib.suppress(TimeoutError):  # the timer fired: time for the next event
             await workflow.wait_condition(lambda: self._woken, timeout=delay, timeout_summary=name)
-        except TimeoutError:
-            pass
 
     async def _carry_out_effects(self) -> None:
         """Run queued effects in order, including those that arrive while this runs."""

