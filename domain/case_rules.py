@@ -566,3 +566,35 @@ def stage_details(state: CaseState, now: datetime) -> str:
     if state.stage == Stage.AWAITING_DELAY_DECISION and state.delay:
         lines.append(f"Delay requested to {state.delay.proposed_date:%d %B %Y}")
     return "\n".join(lines)
+
+
+def available_decisions(state: CaseState, role: str) -> list[DecisionKind]:
+    """The decisions ``role`` may take on this case in its current state (for forms and menus).
+
+    A cheap, payload-free view of :func:`check`: a decision listed here may still be refused
+    for what it says (a date after the limit, say), and the workflow's reason is shown then.
+    """
+    if state.stage in FINAL_STAGES:
+        return []
+    pending_delay = state.delay is not None and state.delay.status == DelayStatus.PENDING
+    allowed_now: dict[DecisionKind, bool] = {
+        DecisionKind.CONFIRM_ICPC: state.confirmed_at is None,
+        DecisionKind.WITHDRAW_ICPC: True,
+        DecisionKind.RECEIVE_CONVENING_SHEET: state.invitations_sent_sequence is None,
+        DecisionKind.BOOK_CONFERENCE: state.booking is None and state.stand_down_reason is None,
+        DecisionKind.SHARE_REPORT: state.booking is not None,
+        DecisionKind.REQUEST_POLICE_CHECKS: state.police_checks_requested_at is None,
+        DecisionKind.REQUEST_DELAY: not pending_delay,
+        DecisionKind.APPROVE_DELAY: pending_delay,
+        DecisionKind.REJECT_DELAY: pending_delay,
+        DecisionKind.REPORT_CAPACITY_PROBLEM: bool(state.procedure.capacity_escalations),
+        DecisionKind.STAND_DOWN: state.booking is not None,
+        DecisionKind.REBOOK_CONFERENCE: state.booking is None
+        and state.stand_down_reason is not None,
+        DecisionKind.HOLD_CONFERENCE: state.booking is not None,
+        DecisionKind.REASSIGN_WORKER: True,
+        DecisionKind.RECORD_REPEAT_PLAN_OVERSIGHT: state.needs_repeat_oversight,
+    }
+    return [
+        kind for kind, ok in allowed_now.items() if ok and state.procedure.may_decide(role, kind)
+    ]
