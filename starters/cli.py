@@ -15,6 +15,7 @@ from collections.abc import Sequence
 COMMAND_MODULES = [
     "starters.procedures_command",
     "starters.worker_command",
+    "starters.case_commands",
 ]
 
 

@@ -1,0 +1,142 @@
+"""Talking to case workflows from outside: start, decide, read, list. Shared by CLI and tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.common import (
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from domain.case_state import CaseState
+from domain.decisions import CaseDecision, CaseStart
+from domain.procedure import Procedure
+from workflows import search_attributes as sa
+from workflows.case_contract import (
+    CASE_WORKFLOW,
+    DECIDE_SIGNAL,
+    DECIDE_UPDATE,
+    STATE_QUERY,
+    TASK_QUEUE,
+    CaseInput,
+    DecisionRequest,
+    DecisionResult,
+    case_workflow_id,
+)
+from workflows.case_workflow import initial_search_attributes
+
+
+@dataclass(frozen=True)
+class Started:
+    case_id: str
+    created: bool  # False: the case already existed and was left as it is
+
+
+async def start_case(
+    client: Client, start: CaseStart, procedure: Procedure, task_queue: str = TASK_QUEUE
+) -> Started:
+    """Start one case; starting the same case twice never creates a second one."""
+    case_id = case_workflow_id(procedure.id, start.case_reference, start.strategy_discussion)
+    case = CaseInput(start=start, procedure=procedure)
+    try:
+        await client.start_workflow(
+            CASE_WORKFLOW,
+            case,
+            id=case_id,
+            task_queue=task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            search_attributes=TypedSearchAttributes(initial_search_attributes(case)),
+            static_summary=f"ICPC case {start.case_reference} ({procedure.id})",
+            static_details=(
+                f"Procedure: {procedure.title}\nCase reference: {start.case_reference}\n"
+                f"Family reference: {start.family_reference}"
+            ),
+        )
+    except WorkflowAlreadyStartedError:
+        return Started(case_id, created=False)
+    return Started(case_id, created=True)
+
+
+@dataclass(frozen=True)
+class DecisionOutcome:
+    accepted: bool
+    message: str
+    stage: str | None = None
+
+
+async def send_decision(
+    client: Client, case_id: str, decision: CaseDecision, *, as_signal: bool = False
+) -> DecisionOutcome:
+    """Send a decision as a validated update (the answer comes back) or as a signal."""
+    handle = client.get_workflow_handle(case_id)
+    request = DecisionRequest(decision=decision)
+    if as_signal:
+        await handle.signal(DECIDE_SIGNAL, request)
+        return DecisionOutcome(True, "sent as a signal; `icpc show` tells whether it was taken")
+    try:
+        result = await handle.execute_update(DECIDE_UPDATE, request, result_type=DecisionResult)
+    except WorkflowUpdateFailedError as error:
+        cause = error.cause
+        return DecisionOutcome(False, str(getattr(cause, "message", None) or cause or error))
+    return DecisionOutcome(True, result.summary, result.stage)
+
+
+async def read_case(client: Client, case_id: str) -> CaseState:
+    handle = client.get_workflow_handle(case_id)
+    state: CaseState = await handle.query(STATE_QUERY, result_type=CaseState)
+    return state
+
+
+async def find_case_id(client: Client, case: str) -> str:
+    """A workflow id as given, or the running case with that case reference."""
+    if case.startswith("icpc-"):
+        return case
+    query = f"{sa.CASE_REFERENCE.name} = '{_quote(case)}' AND WorkflowType = '{CASE_WORKFLOW}'"
+    ids = [w.id async for w in client.list_workflows(query, limit=2)]
+    if not ids:
+        raise LookupError(f"no case with reference '{case}'")
+    return ids[0]
+
+
+def _quote(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("'", "\\'")
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    case_id: str
+    status: str
+    case_reference: str | None
+    stage: str | None
+    deadline: datetime | None
+    next_due: datetime | None
+    awaiting_role: str | None
+    out_of_timescale: bool | None
+    escalated: bool | None
+
+
+async def list_cases(client: Client, query: str | None = None, limit: int = 200) -> list[CaseRow]:
+    query = query or f"WorkflowType = '{CASE_WORKFLOW}'"
+    rows = []
+    async for w in client.list_workflows(query, limit=limit):
+        attrs = w.typed_search_attributes
+        rows.append(
+            CaseRow(
+                case_id=w.id,
+                status=w.status.name if w.status else "UNKNOWN",
+                case_reference=attrs.get(sa.CASE_REFERENCE),
+                stage=attrs.get(sa.STAGE),
+                deadline=attrs.get(sa.DEADLINE),
+                next_due=attrs.get(sa.NEXT_DUE),
+                awaiting_role=attrs.get(sa.AWAITING_ROLE),
+                out_of_timescale=attrs.get(sa.OUT_OF_TIMESCALE),
+                escalated=attrs.get(sa.ESCALATED),
+            )
+        )
+    return rows

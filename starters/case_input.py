@@ -1,0 +1,154 @@
+"""Turning command-line and CSV input into validated case starts: parsing only, no Temporal.
+
+A bad row is named with its line number and the plain reason; good rows are unaffected.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from domain.calendar import london_instant
+from domain.decisions import CaseStart, Contact, Likelihood
+from domain.procedure import Procedure, ProcedureError
+
+CONTACT_SUFFIXES = ("_name", "_email", "_user")
+BASE_COLUMNS = {
+    "procedure",
+    "case_reference",
+    "family_reference",
+    "strategy_date",
+    "strategy_time",
+    "section_47",
+    "likelihood",
+    "previous_plan_ended",
+}
+
+
+class InputError(ValueError):
+    """Input a person can correct; the message says what and where."""
+
+
+@dataclass(frozen=True)
+class BadRow:
+    line: int
+    reason: str
+
+
+def pydantic_reason(error: ValidationError) -> str:
+    parts = []
+    for e in error.errors():
+        where = ".".join(str(p) for p in e["loc"])
+        parts.append(f"{where}: {e['msg']}" if where else e["msg"])
+    return "; ".join(parts)
+
+
+def parse_bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value in {"yes", "y", "true", "1"}:
+        return True
+    if value in {"no", "n", "false", "0"}:
+        return False
+    raise InputError(f"'{text}' is not yes or no")
+
+
+def build_case_start(
+    fields: Mapping[str, str], procedures: Mapping[str, Procedure]
+) -> tuple[CaseStart, Procedure]:
+    """One case start from flat fields (a CSV row, or the CLI's flags)."""
+    procedure_id = (fields.get("procedure") or "").strip()
+    if procedure_id not in procedures:
+        raise InputError(
+            f"procedure '{procedure_id}' is not installed (installed: {', '.join(sorted(procedures))})"
+        )
+    procedure = procedures[procedure_id]
+    try:
+        day = date.fromisoformat((fields.get("strategy_date") or "").strip())
+    except ValueError:
+        raise InputError("strategy_date must be a date like 2026-12-17") from None
+    try:
+        at = time.fromisoformat((fields.get("strategy_time") or "09:00").strip())
+    except ValueError:
+        raise InputError("strategy_time must be a time like 10:30") from None
+    contacts = []
+    declared = {r.id for r in procedure.roles}
+    for role in sorted(declared):
+        name, email = fields.get(f"{role}_name"), fields.get(f"{role}_email")
+        if name or email:
+            contacts.append(
+                {
+                    "role": role,
+                    "name": name or "",
+                    "email": email or "",
+                    "user": fields.get(f"{role}_user") or None,
+                }
+            )
+    unknown = [
+        k
+        for k in fields
+        if k not in BASE_COLUMNS
+        and not (k.endswith(CONTACT_SUFFIXES) and k.rsplit("_", 1)[0] in declared)
+        and fields[k]
+    ]
+    if unknown:
+        raise InputError(f"unknown column(s) for this procedure: {', '.join(unknown)}")
+    ended = (fields.get("previous_plan_ended") or "").strip()
+    try:
+        start = CaseStart(
+            procedure_id=procedure.id,
+            case_reference=(fields.get("case_reference") or "").strip(),
+            family_reference=(fields.get("family_reference") or "").strip(),
+            strategy_discussion=london_instant(day, at),
+            section_47_initiated=parse_bool(fields.get("section_47") or "yes"),
+            icpc_likelihood=Likelihood((fields.get("likelihood") or "likely").strip().lower()),
+            contacts=[Contact.model_validate(c) for c in contacts],
+            previous_plan_ended=date.fromisoformat(ended) if ended else None,
+        )
+    except ValidationError as error:
+        raise InputError(pydantic_reason(error)) from None
+    except ValueError as error:
+        raise InputError(str(error)) from None
+    return start, procedure
+
+
+def read_batch(
+    path: Path, procedures: Mapping[str, Procedure]
+) -> Iterator[tuple[int, CaseStart, Procedure] | BadRow]:
+    """Each row of a CSV file as a case start, or a :class:`BadRow` naming its line."""
+    try:
+        handle = path.open(newline="", encoding="utf-8-sig")
+    except OSError as error:
+        raise InputError(f"{path}: {error.strerror}") from None
+    with handle:
+        reader = csv.DictReader(handle)
+        if reader.fieldnames is None or "case_reference" not in reader.fieldnames:
+            raise InputError(f"{path}: the first line must name the columns (case_reference, ...)")
+        for row in reader:
+            line = reader.line_num
+            if not any((v or "").strip() for v in row.values()):
+                continue
+            if None in row:
+                yield BadRow(line, "more values than columns")
+                continue
+            try:
+                start, procedure = build_case_start(
+                    {k: (v or "") for k, v in row.items()}, procedures
+                )
+            except (InputError, ProcedureError) as error:
+                yield BadRow(line, str(error))
+                continue
+            yield line, start, procedure
+
+
+def london_datetime(text: str) -> datetime:
+    """'2026-12-03 10:00' (Europe/London) or a full ISO 8601 instant with its offset."""
+    try:
+        parsed = datetime.fromisoformat(text.strip().replace(" ", "T"))
+    except ValueError:
+        raise InputError(f"'{text}' is not a date and time like 2026-12-03 10:00") from None
+    return parsed if parsed.tzinfo else london_instant(parsed.date(), parsed.time())

@@ -1,0 +1,133 @@
+"""The operators' command line against a real dev server: start, import, decide, show, cases."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from domain.calendar import LONDON
+from starters.cli import main
+from workers.main import build_worker
+from workflows.case_contract import TASK_QUEUE
+
+
+@pytest.fixture
+async def cli_env(
+    dev_env: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch, smtp_server: object
+) -> AsyncIterator[WorkflowEnvironment]:
+    """The CLI pointed at the dev server (TEMPORAL_ADDRESS), with a worker on the task queue."""
+    monkeypatch.setenv("TEMPORAL_ADDRESS", dev_env.client.service_client.config.target_host)
+    monkeypatch.setenv("TEMPORAL_NAMESPACE", dev_env.client.namespace)
+    async with build_worker(dev_env.client, TASK_QUEUE):
+        yield dev_env
+
+
+async def icpc(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """Run ``icpc ARGV`` in a thread (it runs its own event loop) and capture its output."""
+    code = await asyncio.to_thread(main, list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def recent_working_day() -> str:
+    day = datetime.now(LONDON).date() - timedelta(days=2)
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    return day.isoformat()
+
+
+def reference(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+async def test_start_twice_points_to_the_existing_case(
+    cli_env: WorkflowEnvironment, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ref = reference("CLI")
+    args = [
+        "start",
+        "--procedure", "bct-management-note",
+        "--case-reference", ref,
+        "--family-reference", "FAM-1",
+        "--strategy-date", recent_working_day(),
+        "--contact", "social_worker:Sol Worker:sol@example.org:sol",
+    ]  # fmt: skip
+    code, out, _ = await icpc(capsys, *args)
+    assert code == 0 and out.startswith("started icpc-bct-management-note-" + ref)
+    code, out, _ = await icpc(capsys, *args)
+    assert code == 0 and out.startswith("case exists: icpc-bct-management-note-" + ref)
+    assert "Sol" not in out
+
+
+async def test_decide_accepts_and_refuses_with_the_reason(
+    cli_env: WorkflowEnvironment, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ref = reference("DEC")
+    await icpc(
+        capsys, "start", "--procedure", "bct-management-note", "--case-reference", ref,
+        "--family-reference", "FAM-2", "--strategy-date", recent_working_day(),
+    )  # fmt: skip
+    code, out, _ = await icpc(
+        capsys, "decide", ref, "approve_delay", "--by", "hal", "--role", "area_head_of_service",
+        "--reason", "fine",
+    )  # fmt: skip
+    assert code == 1
+    assert out.startswith("refused: No delay has been requested")
+
+    code, out, _ = await icpc(
+        capsys, "decide", ref, "confirm_icpc", "--by", "sol", "--role", "social_worker"
+    )
+    assert code == 0 and out.startswith("accepted: ICPC confirmed")
+
+    code, out, _ = await icpc(capsys, "show", ref, "--json")
+    state = json.loads(out)
+    events = [(e["event"], e["by"]["user"] if e["by"] else None) for e in state["timeline"]]
+    assert ("confirm_icpc", "sol") in events
+    assert all(event != "approve_delay" for event, _ in events)
+
+    code, out, _ = await icpc(capsys, "show", ref)
+    assert "Stage: awaiting booking" in out and "ICPC confirmed" in out
+
+
+async def test_import_starts_good_rows_names_bad_ones_and_never_starts_twice(
+    cli_env: WorkflowEnvironment, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    day = recent_working_day()
+    good1, good2 = reference("IMP"), reference("IMP")
+    csv_file = tmp_path / "batch.csv"
+    csv_file.write_text(
+        "procedure,case_reference,family_reference,strategy_date,social_worker_name,social_worker_email\n"
+        f"bct-management-note,{good1},FAM-3,{day},Ira Worker,ira@example.org\n"
+        f"no-such-procedure,{reference('BAD')},FAM-3,{day},,\n"
+        f"bct-management-note,{reference('BAD')},FAM-3,17/12/2026,,\n"
+        f"bct-management-note,{good2},FAM-3,{day},Ira Worker,not-an-email\n"
+        f"bct-management-note,has spaces,FAM-3,{day},,\n",
+        encoding="utf-8",
+    )
+    code, out, err = await icpc(capsys, "import", str(csv_file))
+    assert code == 1
+    assert "1 started, 0 already existed, 4 bad row(s) of 5" in out
+    assert f"{csv_file}:3: procedure 'no-such-procedure' is not installed" in err
+    assert f"{csv_file}:4: strategy_date must be a date" in err
+    assert f"{csv_file}:5: " in err and "email" in err
+    assert f"{csv_file}:6: case_reference" in err
+
+    code, out, err = await icpc(capsys, "import", str(csv_file))
+    assert "0 started, 1 already existed, 4 bad row(s) of 5" in out
+
+    for _ in range(50):  # visibility catches up within moments
+        code, out, _ = await icpc(
+            capsys, "cases", "--json", "--query", f"IcpcCaseReference = '{good1}'"
+        )
+        rows = json.loads(out)
+        if rows:
+            break
+        await asyncio.sleep(0.1)
+    assert [r["case_reference"] for r in rows] == [good1]
