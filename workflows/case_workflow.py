@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributePair
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.planning import PlanRequest, PlanResult
@@ -36,9 +36,11 @@ with workflow.unsafe.imports_passed_through():
 
 PLAN_TIMEOUT = timedelta(seconds=30)
 MAIL_TIMEOUT = timedelta(minutes=2)
+# A few quick attempts per round; between rounds the case shows IcpcDeliveryFailing = true.
 MAIL_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=10)
+    initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=1), maximum_attempts=5
 )
+MAIL_PAUSE = timedelta(minutes=30)
 
 
 @workflow.defn(name=CASE_WORKFLOW)
@@ -50,6 +52,7 @@ class IcpcCaseWorkflow:
         self._effects: list[Effects] = []
         self._early_signals: list[DecisionRequest] = []
         self._woken = False
+        self._delivery_failing = False
 
     # --- the run -------------------------------------------------------------------------
 
@@ -136,14 +139,29 @@ class IcpcCaseWorkflow:
         )
 
     async def _send(self, emails: list[OutgoingEmail]) -> None:
-        if emails:
-            await workflow.execute_activity(
-                "send_emails",
-                emails,
-                start_to_close_timeout=MAIL_TIMEOUT,
-                retry_policy=MAIL_RETRY,
-                summary=f"Send {len(emails)} email(s)",
-            )
+        """Send, retrying until delivered; a failing mail server is flagged, not hidden."""
+        while emails:
+            try:
+                await workflow.execute_activity(
+                    "send_emails",
+                    emails,
+                    start_to_close_timeout=MAIL_TIMEOUT,
+                    retry_policy=MAIL_RETRY,
+                    summary=f"Send {len(emails)} email(s)",
+                )
+            except ActivityError:
+                if not self._delivery_failing:
+                    self._delivery_failing = True
+                    self._require_state().record(
+                        workflow.now(), "delivery_failing", "Email keeps failing; retrying"
+                    )
+                    self._publish()
+                await workflow.sleep(MAIL_PAUSE, summary="Pause before sending email again")
+                continue
+            if self._delivery_failing:
+                self._delivery_failing = False
+                self._publish()
+            return
 
     # --- decisions -----------------------------------------------------------------------
 
@@ -217,6 +235,7 @@ class IcpcCaseWorkflow:
                 else sa.AWAITING_ROLE.value_unset(),
                 sa.OUT_OF_TIMESCALE.value_set(state.out_of_timescale(now)),
                 sa.ESCALATED.value_set(state.escalated()),
+                sa.DELIVERY_FAILING.value_set(self._delivery_failing),
             ]
         )
 

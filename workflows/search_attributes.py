@@ -18,6 +18,8 @@ AWAITING_ROLE = SearchAttributeKey.for_keyword("IcpcAwaitingRole")
 OUT_OF_TIMESCALE = SearchAttributeKey.for_bool("IcpcOutOfTimescale")
 ESCALATED = SearchAttributeKey.for_bool("IcpcEscalated")
 PLAN_STAGE = SearchAttributeKey.for_keyword("IcpcPlanStage")
+# True while the case's emails keep failing (mail server down, bad settings).
+DELIVERY_FAILING = SearchAttributeKey.for_bool("IcpcDeliveryFailing")
 
 ALL = [
     PROCEDURE,
@@ -31,6 +33,7 @@ ALL = [
     OUT_OF_TIMESCALE,
     ESCALATED,
     PLAN_STAGE,
+    DELIVERY_FAILING,
 ]
 
 _CLI_TYPES = {"KEYWORD": "Keyword", "DATETIME": "Datetime", "BOOL": "Bool"}
