@@ -84,8 +84,13 @@ def _day(at: datetime) -> date:
 
 
 def _roles_text(state: CaseState, roles: list[str]) -> str:
-    titles = [state.procedure.role(r).title.lower() for r in roles]
+    """'a team manager', 'an area head of service or a head of service'."""
+    titles = [_with_article(state.procedure.role(r).title.lower()) for r in roles]
     return " or ".join(titles) if titles else "nobody"
+
+
+def _with_article(title: str) -> str:
+    return f"{'an' if title[:1] in 'aeiou' else 'a'} {title}"
 
 
 # --- checks ---------------------------------------------------------------------------------
@@ -101,8 +106,8 @@ def check(state: CaseState, decision: CaseDecision, now: datetime) -> None:
     if not state.procedure.may_decide(role, kind):
         allowed = state.procedure.roles_for(kind)
         raise Refusal(
-            f"A {_role_title(state, role)} may not {title} in this procedure;"
-            f" only a {_roles_text(state, allowed)} may."
+            f"{_with_article(_role_title(state, role)).capitalize()} may not {title} in this"
+            f" procedure; only {_roles_text(state, allowed)} may."
         )
     if state.stage in FINAL_STAGES:
         raise Refusal(f"The case is {state.stage.replace('_', ' ')}; it takes no more decisions.")
@@ -144,7 +149,7 @@ def _check_booking(state: CaseState, booking: Booking, now: datetime) -> None:
         oversight = _roles_text(state, [state.procedure.repeat_plan.oversight_role])
         raise Refusal(
             "A previous child protection plan ended within"
-            f" {state.procedure.repeat_plan.within_months} months: a {oversight}'s recorded"
+            f" {state.procedure.repeat_plan.within_months} months: {oversight}'s recorded"
             " oversight is needed before the ICPC proceeds."
         )
     if state.confirmed_at is None:
@@ -161,7 +166,7 @@ def _check_booking(state: CaseState, booking: Booking, now: datetime) -> None:
             approvers = _roles_text(state, state.procedure.roles_for(DecisionKind.APPROVE_DELAY))
             raise Refusal(
                 f"{day:%d %B %Y} is after the statutory limit ({deadline:%d %B %Y}, working"
-                f" day 15); it needs a delay approved by a {approvers} first."
+                f" day 15); it needs a delay approved by {approvers} first."
             )
         if day > delay.proposed_date:
             raise Refusal(
@@ -260,7 +265,7 @@ def _check_stand_down(state: CaseState, d: StandDown, now: datetime) -> None:
         )
     if reason and reason.permission_from and reason.permission_from != d.decided_by.role:
         who = _roles_text(state, [reason.permission_from])
-        raise Refusal(f"Standing down because '{reason.title}' needs a {who}'s permission.")
+        raise Refusal(f"Standing down because '{reason.title}' needs {who}'s permission.")
 
 
 def _check_hold(state: CaseState, d: HoldConference, now: datetime) -> None:
