@@ -2,15 +2,20 @@
 
 TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS* and the config file
 profile (TEMPORAL_PROFILE) are honoured; the default is the embedded dev server on loopback.
+Payloads are encrypted when a key is configured (see ``workers.encryption``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 from temporalio.envconfig import ClientConfig
+
+from workers.encryption import codec_from_environment
 
 DEFAULT_ADDRESS = "127.0.0.1:7233"
 
@@ -22,5 +27,13 @@ def connect_config() -> dict[str, Any]:
     return config
 
 
+def data_converter() -> DataConverter:
+    """Pydantic payloads, encrypted when ICPC_PAYLOAD_KEY or ICPC_PAYLOAD_KEY_FILE is set."""
+    codec = codec_from_environment()
+    if codec is None:
+        return pydantic_data_converter
+    return dataclasses.replace(pydantic_data_converter, payload_codec=codec)
+
+
 async def connect() -> Client:
-    return await Client.connect(**connect_config(), data_converter=pydantic_data_converter)
+    return await Client.connect(**connect_config(), data_converter=data_converter())

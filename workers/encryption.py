@@ -1,0 +1,105 @@
+"""Payload encryption: case data is encrypted before it leaves the process.
+
+Workflow inputs, decisions, query results and activity payloads reach the Temporal server (and
+its database, and its Web UI) only as AES-256-GCM ciphertext. Search attributes, current
+details and summaries stay readable: they never hold personal data.
+
+The key comes from ``ICPC_PAYLOAD_KEY`` (32 bytes, base64), or from a key file
+(``ICPC_PAYLOAD_KEY_FILE``); ``icpc dev`` creates one under ``var/`` for the embedded default.
+The key id travels with each payload so keys can be rotated: old keys stay readable when listed
+in ``ICPC_PAYLOAD_OLD_KEYS`` (comma-separated base64 keys).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from temporalio.api.common.v1 import Payload
+from temporalio.converter import PayloadCodec
+
+ENCODING = b"binary/encrypted"
+NONCE_BYTES = 12
+
+
+class PayloadKeyError(RuntimeError):
+    """The configured key cannot be used; the message says which setting is wrong."""
+
+
+def key_id(key: bytes) -> bytes:
+    return hashlib.sha256(key).hexdigest()[:16].encode()
+
+
+class EncryptionCodec(PayloadCodec):
+    def __init__(self, key: bytes, old_keys: Sequence[bytes] = ()) -> None:
+        for k in (key, *old_keys):
+            if len(k) != 32:
+                raise PayloadKeyError("a payload key must be 32 bytes (base64 of 32 random bytes)")
+        self._key_id = key_id(key)
+        self._cipher = AESGCM(key)
+        self._ciphers = {key_id(k): AESGCM(k) for k in (key, *old_keys)}
+
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return [self._encrypt(p) for p in payloads]
+
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return [self._decrypt(p) for p in payloads]
+
+    def _encrypt(self, payload: Payload) -> Payload:
+        nonce = os.urandom(NONCE_BYTES)
+        sealed = self._cipher.encrypt(nonce, payload.SerializeToString(), None)
+        return Payload(
+            metadata={"encoding": ENCODING, "encryption-key-id": self._key_id},
+            data=nonce + sealed,
+        )
+
+    def _decrypt(self, payload: Payload) -> Payload:
+        if payload.metadata.get("encoding") != ENCODING:
+            return payload  # written before encryption was switched on
+        kid = payload.metadata.get("encryption-key-id", b"")
+        cipher = self._ciphers.get(kid)
+        if cipher is None:
+            raise PayloadKeyError(f"no key with id {kid.decode(errors='replace')} is configured")
+        nonce, sealed = payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:]
+        return Payload.FromString(cipher.decrypt(nonce, sealed, None))
+
+
+def _decode_key(text: str, where: str) -> bytes:
+    try:
+        return base64.b64decode(text.strip(), validate=True)
+    except ValueError:
+        raise PayloadKeyError(f"{where} is not valid base64") from None
+
+
+def codec_from_environment(environ: dict[str, str] | None = None) -> EncryptionCodec | None:
+    """The codec the environment asks for, or None when encryption is not configured."""
+    env = dict(os.environ) if environ is None else environ
+    text = env.get("ICPC_PAYLOAD_KEY")
+    where = "ICPC_PAYLOAD_KEY"
+    if not text and env.get("ICPC_PAYLOAD_KEY_FILE"):
+        path = Path(env["ICPC_PAYLOAD_KEY_FILE"])
+        where = str(path)
+        try:
+            text = path.read_text(encoding="ascii")
+        except OSError as error:
+            raise PayloadKeyError(f"{path}: {error.strerror}") from None
+    if not text:
+        return None
+    old: Iterable[str] = filter(None, env.get("ICPC_PAYLOAD_OLD_KEYS", "").split(","))
+    return EncryptionCodec(
+        _decode_key(text, where), [_decode_key(k, "ICPC_PAYLOAD_OLD_KEYS") for k in old]
+    )
+
+
+def ensure_key_file(path: Path) -> Path:
+    """Create a random key file (readable by its owner only) if there is none yet."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(base64.b64encode(os.urandom(32)).decode() + "\n")
+    return path
