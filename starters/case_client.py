@@ -6,11 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.common import (
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
-)
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from domain.case_state import CaseState
@@ -51,7 +47,7 @@ async def start_case(
             task_queue=task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            search_attributes=TypedSearchAttributes(initial_search_attributes(case)),
+            search_attributes=initial_search_attributes(case),
             static_summary=f"ICPC case {start.case_reference} ({procedure.id})",
             static_details=(
                 f"Procedure: {procedure.title}\nCase reference: {start.case_reference}\n"

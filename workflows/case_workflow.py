@@ -11,7 +11,7 @@ import contextlib
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributePair
+from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -188,18 +188,24 @@ class IcpcCaseWorkflow:
             self._woken = True
 
     @workflow.update(name=DECIDE_UPDATE)
-    def decide(self, request: DecisionRequest) -> DecisionResult:
+    async def decide(self, request: DecisionRequest) -> DecisionResult:
+        # In the first moments of a case (before its due dates are planned) the validator
+        # cannot check yet, so the check happens here; any other time it already passed.
+        await workflow.wait_condition(lambda: self._state is not None)
         state = self._require_state()
         try:
             self._queue(case_rules.apply(state, request.decision, workflow.now()))
-        except Refusal as refusal:  # the validator ran the same check; kept for safety
+        except Refusal as refusal:
             raise refused(refusal) from None
         return DecisionResult(accepted=True, summary=state.timeline[-1].summary, stage=state.stage)
 
     @decide.validator
     def _validate_decision(self, request: DecisionRequest) -> None:
+        """Refuse before anything is written to history: a refused update leaves no trace."""
+        if self._state is None:
+            return
         try:
-            case_rules.check(self._require_state(), request.decision, workflow.now())
+            case_rules.check(self._state, request.decision, workflow.now())
         except Refusal as refusal:
             raise refused(refusal) from None
 
@@ -250,11 +256,13 @@ def refused(refusal: Refusal) -> ApplicationError:
     return ApplicationError(str(refusal), type="DecisionRefused", non_retryable=True)
 
 
-def initial_search_attributes(case: CaseInput) -> list[SearchAttributePair[str]]:
+def initial_search_attributes(case: CaseInput) -> TypedSearchAttributes:
     """Set at start, so a case is findable before its first task runs."""
-    return [
-        sa.PROCEDURE.value_set(case.procedure.id),
-        sa.CASE_REFERENCE.value_set(case.start.case_reference),
-        sa.FAMILY_REFERENCE.value_set(case.start.family_reference),
-        sa.STAGE.value_set("starting"),
-    ]
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(sa.PROCEDURE, case.procedure.id),
+            SearchAttributePair(sa.CASE_REFERENCE, case.start.case_reference),
+            SearchAttributePair(sa.FAMILY_REFERENCE, case.start.family_reference),
+            SearchAttributePair(sa.STAGE, "starting"),
+        ]
+    )
