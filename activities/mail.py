@@ -1,0 +1,282 @@
+"""The mail activity: each ``OutgoingEmail`` becomes one SMTP message, sent at most once.
+
+Idempotency. Temporal retries activities, and a workflow may ask for the same emails again
+after a pause, so every email carries an idempotency key. Before sending, the activity looks
+the key up in the outbox ledger (``activities.outbox_ledger``, SQLite at ``ICPC_OUTBOX_DB``);
+right after the SMTP server accepts a message, it records the key there. A retry therefore
+skips what already went out and sends only the rest. The Message-ID is derived from the key,
+so even a duplicate (see the window below) is recognisable as the same message.
+
+The one window that cannot be closed: if the worker dies after the server has accepted a
+message but before the key is written to the ledger (a few milliseconds), the retry sends that
+message again. SMTP offers no transaction spanning both, so delivery is at-least-once for that
+single message and exactly-once otherwise. Sending and recording run as one step on the same
+thread, so cancelling the activity never opens the window wider.
+
+Nothing personal is logged or put in failure messages: case id, idempotency key, SMTP reply
+codes and counts only; never addresses, names, subjects or bodies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import hashlib
+import smtplib
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email import policy as email_policy
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Any, TypeVar
+
+import structlog
+from pydantic import BaseModel, ValidationError
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.ics import build_calendar
+from activities.outbox_ledger import OutboxLedger
+from activities.settings import MailSettings
+from domain.outbox import OutgoingEmail
+
+CALENDAR_FILENAME = "invite.ics"
+SMTP_POLICY = email_policy.SMTP  # CRLF line endings, RFC 2047 headers
+T = TypeVar("T")
+
+log = structlog.get_logger("icpc")
+
+
+class SendEmailsResult(BaseModel):
+    sent: list[str] = []  # keys sent by this call
+    skipped: list[str] = []  # keys already sent earlier (by a previous attempt or call)
+    partially_refused: list[str] = []  # sent, but the server refused some of the recipients
+
+
+def message_id_for(idempotency_key: str, domain: str) -> str:
+    """The same key always gives the same Message-ID (a hash: keys may hold any character)."""
+    digest = hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()[:40]
+    return f"<{digest}.icpc@{domain}>"
+
+
+def build_message(
+    email: OutgoingEmail, settings: MailSettings, *, now: datetime | None = None
+) -> EmailMessage:
+    """One MIME message: the text, and the conference as ``invite.ics`` when there is one."""
+    now = now or datetime.now(UTC)
+    message = EmailMessage(policy=SMTP_POLICY)
+    message["From"] = settings.mail_from
+    message["To"] = ", ".join(email.to)
+    if email.cc:
+        message["Cc"] = ", ".join(email.cc)
+    message["Subject"] = email.subject
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = message_id_for(email.idempotency_key, settings.mail_domain)
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-ICPC-Idempotency-Key"] = email.idempotency_key
+    message.set_content(email.body, cte="quoted-printable")
+    event = email.calendar_event
+    if event is not None:
+        calendar = build_calendar(event, attendees=[*email.to, *email.cc], dtstamp=now)
+        message.add_attachment(
+            calendar.encode("utf-8"),  # bytes, base64: the CRLFs and folding arrive intact
+            maintype="text",
+            subtype="calendar",
+            filename=CALENDAR_FILENAME,
+            params={"method": event.method.value, "charset": "UTF-8"},
+        )
+    return message
+
+
+def deliver(
+    smtp: smtplib.SMTP, message: EmailMessage, sender: str, recipients: list[str]
+) -> dict[str, Any]:
+    """Hand one message to the server; returns the recipients it refused (if not all)."""
+    return dict(smtp.send_message(message, from_addr=sender, to_addrs=recipients))
+
+
+@dataclass
+class _Outbox:
+    """The blocking half: SMTP connection and ledger, used from one dedicated thread only."""
+
+    settings: MailSettings
+    ledger: OutboxLedger | None = None
+    smtp: smtplib.SMTP | None = None
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    def open_ledger(self) -> None:
+        self.ledger = OutboxLedger(self.settings.outbox_db)
+
+    def is_sent(self, key: str) -> bool:
+        assert self.ledger is not None
+        return self.ledger.is_sent(key)
+
+    def _connect(self) -> smtplib.SMTP:
+        s = self.settings
+        smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout_seconds)
+        try:
+            smtp.ehlo()
+            if s.smtp_starttls:
+                smtp.starttls(context=ssl.create_default_context())
+                smtp.ehlo()
+            if s.smtp_username:
+                password = s.smtp_password.get_secret_value() if s.smtp_password else ""
+                smtp.login(s.smtp_username, password)
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
+
+    def send_and_record(self, email: OutgoingEmail) -> tuple[str, int]:
+        """Send one email and record its key at once; returns (Message-ID, refused count)."""
+        assert self.ledger is not None
+        message = build_message(email, self.settings, now=self.now())
+        if self.smtp is None:
+            self.smtp = self._connect()
+        refused = deliver(self.smtp, message, self.settings.mail_from, [*email.to, *email.cc])
+        # Accepted by the server. A crash before the next line is the one window in which a
+        # retry would send this message again (see the module docstring).
+        message_id = str(message["Message-ID"])
+        self.ledger.record_sent(email.idempotency_key, email.case_id, message_id)
+        return message_id, len(refused)
+
+    def close(self) -> None:
+        if self.smtp is not None:
+            try:
+                self.smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                self.smtp.close()
+            self.smtp = None
+        if self.ledger is not None:
+            self.ledger.close()
+            self.ledger = None
+
+
+class _Refused(Exception):
+    """The server refused one message for good or for now; the other emails still go out."""
+
+    def __init__(self, codes: list[int]) -> None:
+        super().__init__(codes)
+        self.codes = codes
+
+    @property
+    def permanent(self) -> bool:
+        return all(500 <= code < 600 for code in self.codes)
+
+
+def _refusal(error: smtplib.SMTPException) -> _Refused | None:
+    """Per-message refusals (the connection is still good); None for anything else."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return _Refused(sorted({int(code) for code, _ in error.recipients.values()}))
+    if isinstance(error, smtplib.SMTPSenderRefused | smtplib.SMTPDataError):
+        return _Refused([int(error.smtp_code)])
+    return None
+
+
+def _settings() -> MailSettings:
+    try:
+        return MailSettings.from_environment()
+    except ValidationError as error:
+        fields = sorted({".".join(str(p) for p in e["loc"]) for e in error.errors()})
+        raise ApplicationError(
+            f"Mail settings are invalid: {', '.join(fields)}",
+            type="MailSettingsInvalid",
+            non_retryable=True,
+        ) from None
+
+
+@activity.defn(name="send_emails")
+async def send_emails(emails: list[OutgoingEmail]) -> SendEmailsResult:
+    """Send each email once; skip keys already sent; raise after trying all if any failed."""
+    settings = _settings()
+    case_ids = sorted({e.case_id for e in emails})
+    bound = log.bind(
+        activity="send_emails",
+        case_id=case_ids[0] if len(case_ids) == 1 else case_ids,
+        attempt=activity.info().attempt,
+    )
+    result = SendEmailsResult()
+    refused: dict[str, _Refused] = {}
+    outbox = _Outbox(settings)
+    loop = asyncio.get_running_loop()
+    # One thread for all blocking work, so the SQLite connection and the SMTP session each stay
+    # on the thread that made them.
+    thread = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="mail")
+
+    async def blocking(fn: Callable[..., T], *args: Any) -> T:
+        return await loop.run_in_executor(thread, fn, *args)
+
+    try:
+        await blocking(outbox.open_ledger)
+        seen: set[str] = set()
+        for index, email in enumerate(emails):
+            key = email.idempotency_key
+            activity.heartbeat(index)
+            if key in seen or await blocking(outbox.is_sent, key):
+                if key not in seen:
+                    result.skipped.append(key)
+                    bound.info("email_already_sent", key=key)
+                seen.add(key)
+                continue
+            seen.add(key)
+            try:
+                _, refused_count = await blocking(outbox.send_and_record, email)
+            except smtplib.SMTPException as error:
+                refusal = _refusal(error)
+                if refusal is None:
+                    raise
+                refused[key] = refusal
+                bound.warning("email_refused", key=key, smtp_codes=refusal.codes)
+                continue
+            except ValueError:
+                # The message itself cannot be built (e.g. a header with a line break).
+                refused[key] = _Refused([554])
+                bound.error("email_unbuildable", key=key)
+                continue
+            result.sent.append(key)
+            if refused_count:
+                result.partially_refused.append(key)
+                bound.warning("email_sent_some_recipients_refused", key=key, refused=refused_count)
+            else:
+                bound.info("email_sent", key=key, purpose=email.purpose.value)
+        activity.heartbeat(len(emails))
+    except smtplib.SMTPException as error:
+        code = getattr(error, "smtp_code", None)
+        bound.warning(
+            "smtp_failed", error=type(error).__name__, smtp_code=code, sent=len(result.sent)
+        )
+        # Rebuilt without the original message, which may quote addresses back.
+        raise ApplicationError(
+            f"SMTP failed ({type(error).__name__}, code {code}) after sending {len(result.sent)}",
+            type="SmtpFailed",
+        ) from None
+    except OSError as error:
+        bound.warning("smtp_unreachable", error=type(error).__name__, sent=len(result.sent))
+        raise ApplicationError(
+            f"Mail server {settings.smtp_host}:{settings.smtp_port} unreachable "
+            f"({type(error).__name__}) after sending {len(result.sent)}",
+            type="SmtpUnreachable",
+        ) from None
+    finally:
+        # Runs after any step still in flight (on cancellation) and does not block the loop.
+        thread.submit(outbox.close)
+        thread.shutdown(wait=False)
+
+    bound.info(
+        "emails_done",
+        sent=len(result.sent),
+        skipped=len(result.skipped),
+        refused=len(refused),
+        partially_refused=len(result.partially_refused),
+    )
+    if refused:
+        permanent = all(r.permanent for r in refused.values())
+        raise ApplicationError(
+            f"{len(refused)} of {len(emails)} email(s) refused by the mail server: "
+            + ", ".join(f"{key} ({'/'.join(map(str, r.codes))})" for key, r in refused.items()),
+            type="SmtpRefused",
+            non_retryable=permanent,
+        )
+    return result
