@@ -16,6 +16,8 @@ COMMAND_MODULES = [
     "starters.procedures_command",
     "starters.worker_command",
     "starters.case_commands",
+    "starters.mailsink_command",
+    "starters.dev_command",
 ]
 
 
