@@ -13,9 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/icpc procedures
-	@echo
-	$(BIN)/icpc plan --procedure bct-management-note --strategy-date 2026-12-17
+	$(BIN)/icpc dev
 
 test: $(STAMP)
 	$(BIN)/ruff check .

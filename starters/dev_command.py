@@ -131,6 +131,11 @@ def child_environment(args: argparse.Namespace) -> dict[str, str]:
     )
     env.pop("ICPC_SMTP_USERNAME", None)
     env.pop("ICPC_SMTP_PASSWORD", None)
+    from workers.encryption import ensure_key_file
+
+    if not env.get("ICPC_PAYLOAD_KEY"):
+        # Payloads are encrypted on the embedded default too; the key stays in the data folder.
+        env["ICPC_PAYLOAD_KEY_FILE"] = str(ensure_key_file(args.data_dir / "payload-key"))
     return env
 
 

@@ -36,6 +36,13 @@ async def register_search_attributes(client: Client) -> None:
     await client.operator_service.add_search_attributes(request)
 
 
+@pytest.fixture(autouse=True)
+def no_payload_key_from_the_project_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests choose their own data converter; a developer's var/payload-key must not leak in."""
+    monkeypatch.setenv("ICPC_PAYLOAD_KEY_FILE", "")
+    monkeypatch.delenv("ICPC_PAYLOAD_KEY", raising=False)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -8,6 +8,8 @@ Payloads are encrypted when a key is configured (see ``workers.encryption``).
 from __future__ import annotations
 
 import dataclasses
+import os
+from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client
@@ -18,6 +20,8 @@ from temporalio.envconfig import ClientConfig
 from workers.encryption import codec_from_environment
 
 DEFAULT_ADDRESS = "127.0.0.1:7233"
+# The key `icpc dev` creates; commands run from the project folder find it without settings.
+DEFAULT_KEY_FILE = Path("var/payload-key")
 
 
 def connect_config() -> dict[str, Any]:
@@ -28,8 +32,11 @@ def connect_config() -> dict[str, Any]:
 
 
 def data_converter() -> DataConverter:
-    """Pydantic payloads, encrypted when ICPC_PAYLOAD_KEY or ICPC_PAYLOAD_KEY_FILE is set."""
-    codec = codec_from_environment()
+    """Pydantic payloads, encrypted when a key is configured (an empty key file setting: off)."""
+    environ = dict(os.environ)
+    if "ICPC_PAYLOAD_KEY_FILE" not in environ and DEFAULT_KEY_FILE.exists():
+        environ["ICPC_PAYLOAD_KEY_FILE"] = str(DEFAULT_KEY_FILE)
+    codec = codec_from_environment(environ)
     if codec is None:
         return pydantic_data_converter
     return dataclasses.replace(pydantic_data_converter, payload_codec=codec)

@@ -5,6 +5,8 @@ None of them holds personal data: only the authority's references, stages, roles
 
 from __future__ import annotations
 
+from typing import Any
+
 from temporalio.common import SearchAttributeKey
 
 PROCEDURE = SearchAttributeKey.for_keyword("IcpcProcedure")
@@ -21,7 +23,7 @@ PLAN_STAGE = SearchAttributeKey.for_keyword("IcpcPlanStage")
 # True while the case's emails keep failing (mail server down, bad settings).
 DELIVERY_FAILING = SearchAttributeKey.for_bool("IcpcDeliveryFailing")
 
-ALL = [
+ALL: list[SearchAttributeKey[Any]] = [
     PROCEDURE,
     CASE_REFERENCE,
     FAMILY_REFERENCE,
