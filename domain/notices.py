@@ -130,7 +130,7 @@ def invitation_emails(
     assert booking is not None and state.invitees is not None
     event = _calendar_event(state, method)
     schools_to = school_mailbox(state, now)
-    verb = "cancelled" if method == CalendarMethod.CANCEL else "invited"
+    verb = "Cancelled" if method == CalendarMethod.CANCEL else "Invitation"
     emails: list[OutgoingEmail] = []
     unreachable: list[Invitee] = []
     for index, invitee in enumerate(state.invitees):
@@ -160,8 +160,8 @@ def invitation_emails(
                 case_id=state.case_id,
                 purpose=EmailPurpose.INVITATION,
                 to=[to],
-                subject=f"[ICPC {state.start.case_reference}] Conference {verb}: "
-                f"{when(booking.starts_at)}",
+                subject=f"[ICPC {state.start.case_reference}] {verb}: Initial Child Protection"
+                f" Conference, {when(booking.starts_at)}",
                 body=body,
                 calendar_event=event,
             )

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import signal
 from collections.abc import Sequence
 from typing import Any
 
-from activities.mail import send_emails
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.mail import send_emails
 from activities.planning import plan_case
 from workers.connection import connect
 from workers.log_setup import configure_logging, get_logger
@@ -36,5 +37,11 @@ async def run_worker() -> None:
     client = await connect()
     log = get_logger()
     log.info("worker_started", task_queue=TASK_QUEUE, namespace=client.namespace)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        # Installed explicitly, so a worker started with SIGINT ignored still stops cleanly.
+        loop.add_signal_handler(signum, stop.set)
     async with build_worker(client):
-        await asyncio.Event().wait()
+        await stop.wait()
+        log.info("worker_stopping", task_queue=TASK_QUEUE)
