@@ -85,8 +85,13 @@ def _day(at: datetime) -> date:
 
 def _roles_text(state: CaseState, roles: list[str]) -> str:
     """'a team manager', 'an area head of service or a head of service'."""
-    titles = [_with_article(state.procedure.role(r).title.lower()) for r in roles]
+    titles = [_with_article(_in_sentence(state.procedure.role(r).title)) for r in roles]
     return " or ".join(titles) if titles else "nobody"
+
+
+def _in_sentence(title: str) -> str:
+    """A role title mid-sentence: lower case, but acronyms kept ('CP conference service')."""
+    return " ".join(w if len(w) > 1 and w.isupper() else w.lower() for w in title.split(" "))
 
 
 def _with_article(title: str) -> str:
@@ -116,7 +121,9 @@ def check(state: CaseState, decision: CaseDecision, now: datetime) -> None:
 
 def _role_title(state: CaseState, role: str) -> str:
     declared = {r.id for r in state.procedure.roles}
-    return state.procedure.role(role).title.lower() if role in declared else role.replace("_", " ")
+    if role in declared:
+        return _in_sentence(state.procedure.role(role).title)
+    return role.replace("_", " ")
 
 
 def _check_confirm(state: CaseState, d: ConfirmIcpc, now: datetime) -> None:
