@@ -183,25 +183,29 @@ ICPC_HELD = at(date(2026, 3, 20))  # day 14
 
 
 def held_case(
-    proc: Procedure, held: datetime = ICPC_HELD, reference: str = "TST-PLAN-1"
+    proc: Procedure,
+    held: datetime = ICPC_HELD,
+    reference: str = "TST-PLAN-1",
+    strategy: datetime = STRATEGY,
 ) -> CaseState:
     """An ICPC case as the case workflow ends it: held, with a child protection plan."""
     start = CaseStart(
         procedure_id=proc.id,
         case_reference=reference,
         family_reference="FAM-0001",
-        strategy_discussion=STRATEGY,
+        strategy_discussion=strategy,
         contacts=contacts(proc),
     )
+    day = strategy.astimezone(LONDON).date()
     case = CaseState(
-        case_id=f"icpc-{proc.id}-{reference}-20260302",
+        case_id=f"icpc-{proc.id}-{reference}-{day:%Y%m%d}",
         start=start,
         procedure=proc,
-        calendar=table(proc, STRATEGY),
+        calendar=table(proc, strategy),
         held_at=held,
         outcome=Outcome.CHILD_PROTECTION_PLAN,
     )
-    case.apply_schedule(plan(proc, STRATEGY, case.anchors()))
+    case.apply_schedule(plan(proc, strategy, case.anchors()))
     return case
 
 

@@ -17,8 +17,9 @@ from workers.connection import connect
 from workers.log_setup import configure_logging, get_logger
 from workflows.case_contract import TASK_QUEUE
 from workflows.case_workflow import IcpcCaseWorkflow
+from workflows.plan_workflow import IcpcPlanWorkflow
 
-WORKFLOWS: Sequence[type] = [IcpcCaseWorkflow]
+WORKFLOWS: Sequence[type] = [IcpcCaseWorkflow, IcpcPlanWorkflow]
 ACTIVITIES: Sequence[Any] = [plan_case, send_emails]
 
 

@@ -132,8 +132,50 @@ async def record_case_histories(env: WorkflowEnvironment, out: Path) -> list[Pat
     return saved
 
 
+# --- the plan workflow (IcpcPlan) -----------------------------------------------------------------
+
+
+async def record_plan_histories(env: WorkflowEnvironment, out: Path) -> list[Path]:
+    """Two reviews then the end; a review moved out of timescale with approvals. One file per
+    run: a plan continues as new at each review."""
+    from temporalio.api.enums.v1 import EventType
+
+    from tests.test_plan_workflow import moved_out_of_timescale, ts_start, two_reviews_then_end
+
+    task_queue = unique("record-plans")
+    saved: list[Path] = []
+
+    async def save_runs(plan_id: str, run_id: str | None, name: str) -> None:
+        number = 1
+        while run_id:
+            history = await env.client.get_workflow_handle(plan_id, run_id=run_id).fetch_history()
+            path = out / f"plan_{name}_run{number}.json"
+            path.write_text(history.to_json() + "\n", encoding="utf-8")
+            saved.append(path)
+            last = history.events[-1]
+            run_id = None
+            if last.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+                attrs = last.workflow_execution_continued_as_new_event_attributes
+                run_id = attrs.new_execution_run_id
+            number += 1
+
+    async with build_worker(env.client, task_queue=task_queue):
+        plan = await ts_start(env, task_queue)
+        first = (await plan.handle.describe()).run_id
+        await two_reviews_then_end(plan)
+        await save_runs(plan.plan_id, first, "two_reviews")
+
+        plan = await ts_start(env, task_queue)
+        first = (await plan.handle.describe()).run_id
+        await moved_out_of_timescale(plan)
+        await plan.handle.terminate("recorded")
+        await save_runs(plan.plan_id, first, "moved_out_of_timescale")
+    return saved
+
+
 RECORDERS: list[Callable[[WorkflowEnvironment, Path], Awaitable[list[Path]]]] = [
     record_case_histories,
+    record_plan_histories,
 ]
 
 

@@ -1,0 +1,535 @@
+"""The plan workflow against real Temporal servers, with a real SMTP server on loopback.
+
+Time-skipping tests send decisions as signals (the test server does not skip time while an
+update is in flight) and skip months with ``env.sleep``; update tests use the dev server.
+Saved histories under ``tests/histories/`` replay against the current code. Every name,
+address and reference is invented.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import (
+    Client,
+    WorkflowHandle,
+    WorkflowHistory,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+)
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer, Worker
+
+from domain.calendar import LONDON, london_instant
+from domain.case_state import CaseState
+from domain.decisions import BookConference, ConfirmIcpc, HoldConference, Outcome
+from domain.plan_decisions import (
+    EndPlan,
+    PlanDecision,
+    PlanEndReason,
+    ReviewOutcome,
+)
+from domain.plan_state import PlanStage, PlanState
+from domain.procedure import Procedure
+from tests.conftest import MailCatcher
+from tests.test_plan_rules import (
+    after_icpc_procedure,
+    approve,
+    book,
+    booking,
+    contacts,
+    email_of,
+    held_case,
+    hold,
+    move,
+    who,
+)
+from workers.main import WORKFLOWS, build_worker
+from workflows import search_attributes as sa
+from workflows.case_contract import (
+    CASE_WORKFLOW,
+    DECIDE_SIGNAL,
+    DECIDE_UPDATE,
+    STATE_QUERY,
+    CaseInput,
+    CaseResult,
+    DecisionRequest,
+    DecisionResult,
+)
+from workflows.plan_contract import PLAN_WORKFLOW, PlanDecisionRequest, PlanInput, PlanRunResult
+from workflows.plan_seam import plan_search_attributes
+
+HISTORIES = Path(__file__).parent / "histories"
+STARTED: list[RunningPlan] = []
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class RunningPlan:
+    """One plan workflow under test (whichever run is current), and ways to talk to it."""
+
+    client: Client
+    plan_id: str
+    env: WorkflowEnvironment | None = None
+
+    @property
+    def handle(self) -> WorkflowHandle[Any, Any]:
+        # No run id: follows continue-as-new to the current run.
+        return self.client.get_workflow_handle(self.plan_id, result_type=PlanRunResult)
+
+    async def state(self) -> PlanState:
+        # Short: a query that reaches a run just as it continues as new waits for nothing.
+        state: PlanState = await self.handle.query(
+            STATE_QUERY, result_type=PlanState, rpc_timeout=timedelta(seconds=2)
+        )
+        return state
+
+    async def signal(self, d: PlanDecision) -> PlanState:
+        """Send ``d`` as a signal and wait until the plan has taken (or refused) it."""
+        before = len((await self.state()).timeline)
+        await self.handle.signal(DECIDE_SIGNAL, PlanDecisionRequest(decision=d))
+        await self.until(lambda s: len(s.timeline) > before)
+        return await self.settle()
+
+    async def signal_end(self, d: PlanDecision) -> PlanRunResult:
+        """Send a decision that ends the plan, and wait for the workflow's result."""
+        await self.handle.signal(DECIDE_SIGNAL, PlanDecisionRequest(decision=d))
+        result: PlanRunResult = await self.handle.result()
+        return result
+
+    async def signal_next_cycle(self, d: PlanDecision, timeout: float = 20) -> PlanState:
+        """Send a decision that ends this run (a review held, the plan going on); wait for the
+        next run without querying the one that is closing (the test server would stall)."""
+        old = (await self.handle.describe()).run_id
+        await self.handle.signal(DECIDE_SIGNAL, PlanDecisionRequest(decision=d))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (await self.handle.describe()).run_id == old:
+            if loop.time() > deadline:
+                raise AssertionError("the plan did not continue as new in time")
+            await asyncio.sleep(0.1)
+        await self.settle()
+        return await self.until(lambda s: s.stage != PlanStage.PLANNING)
+
+    async def update(self, d: PlanDecision) -> DecisionResult:
+        result: DecisionResult = await self.handle.execute_update(
+            DECIDE_UPDATE, PlanDecisionRequest(decision=d), result_type=DecisionResult
+        )
+        return result
+
+    async def until(self, predicate: Callable[[PlanState], bool], timeout: float = 20) -> PlanState:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            with contextlib.suppress(RPCError, WorkflowQueryFailedError):
+                state = await self.state()
+                if predicate(state):
+                    return state
+            if loop.time() > deadline:
+                raise AssertionError("the plan did not reach the expected state in time")
+            await asyncio.sleep(0.05)
+
+    async def settle(self, timeout: float = 20) -> PlanState:
+        """Wait until nothing is pending and history stops growing (in the current run)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        last = -1
+        while True:
+            desc = await self.handle.describe()
+            raw = desc.raw_description
+            busy = bool(raw.pending_activities) or raw.HasField("pending_workflow_task")
+            if not busy and desc.history_length == last:
+                return await self.state()
+            last = -1 if busy else desc.history_length
+            if loop.time() > deadline:
+                raise AssertionError("the plan did not settle in time")
+            await asyncio.sleep(0.1)
+
+    async def sleep_until(self, at: datetime) -> PlanState:
+        assert self.env is not None
+        now = await self.env.get_current_time()
+        if at > now:
+            await self.env.sleep(at - now)
+        return await self.settle()
+
+
+async def start_plan(
+    client: Client,
+    task_queue: str,
+    now: datetime,
+    env: WorkflowEnvironment | None = None,
+    proc: Procedure | None = None,
+) -> RunningPlan:
+    """A plan made at an ICPC held an hour ago (strategy discussion 18 days before)."""
+    proc = proc or after_icpc_procedure()
+    held = (now - timedelta(hours=1)).astimezone(LONDON)
+    case = held_case(proc, held=held, reference=unique("TST"), strategy=held - timedelta(days=18))
+    plan_id = f"{case.case_id}-plan"
+    await client.start_workflow(
+        PLAN_WORKFLOW,
+        PlanInput(state=PlanState.begin(plan_id, case)),
+        id=plan_id,
+        task_queue=task_queue,
+        search_attributes=plan_search_attributes(case),
+        static_summary=f"Child protection plan {case.start.case_reference} ({proc.id})",
+        result_type=PlanRunResult,
+    )
+    running = RunningPlan(client=client, plan_id=plan_id, env=env)
+    STARTED.append(running)
+    await running.until(lambda s: s.stage != PlanStage.PLANNING)
+    await running.settle()
+    return running
+
+
+def working_days_before_due(state: PlanState, n: int) -> date:
+    assert state.review_due is not None
+    return state.calendar.add_working_days(state.review_due.astimezone(LONDON).date(), -n)
+
+
+def working_days_after_due(state: PlanState, n: int) -> date:
+    assert state.review_due is not None
+    return state.calendar.add_working_days(state.review_due.astimezone(LONDON).date(), n)
+
+
+def afternoon(day: date) -> datetime:
+    return london_instant(day, time(13, 0))
+
+
+# --- fixtures -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+async def end_leftover_plans() -> AsyncIterator[None]:
+    """A plan a test leaves running would wake later with no worker to serve it, and the
+    time-skipping server does not skip time past an unserved workflow task."""
+    yield
+    while STARTED:
+        plan = STARTED.pop()
+        with contextlib.suppress(RPCError):
+            await plan.handle.terminate("test finished")
+
+
+@pytest.fixture
+async def ts_worker(
+    time_skipping_env: WorkflowEnvironment, smtp_server: MailCatcher
+) -> AsyncIterator[Worker]:
+    w = build_worker(time_skipping_env.client, task_queue=unique("plans"))
+    async with w:
+        yield w
+
+
+@pytest.fixture
+async def dev_worker(
+    dev_env: WorkflowEnvironment, smtp_server: MailCatcher
+) -> AsyncIterator[Worker]:
+    w = build_worker(dev_env.client, task_queue=unique("plans"))
+    async with w:
+        yield w
+
+
+async def ts_plan(env: WorkflowEnvironment, worker: Worker) -> RunningPlan:
+    return await ts_start(env, worker.task_queue)
+
+
+async def ts_start(env: WorkflowEnvironment, task_queue: str) -> RunningPlan:
+    return await start_plan(env.client, task_queue, await env.get_current_time(), env)
+
+
+# --- scenarios (also used by tests/histories/record.py) -------------------------------------
+
+
+async def two_reviews_then_end(plan: RunningPlan) -> PlanRunResult:
+    """Review 1 held (plan continues, one continue-as-new), review 2 held (plan ends)."""
+    state = await plan.state()
+    day1 = working_days_before_due(state, 3)
+    await plan.signal(book(day1))
+    await plan.sleep_until(afternoon(day1))
+    state = await plan.signal_next_cycle(hold())
+    day2 = working_days_before_due(state, 2)
+    await plan.signal(book(day2))
+    await plan.sleep_until(afternoon(day2))
+    await plan.signal_end(hold(ReviewOutcome.PLAN_ENDS))
+    result: PlanRunResult = await plan.handle.result()
+    return result
+
+
+async def moved_out_of_timescale(plan: RunningPlan) -> PlanState:
+    """Review 1 booked, moved out of timescale with both approvals, held on the new date."""
+    state = await plan.state()
+    await plan.signal(book(working_days_before_due(state, 3)))
+    late = working_days_after_due(state, 3)
+    await plan.signal(move(late, role="isro", reason="Chair and family both unavailable"))
+    await plan.signal(approve("area_manager"))
+    await plan.signal(approve("ops_manager"))
+    await plan.sleep_until(afternoon(late))
+    return await plan.signal_next_cycle(hold())
+
+
+# --- time-skipping tests ------------------------------------------------------------------------
+
+
+async def test_a_plan_runs_through_two_reviews_and_ends(
+    time_skipping_env: WorkflowEnvironment, ts_worker: Worker, smtp_server: MailCatcher
+) -> None:
+    plan = await ts_plan(time_skipping_env, ts_worker)
+    first = await plan.handle.describe()
+    result = await two_reviews_then_end(plan)
+    assert result.reviews_held == 2 and result.stage == "ended" and result.end_reason == "review"
+    # One continue-as-new, at review 1. (Describing the ended plan on the test server trips on
+    # its unset datetime search attributes, so the first run's history says it instead.)
+    first_run = plan.client.get_workflow_handle(plan.plan_id, run_id=first.run_id)
+    events = (await first_run.fetch_history()).events
+    assert events[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+    # Reminders and escalations went out by email while months passed (core group, sign-off).
+    subjects = smtp_server.subjects()
+    assert any("OVERDUE: Initial core group" in s for s in subjects)
+    assert any("Due soon: Review conference 1" in s for s in subjects)
+    # No person's name reaches a subject line.
+    assert not any("Staff" in s for s in subjects)
+
+
+async def test_continue_as_new_keeps_the_timeline(
+    time_skipping_env: WorkflowEnvironment, ts_worker: Worker, smtp_server: MailCatcher
+) -> None:
+    plan = await ts_plan(time_skipping_env, ts_worker)
+    state = await plan.state()
+    first_run = (await plan.handle.describe()).run_id
+    day1 = working_days_before_due(state, 3)
+    await plan.signal(book(day1))
+    await plan.sleep_until(afternoon(day1))
+    state = await plan.signal_next_cycle(hold())
+    desc = await plan.handle.describe()
+    assert desc.run_id != first_run and state.runs == 2
+    events = [t.event for t in state.timeline]
+    assert events[0] == "plan_started"
+    assert "book_review" in events and "hold_review" in events
+    assert events.count("review_cycle") == 2
+    # The ICPC's own timeline rides along with the case.
+    assert state.case.held_at is not None
+    # Review 2 counts six months from review 1 as actually held.
+    held1 = state.conferences[1].held_at.astimezone(LONDON).date()
+    assert state.review_due is not None
+    assert state.review_due.astimezone(LONDON).date() <= held1.replace(
+        year=held1.year + (held1.month + 6 - 1) // 12, month=(held1.month + 6 - 1) % 12 + 1
+    )
+    # The new run's history is short: it starts from the carried state.
+    assert desc.history_length < 40
+    typed = desc.typed_search_attributes
+    assert typed.get(sa.PLAN_STAGE) == "awaiting_review_booking"
+    assert typed.get(sa.STAGE) == "child_protection_plan"
+    assert typed.get(sa.CASE_REFERENCE) == state.case_reference
+    result = await plan.signal_end(
+        EndPlan(
+            decided_by=who("team_manager"),
+            end_reason=PlanEndReason.MOVED_AUTHORITY,
+            reason="Family moved to another authority",
+        )
+    )
+    assert result.end_reason == "moved_authority"
+
+
+async def test_a_review_moved_within_timescale(
+    time_skipping_env: WorkflowEnvironment, ts_worker: Worker, smtp_server: MailCatcher
+) -> None:
+    plan = await ts_plan(time_skipping_env, ts_worker)
+    state = await plan.state()
+    await plan.signal(book(working_days_before_due(state, 5)))
+    new_day = working_days_before_due(state, 2)
+    state = await plan.signal(move(new_day, role="social_worker", reason="Chair on leave"))
+    assert state.stage == PlanStage.AWAITING_MOVE_APPROVAL
+    assert any(
+        "your agreement is needed" in str(m["Subject"]) for m in smtp_server.to(email_of("isro"))
+    )
+    await plan.signal(approve("isro"))
+    state = await plan.signal(approve("team_manager"))
+    assert state.stage == PlanStage.REVIEW_BOOKED
+    assert state.review_booking is not None
+    assert state.review_booking.starts_at.astimezone(LONDON).date() == new_day
+    desc = await plan.handle.describe()
+    assert desc.typed_search_attributes.get(sa.OUT_OF_TIMESCALE) is False
+    await plan.sleep_until(afternoon(new_day))
+    state = await plan.signal_next_cycle(hold())
+    assert not state.conferences[1].out_of_timescale
+
+
+async def test_a_review_held_out_of_timescale_with_approvals(
+    time_skipping_env: WorkflowEnvironment, ts_worker: Worker, smtp_server: MailCatcher
+) -> None:
+    plan = await ts_plan(time_skipping_env, ts_worker)
+    state = await moved_out_of_timescale(plan)
+    assert state.conferences[1].out_of_timescale
+    refusals = [t for t in state.timeline if t.event == "refused"]
+    assert refusals == []
+    # The approvers agreed: no "OVERDUE: Review conference" escalation went out.
+    assert not any("OVERDUE: Review conference" in s for s in smtp_server.subjects())
+    assert any("Review conference moved" in s for s in smtp_server.subjects())
+
+
+async def test_a_review_out_of_timescale_is_refused_for_a_missing_approval(
+    time_skipping_env: WorkflowEnvironment, ts_worker: Worker, smtp_server: MailCatcher
+) -> None:
+    plan = await ts_plan(time_skipping_env, ts_worker)
+    state = await plan.state()
+    booked = working_days_before_due(state, 2)
+    await plan.signal(book(booked))
+    late = working_days_after_due(state, 2)
+    await plan.signal(move(late, role="isro", reason="Family unwell"))
+    await plan.signal(approve("area_manager"))
+    state = await plan.sleep_until(afternoon(late))
+    assert state.stage == PlanStage.AWAITING_MOVE_APPROVAL
+    desc = await plan.handle.describe()
+    assert desc.typed_search_attributes.get(sa.OUT_OF_TIMESCALE) is True
+    assert desc.typed_search_attributes.get(sa.AWAITING_ROLE) == "ops_manager"
+    state = await plan.signal(hold(held_at=afternoon(late) - timedelta(hours=1)))
+    refused = state.timeline[-1]
+    assert refused.event == "refused"
+    assert "out of timescale" in refused.summary
+    assert "Still missing: an ops manager (CP)" in refused.summary
+    assert state.cycle == 1 and len(state.conferences) == 1
+    # The review's statutory limit passed unagreed: its escalation went to both approvers.
+    overdue = [
+        m
+        for m in smtp_server.to(email_of("ops_manager"))
+        if "OVERDUE: Review conference 1" in str(m["Subject"])
+    ]
+    assert len(overdue) == 1
+
+
+async def test_the_case_starts_the_plan_as_a_child_that_outlives_it(
+    time_skipping_env: WorkflowEnvironment, ts_worker: Worker, smtp_server: MailCatcher
+) -> None:
+    env = time_skipping_env
+    proc = after_icpc_procedure()
+    now = await env.get_current_time()
+    strategy = (now - timedelta(minutes=10)).astimezone(LONDON)
+    reference = unique("TST")
+    case = held_case(proc, strategy=strategy, reference=reference)  # for its start and ids only
+    start = case.start.model_copy(update={"contacts": contacts(proc)})
+    handle = await env.client.start_workflow(
+        CASE_WORKFLOW,
+        CaseInput(start=start, procedure=proc),
+        id=case.case_id,
+        task_queue=ts_worker.task_queue,
+        result_type=CaseResult,
+    )
+
+    async def case_state() -> CaseState:
+        for _ in range(200):
+            with contextlib.suppress(RPCError, WorkflowQueryFailedError):
+                s: CaseState = await handle.query(STATE_QUERY, result_type=CaseState)
+                if s.timeline:
+                    return s
+            await asyncio.sleep(0.05)
+        raise AssertionError("no case state")
+
+    async def send(d: Any) -> None:
+        before = len((await case_state()).timeline)
+        await handle.signal(DECIDE_SIGNAL, DecisionRequest(decision=d))
+        for _ in range(200):
+            if len((await case_state()).timeline) > before:
+                return
+            await asyncio.sleep(0.05)
+
+    icpc = await case_state()
+    await send(ConfirmIcpc(decided_by=who("social_worker")))
+    day = icpc.calendar.add_working_days(icpc.strategy_day, 10)
+    await send(BookConference(decided_by=who("business_support"), booking=booking(day)))
+    icpc_at = london_instant(day, time(10))
+    await env.sleep(icpc_at + timedelta(hours=3) - await env.get_current_time())
+    await send(
+        HoldConference(decided_by=who("business_support"), outcome=Outcome.CHILD_PROTECTION_PLAN)
+    )
+    result: CaseResult = await handle.result()
+    assert result.plan_workflow_id == f"{case.case_id}-plan"
+    plan = RunningPlan(client=env.client, plan_id=result.plan_workflow_id, env=env)
+    STARTED.append(plan)
+    state = await plan.until(lambda s: s.stage == PlanStage.AWAITING_REVIEW_BOOKING)
+    assert state.icpc_held_at == icpc_at
+    desc = await plan.handle.describe()
+    assert desc.status is not None and desc.status.name == "RUNNING"
+    assert desc.raw_description.workflow_execution_info.parent_execution.workflow_id == case.case_id
+    result = await plan.signal_end(
+        EndPlan(
+            decided_by=who("team_manager"),
+            end_reason=PlanEndReason.LOOKED_AFTER,
+            reason="Child accommodated",
+        )
+    )
+    assert result.end_reason == "looked_after"
+
+
+# --- updates (dev server) -----------------------------------------------------------------------
+
+
+async def test_updates_are_validated_by_the_plan_rules(
+    dev_env: WorkflowEnvironment, dev_worker: Worker, smtp_server: MailCatcher
+) -> None:
+    plan = await start_plan(dev_env.client, dev_worker.task_queue, datetime.now(LONDON))
+    state = await plan.state()
+    with pytest.raises(WorkflowUpdateFailedError) as nobody:
+        await plan.update(approve("team_manager"))
+    assert "No move of the review conference has been requested" in str(nobody.value.cause)
+    accepted = await plan.update(book(working_days_before_due(state, 5)))
+    assert accepted.accepted and accepted.stage == "review_booked"
+    accepted = await plan.update(move(working_days_before_due(state, 2), role="isro"))
+    assert accepted.stage == "awaiting_move_approval"
+    with pytest.raises(WorkflowUpdateFailedError) as own:
+        await plan.update(approve("isro"))
+    assert "You requested this move" in str(own.value.cause)
+    with pytest.raises(WorkflowUpdateFailedError) as role:
+        await plan.update(approve("social_worker"))
+    assert "may not agree to a move" in str(role.value.cause)
+    done = await plan.update(approve("team_manager"))
+    assert done.stage == "review_booked" and "moved to" in done.summary
+    # Refused updates leave no trace in history: only the three accepted ones are there.
+    history = await plan.handle.fetch_history()
+    accepted_events = [
+        e
+        for e in history.events
+        if e.HasField("workflow_execution_update_accepted_event_attributes")
+    ]
+    assert len(accepted_events) == 3
+    await plan.update(
+        EndPlan(decided_by=who("team_manager"), end_reason=PlanEndReason.LOOKED_AFTER, reason="x")
+    )
+    assert (await plan.handle.result()).stage == "ended"
+
+
+# --- replay -------------------------------------------------------------------------------------
+
+
+# tests/test_replay.py replays every saved file; these replay the plan's, run by run (each run
+# after a continue-as-new starts from the carried state in its first event).
+
+
+def plan_histories() -> list[Path]:
+    return sorted(HISTORIES.glob("plan_*.json"))
+
+
+def test_plan_histories_are_saved_across_continue_as_new() -> None:
+    names = {p.name for p in plan_histories()}
+    assert {"plan_two_reviews_run1.json", "plan_two_reviews_run2.json"} <= names, (
+        "run .venv/bin/python -m tests.histories.record"
+    )
+
+
+@pytest.mark.parametrize("path", plan_histories(), ids=lambda p: p.stem)
+async def test_plan_histories_replay_against_the_current_code(path: Path) -> None:
+    history = WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
+    replayer = Replayer(workflows=list(WORKFLOWS), data_converter=pydantic_data_converter)
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
+    assert result.replay_failure is None
