@@ -73,6 +73,7 @@ class Effects:
     emails: list[OutgoingEmail] = field(default_factory=list)
     replan: bool = False
     ended: bool = False
+    summary: str = ""  # an accepted decision, in plain words (as its timeline entry says)
 
     def add(self, email: OutgoingEmail | None) -> None:
         if email is not None:
@@ -323,8 +324,14 @@ def apply(state: CaseState, decision: CaseDecision, now: datetime) -> Effects:
     """Check, then apply ``decision``: update the state, record it, return what must happen."""
     check(state, decision, now)
     effects = Effects()
+    mark = len(state.timeline)
     summary = _apply(state, decision, now, effects)
+    # Notes the decision raised (no address for a role, dates to avoid) follow it, at its time.
+    notes = [n.model_copy(update={"at": now}) for n in state.timeline[mark:]]
+    del state.timeline[mark:]
     state.record(now, decision.kind, summary, by=decision.decided_by, reason=decision.reason)
+    state.timeline += notes
+    effects.summary = summary
     _satisfy(state, decision.kind, now)
     if state.stage in FINAL_STAGES:
         effects.ended = True

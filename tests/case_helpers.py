@@ -15,6 +15,7 @@ from datetime import date, datetime, time
 from email.message import Message
 from typing import Any
 
+import pytest
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import WorkflowExecutionStatus
 from temporalio.api.workflowservice.v1 import (
@@ -42,7 +43,7 @@ from domain.decisions import (
     Invitee,
 )
 from domain.planner import plan
-from domain.procedure import Procedure, get_procedure
+from domain.procedure import Procedure, get_procedure, load_all
 from workflows.case_contract import (
     CASE_WORKFLOW,
     DECIDE_SIGNAL,
@@ -65,6 +66,22 @@ ALL_PROCEDURES = (
 
 def procedure(procedure_id: str) -> Procedure:
     return get_procedure(procedure_id)
+
+
+def installed(procedure_id: str) -> bool:
+    return procedure_id in load_all()
+
+
+def needs(procedure_id: str) -> pytest.MarkDecorator:
+    """Skip a test whose procedure file is not in procedures/ (yet)."""
+    return pytest.mark.skipif(
+        not installed(procedure_id), reason=f"procedures/ has no '{procedure_id}' yet"
+    )
+
+
+def each_procedure() -> list[Any]:
+    """The five procedures as test parameters (one not installed yet is skipped, by name)."""
+    return [pytest.param(p, id=p, marks=needs(p)) for p in ALL_PROCEDURES]
 
 
 def contact_email(role: str) -> str:
@@ -261,18 +278,8 @@ class RunningCase:
 
     async def settle(self, timeout: float = 15.0) -> CaseState:
         """Wait until no activity or workflow task is pending and history stops growing."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        last = -1
-        while True:
-            raw = await self.describe()
-            busy = bool(raw.pending_activities) or raw.HasField("pending_workflow_task")
-            length = raw.workflow_execution_info.history_length
-            if not busy and length == last:
-                return await self.state()
-            last = -1 if busy else length
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError("the case did not settle in time")
-            await asyncio.sleep(0.1)
+        await settle(self.client, self.handle.id, timeout)
+        return await self.state()
 
     async def result(self) -> CaseResult:
         """The case's result, once it has ended. Auto time-skipping stays off: the case ends in
@@ -282,21 +289,24 @@ class RunningCase:
         return result
 
     async def describe(self) -> DescribeWorkflowExecutionResponse:
-        """The raw description (the SDK's decoded one trips over the test server's datetime
-        search attributes)."""
-        return await self.client.workflow_service.describe_workflow_execution(
-            DescribeWorkflowExecutionRequest(
-                namespace=self.client.namespace,
-                execution=WorkflowExecution(workflow_id=self.handle.id),
-            )
-        )
+        return await describe_raw(self.client, self.handle.id)
 
     async def is_running(self) -> bool:
-        raw = await self.describe()
-        return bool(
-            raw.workflow_execution_info.status
-            == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
-        )
+        return await is_running(self.client, self.handle.id)
+
+    async def clean_up(self) -> None:
+        """Terminate the case if it still runs, and any plan it started: nothing may outlive
+        its test's worker (its next timer would stall the shared test clock)."""
+        if await self.is_running():
+            await self.handle.terminate("test finished")
+            return
+        with contextlib.suppress(Exception):
+            plan_id = (await self.result()).plan_workflow_id
+            if plan_id and await is_running(self.client, plan_id):
+                # Let it finish what it started first: terminating a workflow mid-task leaves
+                # the test server's clock locked.
+                await settle(self.client, plan_id)
+                await self.client.get_workflow_handle(plan_id).terminate("test finished")
 
     async def sleep_until(self, at: datetime) -> CaseState:
         """Skip the test server's clock to ``at`` (timers fire on the way), then settle."""
@@ -304,6 +314,38 @@ class RunningCase:
         if at > now:
             await self.env.sleep(at - now)
         return await self.settle()
+
+
+async def describe_raw(client: Client, workflow_id: str) -> DescribeWorkflowExecutionResponse:
+    """The raw description (the SDK's decoded one trips over the test server's datetime
+    search attributes)."""
+    return await client.workflow_service.describe_workflow_execution(
+        DescribeWorkflowExecutionRequest(
+            namespace=client.namespace, execution=WorkflowExecution(workflow_id=workflow_id)
+        )
+    )
+
+
+async def is_running(client: Client, workflow_id: str) -> bool:
+    raw = await describe_raw(client, workflow_id)
+    running = WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
+    return bool(raw.workflow_execution_info.status == running)
+
+
+async def settle(client: Client, workflow_id: str, timeout: float = 15.0) -> None:
+    """Wait until no activity or workflow task is pending and history stops growing."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    last = -1
+    while True:
+        raw = await describe_raw(client, workflow_id)
+        busy = bool(raw.pending_activities) or raw.HasField("pending_workflow_task")
+        length = raw.workflow_execution_info.history_length
+        if not busy and length == last:
+            return
+        last = -1 if busy else length
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{workflow_id} did not settle in time")
+        await asyncio.sleep(0.1)
 
 
 async def start_running_case(

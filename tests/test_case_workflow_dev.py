@@ -99,7 +99,7 @@ async def test_an_accepted_update_returns_the_summary(
     state = await case.state()
     assert state.timeline[-1].reason == "Risk confirmed"
     assert await updates_accepted(case) == 1
-    await case.handle.terminate("test finished")
+    await case.clean_up()
 
 
 async def test_a_refused_update_gives_the_plain_reason_and_leaves_no_trace(
@@ -151,7 +151,7 @@ async def test_a_refused_update_gives_the_plain_reason_and_leaves_no_trace(
     assert len(history.events) > history_before  # the accepted update did write history
     state = await case.state()
     assert [e.event for e in state.timeline] == ["case_started", "confirm_icpc"]
-    await case.handle.terminate("test finished")
+    await case.clean_up()
 
 
 async def test_search_attributes_find_cases_and_hold_no_personal_data(
@@ -201,7 +201,7 @@ async def test_search_attributes_find_cases_and_hold_no_personal_data(
     ]
     for text in personal:
         assert not any(text in v for v in visible), text
-    await case.handle.terminate("test finished")
+    await case.clean_up()
 
 
 async def test_late_and_out_of_timescale_cases_show_in_their_search_attributes(
@@ -236,4 +236,4 @@ async def test_late_and_out_of_timescale_cases_show_in_their_search_attributes(
     ]
     assert found == [expired.handle.id]
     for case in (late, expired):
-        await case.handle.terminate("test finished")
+        await case.clean_up()

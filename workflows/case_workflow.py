@@ -194,10 +194,11 @@ class IcpcCaseWorkflow:
         await workflow.wait_condition(lambda: self._state is not None)
         state = self._require_state()
         try:
-            self._queue(case_rules.apply(state, request.decision, workflow.now()))
+            effects = case_rules.apply(state, request.decision, workflow.now())
         except Refusal as refusal:
             raise refused(refusal) from None
-        return DecisionResult(accepted=True, summary=state.timeline[-1].summary, stage=state.stage)
+        self._queue(effects)
+        return DecisionResult(accepted=True, summary=effects.summary, stage=state.stage)
 
     @decide.validator
     def _validate_decision(self, request: DecisionRequest) -> None:
