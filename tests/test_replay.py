@@ -28,11 +28,10 @@ def test_the_main_case_paths_are_recorded() -> None:
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_history_replays_against_the_current_code(path: Path) -> None:
-    text = path.read_text(encoding="utf-8")
-    first = json.loads(text)["events"][0]
-    started = first["workflowExecutionStartedEventAttributes"]
-    workflow_id = started.get("workflowId") or path.stem
-    history = WorkflowHistory.from_json(workflow_id, text)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    # Case histories carry their workflow id (the case derives its plan's id from it).
+    workflow_id = data.pop("workflowId", None) or path.stem
+    history = WorkflowHistory.from_json(workflow_id, data)
     replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None

@@ -10,6 +10,7 @@ references, names and addresses.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 import tempfile
@@ -61,7 +62,9 @@ async def record_case_histories(env: WorkflowEnvironment, out: Path) -> list[Pat
             await case.result()
         history = await case.handle.fetch_history()
         path = out / f"case_{name}.json"
-        path.write_text(history.to_json() + "\n", encoding="utf-8")
+        # The case's id goes with its history: the case derives ids from it (its plan's).
+        data = {"workflowId": case.handle.id, **json.loads(history.to_json())}
+        path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         saved.append(path)
 
     async def held(case: RunningCase) -> None:
@@ -189,16 +192,26 @@ async def main(out: Path = HERE) -> None:
         os.environ["ICPC_OUTBOX_DB"] = str(Path(scratch) / "outbox.sqlite3")
         os.environ["ICPC_PAYLOAD_KEY_FILE"] = ""
         os.environ.pop("ICPC_PAYLOAD_KEY", None)
-        env = await WorkflowEnvironment.start_time_skipping(
-            test_server_existing_path=str(TEST_SERVER), data_converter=pydantic_data_converter
-        )
         try:
-            await register_search_attributes(env.client)
             for recorder in RECORDERS:
-                for path in await recorder(env, out):
-                    print(path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path)
+                # Each workflow's recorder gets a fresh test server, so one recorder's clock
+                # (skipped months ahead) or leftover workflows never change another's histories.
+                env = await WorkflowEnvironment.start_time_skipping(
+                    test_server_existing_path=str(TEST_SERVER),
+                    data_converter=pydantic_data_converter,
+                )
+                try:
+                    await register_search_attributes(env.client)
+                    for path in await recorder(env, out):
+                        shown = (
+                            path.relative_to(Path.cwd())
+                            if path.is_relative_to(Path.cwd())
+                            else path
+                        )
+                        print(shown)
+                finally:
+                    await env.shutdown()
         finally:
-            await env.shutdown()
             controller.stop()
 
 
