@@ -5,12 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from pydantic import BaseModel
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from domain.case_state import CaseState
 from domain.decisions import CaseDecision, CaseStart
+from domain.plan_decisions import PlanDecision
+from domain.plan_state import PlanState
 from domain.procedure import Procedure
 from workflows import search_attributes as sa
 from workflows.case_contract import (
@@ -25,6 +28,7 @@ from workflows.case_contract import (
     case_workflow_id,
 )
 from workflows.case_workflow import initial_search_attributes
+from workflows.plan_contract import PlanDecisionRequest
 
 
 @dataclass(frozen=True)
@@ -67,11 +71,23 @@ class DecisionOutcome:
 
 
 async def send_decision(
-    client: Client, case_id: str, decision: CaseDecision, *, as_signal: bool = False
+    client: Client,
+    workflow_id: str,
+    decision: CaseDecision | PlanDecision,
+    *,
+    as_signal: bool = False,
 ) -> DecisionOutcome:
-    """Send a decision as a validated update (the answer comes back) or as a signal."""
-    handle = client.get_workflow_handle(case_id)
-    request = DecisionRequest(decision=decision)
+    """Send a decision as a validated update (the answer comes back) or as a signal.
+
+    Plan decisions go to the plan workflow's id, case decisions to the case's; both answer to
+    the same signal and update names.
+    """
+    handle = client.get_workflow_handle(workflow_id)
+    request: BaseModel = (
+        PlanDecisionRequest(decision=decision)  # type: ignore[arg-type]
+        if workflow_id.endswith("-plan")
+        else DecisionRequest(decision=decision)  # type: ignore[arg-type]
+    )
     if as_signal:
         await handle.signal(DECIDE_SIGNAL, request)
         return DecisionOutcome(True, "sent as a signal; `icpc show` tells whether it was taken")
@@ -81,6 +97,12 @@ async def send_decision(
         cause = error.cause
         return DecisionOutcome(False, str(getattr(cause, "message", None) or cause or error))
     return DecisionOutcome(True, result.summary, result.stage)
+
+
+async def read_plan(client: Client, plan_id: str) -> PlanState:
+    handle = client.get_workflow_handle(plan_id)
+    state: PlanState = await handle.query(STATE_QUERY, result_type=PlanState)
+    return state
 
 
 async def read_case(client: Client, case_id: str) -> CaseState:

@@ -14,8 +14,10 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from domain.calendar import LONDON
-from domain.case_state import CaseState
+from domain.case_state import CaseState, TimelineEntry
 from domain.decisions import CASE_DECISION, CaseDecision
+from domain.plan_decisions import PLAN_DECISION, PLAN_DECISION_KINDS, PlanDecision
+from domain.plan_state import PlanState
 from domain.procedure import load_all
 from domain.vocabulary import DecisionKind
 from starters.case_input import (
@@ -27,6 +29,7 @@ from starters.case_input import (
     read_batch,
 )
 from starters.cli import CommandError
+from workflows.plan_contract import plan_workflow_id
 
 T = TypeVar("T")
 ROLE_COLUMNS_HELP = "contacts as ROLE_name / ROLE_email / ROLE_user, e.g. social_worker_email"
@@ -67,7 +70,17 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--chair", default="")
     p.add_argument("--proposed-date", metavar="YYYY-MM-DD")
     p.add_argument("--safety-plan", default="")
-    p.add_argument("--outcome", choices=["child_protection_plan", "no_plan"])
+    p.add_argument(
+        "--outcome",
+        choices=["child_protection_plan", "no_plan", "plan_continues", "plan_ends"],
+        help="of a conference (ICPC: child_protection_plan/no_plan; review: plan_continues/plan_ends)",
+    )
+    p.add_argument("--end-reason", choices=["looked_after", "moved_authority"])
+    p.add_argument(
+        "--plan",
+        action="store_true",
+        help="send to the child protection plan (implied for plan and review decisions)",
+    )
     p.add_argument("--stand-down-reason", metavar="ID")
     p.add_argument("--problem", metavar="ID", help="a capacity problem id from the procedure")
     p.add_argument("--invitees", type=Path, metavar="FILE.json", help="the convening sheet")
@@ -77,6 +90,7 @@ def add_parser(subparsers: Any) -> None:
 
     p = subparsers.add_parser("show", help="print a case's state and timeline")
     p.add_argument("case", help="the case's workflow id or case reference")
+    p.add_argument("--plan", action="store_true", help="the child protection plan after the ICPC")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=show)
 
@@ -192,7 +206,7 @@ def _progress(done: int, total: int) -> None:
 # --- decide -------------------------------------------------------------------------------
 
 
-def build_decision(args: argparse.Namespace) -> CaseDecision:
+def build_decision(args: argparse.Namespace) -> CaseDecision | PlanDecision:
     """The decision from the command line's flags, validated by the domain model."""
     data: dict[str, Any] = {}
     if args.payload:
@@ -220,14 +234,23 @@ def build_decision(args: argparse.Namespace) -> CaseDecision:
         "outcome": args.outcome,
         "stand_down_reason": args.stand_down_reason,
         "problem": args.problem,
+        "end_reason": args.end_reason,
     }
     data.update({k: v for k, v in optional.items() if v})
     if args.invitees:
         data["invitees"] = _read_json(args.invitees)
+    adapter = PLAN_DECISION if for_plan(args) else CASE_DECISION
     try:
-        return CASE_DECISION.validate_python(data)
+        return adapter.validate_python(data)
     except ValidationError as error:
         raise CommandError(f"the decision is not complete: {pydantic_reason(error)}") from None
+
+
+def for_plan(args: argparse.Namespace) -> bool:
+    """Plan and review decisions go to the plan; reassign_worker goes there with --plan."""
+    return args.decision in PLAN_DECISION_KINDS and (
+        args.decision != DecisionKind.REASSIGN_WORKER or args.plan
+    )
 
 
 def _read_json(path: Path) -> Any:
@@ -245,7 +268,8 @@ def decide(args: argparse.Namespace) -> int:
 
         client = await _client()
         case_id = await find_case_id(client, args.case)
-        return await send_decision(client, case_id, decision, as_signal=args.signal)
+        target = plan_workflow_id(case_id) if for_plan(args) else case_id
+        return await send_decision(client, target, decision, as_signal=args.signal)
 
     outcome = _run(go())
     if outcome.accepted:
@@ -278,27 +302,56 @@ def render_case(state: CaseState, now: datetime) -> str:
         day = "" if m.planned.working_day is None else f"day {m.planned.working_day:>2}  "
         lines.append(f"  {status:<9} {day}{_local(m.planned.due):<22} {m.planned.title}")
     lines += ["", "Timeline:"]
-    for entry in state.timeline:
-        who = f"{entry.by.user} ({entry.by.role})" if entry.by else "system"
-        lines.append(f"  {_local(entry.at)}  {who:<28} {entry.summary}")
-        if entry.reason:
-            lines.append(f"  {'':<17}  {'':<28} reason: {entry.reason}")
+    lines += [_timeline_line(entry) for entry in state.timeline]
     return "\n".join(lines)
 
 
 def show(args: argparse.Namespace) -> int:
-    async def go() -> CaseState:
-        from starters.case_client import find_case_id, read_case
+    async def go() -> CaseState | PlanState:
+        from starters.case_client import find_case_id, read_case, read_plan
 
         client = await _client()
-        return await read_case(client, await find_case_id(client, args.case))
+        case_id = await find_case_id(client, args.case)
+        if args.plan:
+            return await read_plan(client, plan_workflow_id(case_id))
+        return await read_case(client, case_id)
 
     state = _run(go())
     if args.json:
         print(state.model_dump_json(indent=2))
+    elif isinstance(state, PlanState):
+        print(render_plan(state, datetime.now(LONDON)))
     else:
         print(render_case(state, datetime.now(LONDON)))
     return 0
+
+
+def render_plan(state: PlanState, now: datetime) -> str:
+    lines = [
+        f"Plan {state.plan_id}",
+        f"Procedure: {state.procedure.title}",
+        f"Stage: {state.stage.replace('_', ' ')}",
+        f"Next review due by: {_local(state.review_due)}",
+    ]
+    if state.review_booking:
+        lines.append(f"Review booked: {_local(state.review_booking.starts_at)}")
+    lines += ["", "Conferences held:"]
+    for held in state.conferences:
+        late = "  (out of timescale)" if held.out_of_timescale else ""
+        lines.append(f"  {held.number:>2}  {_local(held.held_at)}  {held.outcome}{late}")
+    lines += ["", "Milestones:"]
+    for m in state.milestones:
+        status = m.status(now).replace("_", " ")
+        lines.append(f"  {status:<9} {_local(m.planned.due):<22} {m.planned.title}")
+    lines += ["", "Timeline:"]
+    lines += [_timeline_line(entry) for entry in state.timeline]
+    return "\n".join(lines)
+
+
+def _timeline_line(entry: TimelineEntry) -> str:
+    who = f"{entry.by.user} ({entry.by.role})" if entry.by else "system"
+    line = f"  {_local(entry.at)}  {who:<28} {entry.summary}"
+    return line + (f"\n  {'':<17}  {'':<28} reason: {entry.reason}" if entry.reason else "")
 
 
 def cases(args: argparse.Namespace) -> int:

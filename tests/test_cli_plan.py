@@ -1,0 +1,108 @@
+"""The command line follows a child from the ICPC into the child protection plan.
+
+Against the time-skipping server: decisions go as signals (`icpc decide --signal`), so the
+server can skip time to the conference day.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+from collections.abc import AsyncIterator
+from datetime import time, timedelta
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHandle
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+
+from domain.calendar import LONDON, WorkingDayCalendar, london_instant
+from starters.cli import main
+from workers.main import build_worker
+from workflows.case_contract import TASK_QUEUE
+
+
+@pytest.fixture
+async def cli_env(
+    time_skipping_env: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch, smtp_server: object
+) -> AsyncIterator[WorkflowEnvironment]:
+    client = time_skipping_env.client
+    monkeypatch.setenv("TEMPORAL_ADDRESS", client.service_client.config.target_host)
+    monkeypatch.setenv("TEMPORAL_NAMESPACE", client.namespace)
+    async with build_worker(client, TASK_QUEUE):
+        yield time_skipping_env
+
+
+async def icpc(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    code = await asyncio.to_thread(main, list(argv))
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    return code, out
+
+
+async def test_decisions_reach_the_plan_after_an_icpc_that_makes_one(
+    cli_env: WorkflowEnvironment, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    env = cli_env
+    calendar = WorkingDayCalendar()
+    today = (await env.get_current_time()).astimezone(LONDON).date()
+    strategy = calendar.previous_working_day(today)
+    conference_day = calendar.add_working_days(strategy, 10)
+    ref = f"CLIP-{uuid.uuid4().hex[:6]}"
+    invitees = tmp_path / "invitees.json"
+    invitees.write_text(
+        json.dumps(
+            [{"name": "Pat Parent", "role_or_relationship": "Parent", "email": "p@example.org"}]
+        )
+    )
+    _, out = await icpc(
+        capsys, "start", "--procedure", "isu-practitioner-guide", "--case-reference", ref,
+        "--family-reference", "FAM-9", "--strategy-date", strategy.isoformat(),
+        "--contact", "team_manager:Tam Manager:tam@example.org:tam",
+    )  # fmt: skip
+    case_id = out.split()[1]
+    signal = ["decide", case_id, "--signal"]
+    await icpc(capsys, *signal, "confirm_icpc", "--by", "tam", "--role", "team_manager")
+    await icpc(
+        capsys, *signal, "receive_convening_sheet", "--by", "isu1", "--role", "isu",
+        "--invitees", str(invitees),
+    )  # fmt: skip
+    await icpc(
+        capsys, *signal, "book_conference", "--by", "isu1", "--role", "isu",
+        "--when", f"{conference_day} 10:00", "--chair", "Chair C",
+    )  # fmt: skip
+    conference = london_instant(conference_day, time(10, 0))
+    await env.sleep(conference - await env.get_current_time() + timedelta(hours=2))
+    await icpc(
+        capsys, *signal, "hold_conference", "--by", "chair1", "--role", "cp_chair",
+        "--outcome", "child_protection_plan",
+    )  # fmt: skip
+
+    case: WorkflowHandle = env.client.get_workflow_handle(case_id)
+    result = await case.result()
+    assert result["plan_workflow_id"] == f"{case_id}-plan"
+
+    plan = env.client.get_workflow_handle(f"{case_id}-plan")
+    try:
+        await icpc(
+            capsys, "decide", case_id, "hold_core_group", "--signal", "--by", "tam",
+            "--role", "team_manager",
+        )  # fmt: skip
+        for _ in range(50):
+            _, out = await icpc(capsys, "show", case_id, "--plan", "--json")
+            timeline = [
+                (e["event"], (e["by"] or {}).get("user")) for e in json.loads(out)["timeline"]
+            ]
+            if ("hold_core_group", "tam") in timeline:
+                break
+            await asyncio.sleep(0.1)
+        assert ("hold_core_group", "tam") in timeline
+        _, text = await icpc(capsys, "show", case_id, "--plan")
+        [core_group] = [line for line in text.splitlines() if "Initial core group meeting" in line]
+        assert core_group.split()[0] == "met"
+    finally:
+        with contextlib.suppress(RPCError):  # already ended
+            await plan.terminate("test finished")
