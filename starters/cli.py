@@ -18,6 +18,8 @@ COMMAND_MODULES = [
     "starters.case_commands",
     "starters.mailsink_command",
     "starters.dev_command",
+    "starters.web_command",
+    "starters.users_command",
 ]
 
 
