@@ -62,8 +62,13 @@ class WorkingDayCounting:
         return self.next_working_day(day)
 
     def add_working_days(self, start: date, n: int) -> date:
-        """Day ``n`` counted from ``start`` (day 0). Negative ``n`` counts backwards."""
-        current = self.day_zero(start) if n >= 0 else self.previous_working_day(start)
+        """Day ``n`` counted from ``start`` (day 0). Negative ``n`` counts backwards.
+
+        Both directions count from the same day 0 (``start``, or the next working day when
+        ``start`` is a day off), so day -1 of a Saturday is the Friday before it and
+        :meth:`working_days_between` inverts negative ``n`` too.
+        """
+        current = self.day_zero(start)
         step = 1 if n >= 0 else -1
         remaining = abs(n)
         while remaining:
@@ -75,10 +80,11 @@ class WorkingDayCounting:
     def working_days_between(self, start: date, end: date) -> int:
         """The working-day number of ``end`` counted from ``start`` as day 0.
 
-        The inverse of :meth:`add_working_days`: for n >= 0,
-        ``working_days_between(s, add_working_days(s, n)) == n``. An ``end`` that is not a
-        working day counts as the last working day before it; an ``end`` before day 0 gives
-        a negative number.
+        The inverse of :meth:`add_working_days`: for every n,
+        ``working_days_between(s, add_working_days(s, n)) == n``. An ``end`` before day 0
+        gives a negative number. An ``end`` that is not a working day counts as the nearest
+        working day towards day 0: the last one before it when it is after day 0, the first
+        one after it when it is before (so a day off between day -1 and day 0 is day 0).
         """
         zero = self.day_zero(start)
         if end >= zero:

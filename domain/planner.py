@@ -7,7 +7,7 @@ workflow never calls this directly; an activity does, so the result is kept in h
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from pydantic import AwareDatetime, BaseModel
 
@@ -51,7 +51,9 @@ def due_instant(procedure: Procedure, milestone: Milestone, anchor_at: datetime)
     at: time = milestone.time or procedure.end_of_day
     base = anchor_at.astimezone(LONDON)
     if milestone.hours is not None:
-        return (base + timedelta(hours=milestone.hours)).astimezone(LONDON)
+        # Elapsed hours, not wall-clock ones: aware arithmetic in a ZoneInfo zone keeps the
+        # wall-clock time, so "24 hours before" across a clock change would be 23 or 25 hours.
+        return (base.astimezone(UTC) + timedelta(hours=milestone.hours)).astimezone(LONDON)
     if milestone.working_days is not None:
         return london_instant(cal.add_working_days(base.date(), milestone.working_days), at)
     if milestone.days is not None:
