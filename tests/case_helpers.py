@@ -15,7 +15,6 @@ from datetime import date, datetime, time
 from email.message import Message
 from typing import Any
 
-import pytest
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import WorkflowExecutionStatus
 from temporalio.api.workflowservice.v1 import (
@@ -43,7 +42,7 @@ from domain.decisions import (
     Invitee,
 )
 from domain.planner import plan
-from domain.procedure import Procedure, get_procedure, load_all
+from domain.procedure import Procedure, get_procedure
 from workflows.case_contract import (
     CASE_WORKFLOW,
     DECIDE_SIGNAL,
@@ -68,20 +67,13 @@ def procedure(procedure_id: str) -> Procedure:
     return get_procedure(procedure_id)
 
 
-def installed(procedure_id: str) -> bool:
-    return procedure_id in load_all()
-
-
-def needs(procedure_id: str) -> pytest.MarkDecorator:
-    """Skip a test whose procedure file is not in procedures/ (yet)."""
-    return pytest.mark.skipif(
-        not installed(procedure_id), reason=f"procedures/ has no '{procedure_id}' yet"
-    )
-
-
-def each_procedure() -> list[Any]:
-    """The five procedures as test parameters (one not installed yet is skipped, by name)."""
-    return [pytest.param(p, id=p, marks=needs(p)) for p in ALL_PROCEDURES]
+def rebook_reason(proc: Procedure) -> str:
+    """A stand-down reason that keeps the case open and needs no one's permission."""
+    open_ = [r.id for r in proc.stand_down_reasons if not r.ends_case and not r.permission_from]
+    if proc.stand_down_reasons:
+        assert open_, f"{proc.id}: no stand-down reason allows a rebooking"
+        return open_[0]
+    return "cannot_go_ahead"  # a procedure with no list takes any reason
 
 
 def contact_email(role: str) -> str:

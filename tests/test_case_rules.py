@@ -20,6 +20,7 @@ from domain.outbox import CalendarMethod, EmailPurpose, OutgoingEmail
 from domain.procedure import Enforcement, Procedure
 from domain.vocabulary import DecisionKind
 from tests.case_helpers import (
+    ALL_PROCEDURES,
     address_of,
     book,
     booking,
@@ -27,11 +28,10 @@ from tests.case_helpers import (
     contacts_for,
     decide,
     decision,
-    each_procedure,
     invitees,
-    needs,
     new_state,
     procedure,
+    rebook_reason,
     who,
 )
 
@@ -85,7 +85,7 @@ def to_addresses(emails: list[OutgoingEmail]) -> list[list[str]]:
 # --- the planned case ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("proc_id", each_procedure())
+@pytest.mark.parametrize("proc_id", ALL_PROCEDURES)
 def test_every_procedure_plans_a_case_with_its_statutory_deadline_on_working_day_15(
     proc_id: str,
 ) -> None:
@@ -259,7 +259,6 @@ def test_other_booking_refusals() -> None:
     )
 
 
-@needs(QARSS)
 def test_too_little_notice_is_refused_where_the_procedure_refuses() -> None:
     proc = procedure(QARSS)
     notice = proc.invitation_notice
@@ -296,7 +295,6 @@ def booked(proc: Procedure, day_number: int = 12, *, sheet: bool = True) -> Case
     return state
 
 
-@needs(LEICESTERSHIRE)
 def test_stand_down_reasons_come_from_the_list_and_some_need_permission() -> None:
     proc = procedure(LEICESTERSHIRE)
     state = booked(proc)
@@ -507,7 +505,9 @@ def test_stand_down_and_rebook_cancels_then_reinvites_with_a_higher_sequence() -
     first = state.booking
     stood = decide(
         state,
-        decision(proc, "stand_down", stand_down_reason="x", reason="Chair taken ill"),
+        decision(
+            proc, "stand_down", stand_down_reason=rebook_reason(proc), reason="Chair taken ill"
+        ),
         on_day(state, 6),
     )
     cancels = [e for e in stood.emails if e.purpose == EmailPurpose.INVITATION]
@@ -695,7 +695,6 @@ def test_a_delay_rejected_keeps_the_statutory_limit() -> None:
     )
 
 
-@needs(LEICESTERSHIRE)
 def test_short_notice_is_flagged_by_email_where_the_procedure_flags() -> None:
     proc = procedure(LEICESTERSHIRE)
     notice = proc.invitation_notice
@@ -795,3 +794,30 @@ def test_notes_a_decision_raises_follow_it_in_the_timeline_at_its_time() -> None
     assert fx.summary.startswith("Conference booked for")
     assert [e.event for e in state.timeline[-2:]] == ["book_conference", "warning"]
     assert state.timeline[-1].summary == "1 invitee(s) asked to avoid this date"
+
+
+def test_standing_down_as_no_longer_needed_closes_the_case() -> None:
+    closing = [
+        (p, r)
+        for p in map(procedure, ALL_PROCEDURES)
+        for r in p.stand_down_reasons
+        if r.ends_case and not r.permission_from
+    ]
+    assert closing, "some procedure lists a stand-down reason that ends the case"
+    proc, reason = closing[0]
+    state = booked(proc)
+    fx = case_rules.apply(
+        state,
+        decision(proc, "stand_down", stand_down_reason=reason.id, reason="Risk resolved"),
+        on_day(state, 6),
+    )
+    assert fx.ended
+    assert state.stage == Stage.CLOSED and not state.is_open
+    assert len([e for e in fx.emails if e.calendar_event]) == 2  # the invitations cancelled
+    assert state.timeline[-1].summary == f"Conference stood down: {reason.title}"
+    refused(
+        state,
+        decision(proc, "rebook_conference", booking=booking(working_day(state, 13))),
+        on_day(state, 6),
+        r"^The case is closed; it takes no more decisions\.$",
+    )

@@ -25,6 +25,7 @@ from domain.procedure import Procedure
 from domain.vocabulary import DecisionKind
 from starters.case_client import start_case
 from tests.case_helpers import (
+    ALL_PROCEDURES,
     RunningCase,
     address_of,
     book,
@@ -32,11 +33,11 @@ from tests.case_helpers import (
     calendar_lines,
     contact_email,
     decision,
-    each_procedure,
     ics_field,
     idempotency_keys,
     invitees,
     procedure,
+    rebook_reason,
     start_case_workflow,
     start_running_case,
     unique,
@@ -154,7 +155,7 @@ async def hold(case: RunningCase, outcome: str = "child_protection_plan") -> Cas
 # --- whole cases ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("proc_id", each_procedure())
+@pytest.mark.parametrize("proc_id", ALL_PROCEDURES)
 async def test_a_whole_case_from_strategy_discussion_to_conference(
     proc_id: str, open_case: Opener, smtp_server: MailCatcher
 ) -> None:
@@ -319,7 +320,7 @@ async def test_stood_down_and_rebooked(open_case: Opener, smtp_server: MailCatch
         decision(
             proc,
             "stand_down",
-            stand_down_reason="chair_unavailable",
+            stand_down_reason=rebook_reason(proc),
             reason="Chair taken ill; rebooking",
         )
     )

@@ -30,6 +30,7 @@ from tests.case_helpers import (
     decision,
     invitees,
     procedure,
+    rebook_reason,
     start_running_case,
     unique,
 )
@@ -99,7 +100,7 @@ async def record_case_histories(env: WorkflowEnvironment, out: Path) -> list[Pat
         await case.signal(decision(proc, "receive_convening_sheet", invitees=invitees(2)))
         await case.signal(book(proc, state.calendar.add_working_days(state.strategy_day, 10)))
         await case.signal(
-            decision(proc, "stand_down", stand_down_reason="chair_unavailable", reason="Chair ill")
+            decision(proc, "stand_down", stand_down_reason=rebook_reason(proc), reason="Chair ill")
         )
         rebook_day = state.calendar.add_working_days(state.strategy_day, 13)
         await case.signal(decision(proc, "rebook_conference", booking=booking(rebook_day)))
