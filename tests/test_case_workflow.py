@@ -9,12 +9,14 @@ reference is invented.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, date, datetime, time, timedelta
 from email.message import Message
 from typing import Any
 
 import pytest
+from temporalio.api.enums.v1 import EventType
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -235,6 +237,15 @@ async def test_no_response_by_the_chase_day_escalates_to_the_social_worker_and_t
     assert state.milestone("confirm_or_withdraw").escalated
     assert state.escalated()
     assert [e.event for e in state.timeline].count("overdue") == 1
+    # The timers read plainly in the Temporal UI: named after the milestone they wait for.
+    history = await case.handle.fetch_history()
+    timers = [
+        json.loads(e.user_metadata.summary.data)
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED
+    ]
+    assert f"Reminder: {chase.title}" in timers
+    assert f"Due: {chase.title}" in timers
     # Time goes on: still only one escalation for the chase, then the sheet's own.
     await case.sleep_until(chase.due + timedelta(hours=20))
     assert len([s for s in escalations(smtp_server) if chase.title in s]) == 1
