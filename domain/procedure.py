@@ -310,12 +310,30 @@ class ProcedureError(Exception):
     """A procedure file that cannot be used; the message names the file and the field."""
 
 
-def _describe(error: ValidationError) -> str:
+def _field_path(loc: tuple[int | str, ...], data: Any) -> str:
+    """``milestones.2.anchor`` as ``milestones.sheet.anchor``: a listed item by its id."""
+    parts: list[str] = []
+    node = data
+    for part in loc:
+        item = None
+        if isinstance(part, int) and isinstance(node, list) and 0 <= part < len(node):
+            item = node[part]
+        elif isinstance(part, str) and isinstance(node, dict):
+            item = node.get(part)
+        item_id = item.get("id") if isinstance(item, dict) else None
+        use_id = isinstance(part, int) and isinstance(item_id, str) and re.match(SNAKE_ID, item_id)
+        parts.append(str(item_id) if use_id else str(part))
+        node = item
+    return ".".join(parts)
+
+
+def _describe(error: ValidationError, data: Any = None) -> str:
     lines = []
     for e in error.errors():
-        loc = ".".join(str(p) for p in e["loc"]) or "(file)"
+        loc = _field_path(e["loc"], data)
         msg = re.sub(r"^Value error, ", "", e["msg"])
-        lines.append(f"  {loc}: {msg}")
+        # A check across the whole file names its own field ("milestones.x.responsible: ...").
+        lines.append(f"  {loc}: {msg}" if loc else f"  {msg}")
     return "\n".join(lines)
 
 
@@ -323,7 +341,7 @@ def parse_procedure(data: dict[str, Any], origin: str) -> Procedure:
     try:
         return Procedure.model_validate(data)
     except ValidationError as error:
-        raise ProcedureError(f"{origin}: invalid procedure\n{_describe(error)}") from None
+        raise ProcedureError(f"{origin}: invalid procedure\n{_describe(error, data)}") from None
 
 
 def load_procedure(path: Path) -> Procedure:
