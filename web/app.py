@@ -1,0 +1,506 @@
+"""The managers' web form: sign in, see the cases waiting for you, decide, read the timeline.
+
+A thin face: it parses and validates what was typed, checks the signed-in role may take the
+decision now (``domain.case_rules.available_decisions``) and forwards it as a validated update;
+the workflow's case rules accept it or give their reason. Nothing typed is ever logged or put in
+a URL; the decider always comes from the session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from temporalio.client import Client, WorkflowQueryFailedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain.calendar import LONDON
+from domain.case_rules import DECISION_TITLES, available_decisions
+from domain.case_state import CaseState, MilestoneStatus, Stage
+from domain.decisions import Decider
+from domain.vocabulary import DecisionKind
+from starters.case_client import list_cases, read_case, send_decision
+from web import csrf
+from web.auth import SessionCodec, SignInThrottle, current_user, ensure_csrf, sign_in
+from web.forms import DecisionForm, Field, form_for, parse
+from web.settings import Settings
+from web.users import User, UserStore
+from workflows import search_attributes as sa
+from workflows.case_contract import CASE_WORKFLOW
+
+HERE = Path(__file__).parent
+CASE_ID = re.compile(r"^icpc-[A-Za-z0-9_-]{1,160}$")
+SERVICE_NAME = "ICPC bookings"
+
+ClientFactory = Callable[[], Awaitable[Client]]
+
+
+class _SignInNeeded(Exception):
+    pass
+
+
+class _Problem(Exception):
+    """An error page: 403, 404, 503 ..."""
+
+    def __init__(self, status: int, title: str, message: str) -> None:
+        super().__init__(title)
+        self.status, self.title, self.message = status, title, message
+
+
+# --- presentation helpers ----------------------------------------------------------------------
+
+
+def _datetime(at: datetime | None) -> str:
+    if at is None:
+        return ""
+    local = at.astimezone(LONDON)
+    return f"{local:%a} {local.day} {local:%B %Y}, {local:%H:%M}"
+
+
+def _date(day: date | datetime | None) -> str:
+    if day is None:
+        return ""
+    if isinstance(day, datetime):
+        day = day.astimezone(LONDON).date()
+    return f"{day:%a} {day.day} {day:%B %Y}"
+
+
+def _sentence(text: str | None) -> str:
+    text = text or ""
+    return text[:1].upper() + text[1:]
+
+
+def _words(identifier: str | None) -> str:
+    text = (identifier or "").replace("_", " ")
+    return text[:1].upper() + text[1:]
+
+
+STAGE_TAGS = {
+    Stage.AWAITING_DELAY_DECISION: "orange",
+    Stage.AWAITING_REPEAT_OVERSIGHT: "orange",
+    Stage.STOOD_DOWN: "orange",
+    Stage.BOOKED: "green",
+    Stage.HELD: "green",
+    Stage.WITHDRAWN: "grey",
+    Stage.CLOSED: "grey",
+}
+
+MILESTONE_TAGS = {
+    MilestoneStatus.MET: ("Met", "green"),
+    MilestoneStatus.MET_LATE: ("Met late", "orange"),
+    MilestoneStatus.OVERDUE: ("Late", "red"),
+    MilestoneStatus.PENDING: ("Waiting", "blue"),
+    MilestoneStatus.WAITING: ("Not scheduled yet", "grey"),
+}
+
+
+@dataclass(frozen=True)
+class DaysLeft:
+    days: int | None  # working days from today to the deadline; negative once past
+    past: bool
+
+    @property
+    def text(self) -> str:
+        if self.days is None:
+            return "Unknown"
+        if self.past:
+            late = max(-self.days, 0)
+            if late == 0:
+                return "Past deadline today"
+            return f"Past deadline by {late} working day{'s' if late != 1 else ''}"
+        if self.days == 0:
+            return "Due today"
+        return f"{self.days} working day{'s' if self.days != 1 else ''} left"
+
+
+def days_left(state: CaseState, now: datetime) -> DaysLeft:
+    """Working days to the statutory deadline, counted with the case's own calendar."""
+    today = now.astimezone(LONDON).date()
+    deadline = state.deadline.astimezone(LONDON).date()
+    try:
+        days = state.calendar.working_days_between(today, deadline)
+    except ValueError:  # outside the case's frozen calendar: the procedure's own calendar
+        days = state.procedure.calendar.working_days_between(today, deadline)
+    return DaysLeft(days, now > state.deadline)
+
+
+def _role_title(state: CaseState | None, role: str | None) -> str:
+    if not role:
+        return ""
+    if state is not None:
+        for r in state.procedure.roles:
+            if r.id == role:
+                return r.title
+    return _words(role)
+
+
+def _sections(form: DecisionForm) -> list[tuple[str, list[Field]]]:
+    sections: list[tuple[str, list[Field]]] = []
+    for f in form.fields:
+        if sections and sections[-1][0] == f.group:
+            sections[-1][1].append(f)
+        else:
+            sections.append((f.group, [f]))
+    return sections
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/waiting"
+
+
+# --- the app -----------------------------------------------------------------------------------
+
+
+def create_app(settings: Settings, client_factory: ClientFactory) -> FastAPI:
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, title=SERVICE_NAME)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    templates = Jinja2Templates(directory=HERE / "templates")
+    templates.env.autoescape = True
+    templates.env.filters.update(datetime=_datetime, date=_date, words=_words, sentence=_sentence)
+    templates.env.globals.update(service_name=SERVICE_NAME)
+    codec = SessionCodec(settings)
+    throttle = SignInThrottle(base=settings.signin_delay)
+    users = UserStore(settings.users_file)
+    client_lock = asyncio.Lock()
+    holder: dict[str, Client] = {}
+
+    async def client() -> Client:
+        if "client" not in holder:
+            async with client_lock:
+                if "client" not in holder:
+                    try:
+                        holder["client"] = await client_factory()
+                    except Exception as error:
+                        raise _Problem(
+                            503,
+                            "Sorry, the service is unavailable",
+                            "The form cannot reach the case service just now. Try again later.",
+                        ) from error
+        return holder["client"]
+
+    def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        session = request.state.session
+        context.setdefault("user", getattr(request.state, "user", None))
+        context["csrf_token"] = ensure_csrf(session)
+        context["proxy_mode"] = settings.trust_proxy_headers
+        return templates.TemplateResponse(request, name, context, status_code=status)
+
+    @app.middleware("http")
+    async def sessions_and_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        session, expired = codec.load(request)
+        request.state.session = session
+        request.state.session_expired = expired
+        request.state.user = current_user(request, settings, session)
+        response = await call_next(request)
+        codec.save(response, request.state.session)
+        headers = response.headers
+        headers["Content-Security-Policy"] = (
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self';"
+            " frame-ancestors 'none'; base-uri 'none'"
+        )
+        headers["X-Content-Type-Options"] = "nosniff"
+        headers["X-Frame-Options"] = "DENY"
+        headers["Referrer-Policy"] = "no-referrer"
+        if not request.url.path.startswith("/static/"):
+            headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.exception_handler(_SignInNeeded)
+    async def to_sign_in(request: Request, _: _SignInNeeded) -> Response:
+        target = request.url.path if request.method == "GET" else "/waiting"
+        return RedirectResponse(f"/sign-in?next={quote(target, safe='/')}", status_code=303)
+
+    @app.exception_handler(_Problem)
+    async def problem_page(request: Request, problem: _Problem) -> Response:
+        return render(
+            request, "problem.html", problem.status, title=problem.title, message=problem.message
+        )
+
+    @app.exception_handler(404)
+    async def not_found(request: Request, _: Exception) -> Response:
+        if request.state.user is None:
+            return await to_sign_in(request, _SignInNeeded())
+        return render(
+            request,
+            "problem.html",
+            404,
+            title="Page not found",
+            message="Check the address, or go back to the cases waiting for you.",
+        )
+
+    def require_user(request: Request) -> User:
+        user: User | None = request.state.user
+        if user is None:
+            raise _SignInNeeded
+        return user
+
+    async def form_values(request: Request) -> dict[str, str]:
+        form = await request.form()
+        values = {k: v for k, v in form.items() if isinstance(v, str)}
+        if not csrf.valid(request.state.session.get("csrf"), values.get(csrf.FIELD)):
+            raise _Problem(
+                403,
+                "This form has expired",
+                "For your security the form could not be sent. Go back, reload the page and"
+                " try again.",
+            )
+        return values
+
+    async def load_case(case_id: str) -> CaseState:
+        if not CASE_ID.match(case_id) or case_id.endswith("-plan"):
+            raise _Problem(404, "Case not found", "There is no case at this address.")
+        try:
+            return await read_case(await client(), case_id)
+        except RPCError as error:
+            if error.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
+                raise _Problem(404, "Case not found", "There is no case at this address.") from None
+            raise _Problem(
+                503, "Sorry, the case could not be read", "Try again in a moment."
+            ) from error
+        except WorkflowQueryFailedError as error:
+            raise _Problem(
+                503, "Sorry, the case could not be read", "Try again in a moment."
+            ) from error
+
+    # --- sign in and out -------------------------------------------------------------------
+
+    @app.get("/sign-in")
+    async def sign_in_page(request: Request, next: str = "/waiting") -> Response:
+        if request.state.user is not None:
+            return RedirectResponse(_safe_next(next), status_code=303)
+        return render(
+            request,
+            "sign_in.html",
+            next=_safe_next(next),
+            expired=request.state.session_expired,
+            values={},
+            errors={},
+        )
+
+    @app.post("/sign-in")
+    async def sign_in_post(request: Request) -> Response:
+        values = await form_values(request)
+        target = _safe_next(values.get("next"))
+        if settings.trust_proxy_headers:
+            raise _Problem(
+                400, "Sign in through your organisation", "This form uses single sign-on."
+            )
+        name = values.get("user", "").strip().lower()
+        password = values.get("password", "")
+        errors: dict[str, str] = {}
+        if not name:
+            errors["user"] = "Enter your sign-in id"
+        if not password:
+            errors["password"] = "Enter your password"
+        account = None
+        if not errors:
+            keys = (f"user:{name}", f"ip:{request.client.host if request.client else '-'}")
+            account = await asyncio.to_thread(users.verify, name, password)
+            if account is None:
+                await throttle.wait_after_failure(*keys)
+                errors["user"] = "The sign-in id or password is not right"
+            else:
+                throttle.succeeded(*keys)
+        if account is None:
+            return render(
+                request,
+                "sign_in.html",
+                400,
+                next=target,
+                expired=False,
+                values={"user": name},
+                errors=errors,
+            )
+        sign_in(request.state.session, account)
+        return RedirectResponse(target, status_code=303)
+
+    @app.post("/sign-out")
+    async def sign_out(request: Request) -> Response:
+        await form_values(request)
+        request.state.session.clear()
+        return RedirectResponse("/sign-in", status_code=303)
+
+    # --- lists -----------------------------------------------------------------------------
+
+    @app.get("/")
+    async def home(request: Request) -> Response:
+        require_user(request)
+        return RedirectResponse("/waiting", status_code=303)
+
+    @app.get("/waiting")
+    async def waiting(request: Request) -> Response:
+        user = require_user(request)
+        c = await client()
+        query = (
+            f"WorkflowType = '{CASE_WORKFLOW}' AND ExecutionStatus = 'Running'"
+            f" AND {sa.AWAITING_ROLE.name} = '{user.role}'"
+        )
+        try:
+            rows = await list_cases(c, query)
+        except RPCError as error:
+            raise _Problem(503, "Sorry, the list could not be read", "Try again.") from error
+        now = datetime.now(LONDON)
+        limit = asyncio.Semaphore(8)
+
+        async def state_of(case_id: str) -> CaseState | None:
+            async with limit:
+                try:
+                    return await read_case(c, case_id)
+                except (RPCError, WorkflowQueryFailedError):
+                    return None
+
+        states = await asyncio.gather(*(state_of(r.case_id) for r in rows))
+        items = []
+        for row, state in zip(rows, states, strict=True):
+            if state is not None and user.role not in state.awaiting_roles():
+                continue  # visibility is a moment behind: the case has moved on
+            deadline = state.deadline if state else row.deadline
+            items.append(
+                {
+                    "case_id": row.case_id,
+                    "reference": row.case_reference or row.case_id,
+                    "stage": state.stage if state else row.stage,
+                    "deadline": deadline,
+                    "days_left": days_left(state, now) if state else None,
+                    "decisions": [DECISION_TITLES[k] for k in available_decisions(state, user.role)]
+                    if state
+                    else [],
+                }
+            )
+        far = datetime.max.replace(tzinfo=LONDON)
+        items.sort(key=lambda i: i["deadline"] or far)
+        return render(request, "waiting.html", items=items, stage_tags=STAGE_TAGS)
+
+    @app.get("/cases")
+    async def all_cases(request: Request) -> Response:
+        require_user(request)
+        query = f"WorkflowType = '{CASE_WORKFLOW}' AND ExecutionStatus = 'Running'"
+        try:
+            rows = await list_cases(await client(), query)
+        except RPCError as error:
+            raise _Problem(503, "Sorry, the list could not be read", "Try again.") from error
+        far = datetime.max.replace(tzinfo=LONDON)
+        rows.sort(key=lambda r: r.deadline or far)
+        now = datetime.now(LONDON)
+        return render(request, "cases.html", rows=rows, now=now, stage_tags=STAGE_TAGS)
+
+    # --- one case --------------------------------------------------------------------------
+
+    def case_context(state: CaseState, user: User) -> dict[str, Any]:
+        now = datetime.now(LONDON)
+        return {
+            "state": state,
+            "now": now,
+            "days_left": days_left(state, now),
+            "stage_tags": STAGE_TAGS,
+            "milestones": [
+                (m, *MILESTONE_TAGS[m.status(now)], _role_title(state, m.planned.responsible))
+                for m in state.milestones
+            ],
+            "awaiting": [_role_title(state, r) for r in state.awaiting_roles()],
+            "role_title": lambda role: _role_title(state, role),
+            "available": [
+                (k.value, DECISION_TITLES[k]) for k in available_decisions(state, user.role)
+            ],
+            "role_here": _role_title(state, user.role),
+        }
+
+    @app.get("/cases/{case_id}")
+    async def case_page(request: Request, case_id: str) -> Response:
+        user = require_user(request)
+        state = await load_case(case_id)
+        flash = request.state.session.pop("flash", None)
+        return render(request, "case.html", flash=flash, **case_context(state, user))
+
+    def decision_kind(kind: str) -> DecisionKind:
+        try:
+            return DecisionKind(kind)
+        except ValueError:
+            raise _Problem(404, "Page not found", "There is no such decision.") from None
+
+    def may_take(state: CaseState, user: User, kind: DecisionKind) -> DecisionForm:
+        if kind not in available_decisions(state, user.role):
+            raise _Problem(
+                403,
+                "You cannot take this decision",
+                f"As {_role_title(state, user.role).lower()} you cannot"
+                f" {DECISION_TITLES.get(kind, 'take this decision')} on this case now.",
+            )
+        return form_for(kind, state)
+
+    def decision_page(
+        request: Request,
+        state: CaseState,
+        form: DecisionForm,
+        status: int = 200,
+        values: Mapping[str, str] | None = None,
+        errors: Mapping[str, str] | None = None,
+        refusal: str = "",
+    ) -> HTMLResponse:
+        defaults = {f.name: f.default for f in form.fields}
+        return render(
+            request,
+            "decision.html",
+            status,
+            state=state,
+            form=form,
+            sections=_sections(form),
+            values={**defaults, **(values or {})},
+            errors=dict(errors or {}),
+            refusal=refusal,
+            first_field_id={f.name: f.first_id for f in form.fields},
+            first_id=form.fields[0].first_id if form.fields else "",
+        )
+
+    @app.get("/cases/{case_id}/decisions/{kind}")
+    async def decision_form(request: Request, case_id: str, kind: str) -> Response:
+        user = require_user(request)
+        wanted = decision_kind(kind)
+        state = await load_case(case_id)
+        return decision_page(request, state, may_take(state, user, wanted))
+
+    @app.post("/cases/{case_id}/decisions/{kind}")
+    async def decide(request: Request, case_id: str, kind: str) -> Response:
+        user = require_user(request)
+        values = await form_values(request)
+        wanted = decision_kind(kind)
+        state = await load_case(case_id)
+        form = may_take(state, user, wanted)
+        parsed = parse(form, values, Decider(user=user.user, role=user.role))
+        if parsed.decision is None:
+            return decision_page(request, state, form, 400, parsed.values, parsed.errors)
+        try:
+            outcome = await send_decision(await client(), case_id, parsed.decision)
+        except RPCError:
+            return decision_page(
+                request,
+                state,
+                form,
+                503,
+                parsed.values,
+                refusal="The case service did not answer. The decision may not have been"
+                " recorded: check the case's decisions before trying again.",
+            )
+        if not outcome.accepted:
+            return decision_page(request, state, form, 409, parsed.values, refusal=outcome.message)
+        request.state.session["flash"] = {
+            "title": DECISION_TITLES[wanted],
+            "summary": outcome.message,
+        }
+        return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+    return app
