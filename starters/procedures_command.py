@@ -8,7 +8,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from domain.calendar import london_instant
+from domain.calendar import LONDON, london_instant
 from domain.planner import Schedule, plan
 from domain.procedure import Procedure, get_procedure, load_all, load_procedure
 from domain.vocabulary import Anchor
@@ -63,10 +63,21 @@ def plan_case(args: argparse.Namespace) -> int:
         anchors[Anchor.CONFERENCE_DATE] = london_instant(args.conference_date, args.conference_time)
     schedule = plan(procedure, london_instant(args.strategy_date, args.strategy_time), anchors)
     if args.json:
-        print(schedule.model_dump_json(indent=2))
+        # isoformat() keeps the offset explicit ("+00:00", "+01:00") rather than "Z".
+        print(json.dumps(schedule.model_dump(mode="python"), indent=2, default=_iso))
     else:
         print(render_schedule(procedure, schedule))
     return 0
+
+
+def _iso(value: object) -> str:
+    if isinstance(value, datetime | date):
+        return (
+            value.astimezone(LONDON).isoformat()
+            if isinstance(value, datetime)
+            else value.isoformat()
+        )
+    return str(value)
 
 
 def render_schedule(procedure: Procedure, schedule: Schedule) -> str:
@@ -75,11 +86,11 @@ def render_schedule(procedure: Procedure, schedule: Schedule) -> str:
         f"Strategy discussion: {schedule.strategy_discussion.isoformat()}"
         f"  (day 0 = {schedule.day_zero})",
         "",
-        f"{'day':>4}  {'due':<25}  {'milestone':<60}  responsible",
+        f"{'day':>4}  {'due':<36}  {'':<10}  {'milestone':<60}  responsible",
     ]
     for m in schedule.milestones:
         day = "" if m.working_day is None else str(m.working_day)
         due = m.due.isoformat() if m.due else f"waiting on {m.waiting_on}"
-        flag = " (statutory)" if m.statutory else ""
-        lines.append(f"{day:>4}  {due:<25}  {(m.title + flag)[:60]:<60}  {m.responsible}")
+        flag = "statutory" if m.statutory else ""
+        lines.append(f"{day:>4}  {due:<36}  {flag:<10}  {m.title[:60]:<60}  {m.responsible}")
     return "\n".join(lines)
