@@ -495,3 +495,234 @@ def test_004_repeat_plans_stand_downs_notice_and_delays(
     assert notice is not None
     assert notice.working_days == 7
     assert notice.enforcement == Enforcement.FLAG
+
+
+# --- what every procedure must let someone decide --------------------------------------------
+
+REQUIRED_DECISIONS = [
+    DecisionKind.CONFIRM_ICPC,
+    DecisionKind.WITHDRAW_ICPC,
+    DecisionKind.RECEIVE_CONVENING_SHEET,
+    DecisionKind.BOOK_CONFERENCE,
+    DecisionKind.REQUEST_DELAY,
+    DecisionKind.APPROVE_DELAY,
+    DecisionKind.REJECT_DELAY,
+    DecisionKind.STAND_DOWN,
+    DecisionKind.REBOOK_CONFERENCE,
+    DecisionKind.HOLD_CONFERENCE,
+    DecisionKind.REASSIGN_WORKER,
+    DecisionKind.HOLD_CORE_GROUP,
+    DecisionKind.SIGN_OFF_PLAN,
+    DecisionKind.SHARE_CONFERENCE_RECORD,
+    DecisionKind.SEND_REVIEW_ATTENDANCE_LIST,
+    DecisionKind.BOOK_REVIEW,
+    DecisionKind.REQUEST_REVIEW_MOVE,
+    DecisionKind.APPROVE_REVIEW_MOVE,
+    DecisionKind.HOLD_REVIEW,
+    DecisionKind.END_PLAN,
+]
+
+
+@pytest.mark.parametrize("procedure_id", sorted(EXPECTED_IDS))
+def test_each_names_who_takes_every_decision_a_case_and_its_plan_need(
+    procedures: dict[str, Procedure], procedure_id: str
+) -> None:
+    procedure = procedures[procedure_id]
+    missing = [kind.value for kind in REQUIRED_DECISIONS if not procedure.roles_for(kind)]
+    assert missing == []
+    # Whoever asks for a delay does not approve it alone.
+    requesters = set(procedure.roles_for(DecisionKind.REQUEST_DELAY))
+    assert not requesters & set(procedure.roles_for(DecisionKind.APPROVE_DELAY))
+    # Every review-move agreement the procedure asks for can be given by someone.
+    approvers = set(procedure.roles_for(DecisionKind.APPROVE_REVIEW_MOVE))
+    for role in procedure.reviews.move_within_timescale + procedure.reviews.move_out_of_timescale:
+        assert role in approvers | set(procedure.roles_for(DecisionKind.REQUEST_REVIEW_MOVE))
+
+
+@pytest.mark.parametrize("procedure_id", sorted(EXPECTED_IDS))
+def test_each_can_stand_a_conference_down_and_end_or_rebook_it(
+    procedures: dict[str, Procedure], procedure_id: str
+) -> None:
+    procedure = procedures[procedure_id]
+    reasons = procedure.stand_down_reasons
+    assert any(r.ends_case for r in reasons), "a conference no longer needed ends the case"
+    assert any(not r.ends_case for r in reasons), "a conference that cannot go ahead is rebooked"
+    for reason in reasons:
+        assert reason.source.strip(), f"{procedure_id}: {reason.id} has no source"
+        if reason.permission_from:
+            assert procedure.may_decide(reason.permission_from, DecisionKind.STAND_DOWN)
+
+
+@pytest.mark.parametrize("procedure_id", sorted(EXPECTED_IDS))
+def test_each_reviews_first_within_3_months_then_every_6(
+    procedures: dict[str, Procedure], procedure_id: str
+) -> None:
+    reviews = procedures[procedure_id].reviews
+    assert (reviews.first_within_months, reviews.then_every_months) == (3, 6)
+    # A review held late always needs somebody's recorded agreement.
+    assert reviews.move_out_of_timescale
+
+
+# --- 000: more of the note -------------------------------------------------------------------
+
+
+def test_000_easter_2026_and_the_clocks_going_forward(procedures: dict[str, Procedure]) -> None:
+    bct = procedures["bct-management-note"]
+    # Strategy Wednesday 25 March 2026 at 10:00 GMT; the clocks go forward on Sunday 29.
+    # Day 1 Thu 26, 2 Fri 27, 3 Mon 30, 4 Tue 31, 5 Wed 1 April, 6 Thu 2, Good Friday 3 and
+    # Easter Monday 6 are off, 7 Tue 7, 8 Wed 8, 9 Thu 9, 10 Fri 10, 11 Mon 13, 12 Tue 14,
+    # 13 Wed 15, 14 Thu 16, 15 Fri 17 April. Every due time is 17:00 BST = 16:00 UTC.
+    # The sheet arrives Thursday 2 April at 15:00: 2 working days on are Tue 7 (1), Wed 8 (2).
+    schedule = plan(
+        bct,
+        london(2026, 3, 25, 10),
+        {Anchor.CONVENING_SHEET_RECEIVED: london(2026, 4, 2, 15)},
+    )
+    assert schedule.strategy_discussion.utcoffset() == timedelta(0)
+    assert_due(schedule, "confirm_or_withdraw", utc(2026, 4, 1, 16))
+    assert due(schedule, "confirm_or_withdraw").utcoffset() == timedelta(hours=1)
+    assert_due(schedule, "convening_sheet", utc(2026, 4, 7, 16))
+    assert schedule.get("convening_sheet").working_day == 7
+    assert_due(schedule, "invitations_sent", utc(2026, 4, 8, 16))
+    assert_due(schedule, ICPC_DEADLINE_ID, utc(2026, 4, 17, 16))
+
+
+def test_000_no_venue_goes_to_the_head_of_service_then_corporate_accommodation(
+    procedures: dict[str, Procedure],
+) -> None:
+    bct = procedures["bct-management-note"]
+    # Action 14: "the Head of Service will escalate to the Corporate Accommodation lead".
+    (no_venue,) = [c for c in bct.capacity_escalations if c.id == "no_venue"]
+    assert no_venue.escalate_to == ["area_head_of_service", "corporate_accommodation_lead"]
+    # Action 7: the team manager e-mails the head of service to ask for a late booking.
+    assert bct.roles_for(DecisionKind.REQUEST_DELAY) == ["team_manager"]
+    # Action 13: reviews booked early "may be moved to prioritise ICPCs" (Safeguarding AHoS).
+    assert bct.reviews.move_within_timescale == ["safeguarding_assistant_head_of_service"]
+    # The note sets no notice period for invitations.
+    assert bct.invitation_notice is None
+
+
+# --- 001: more of the note -------------------------------------------------------------------
+
+
+def test_001_over_christmas_2026_and_new_year(procedures: dict[str, Procedure]) -> None:
+    man13 = procedures["man13-qarss"]
+    # Strategy Monday 14 December 2026 (the note's Day 1, our day 0). Our day 1 Tue 15,
+    # 2 Wed 16, 3 Thu 17, 4 Fri 18, 5 Mon 21, 6 Tue 22, 7 Wed 23, 8 Thu 24; Christmas Fri 25
+    # and the Boxing Day substitute Mon 28 are off; 9 Tue 29, 10 Wed 30, 11 Thu 31; New Year
+    # Fri 1 January off; 12 Mon 4, 13 Tue 5, 14 Wed 6, 15 Thu 7 January 2027.
+    # Conference on the note's Day 14 (our 13), Tuesday 5 January 2027 at 10:00: the report
+    # "2 days before the conference" is Mon 4 (-1), then Fri 1 is off, so Thu 31 December (-2).
+    schedule = plan(
+        man13, london(2026, 12, 14, 10), {Anchor.CONFERENCE_DATE: london(2027, 1, 5, 10)}
+    )
+    assert_due(schedule, "s47_progress_check", utc(2026, 12, 18, 17))  # note Day 5
+    assert_due(schedule, "convening_form", utc(2026, 12, 21, 17))  # note Day 6
+    assert_due(schedule, "invitations_sent", utc(2026, 12, 23, 17))  # note Day 8
+    assert_due(schedule, "report_shared", utc(2026, 12, 31, 17))
+    assert schedule.get("report_shared").working_day == 11
+    assert_due(schedule, ICPC_DEADLINE_ID, utc(2027, 1, 7, 17))
+    # "day 14 or day 15 of the process" are Tue 5 and Wed 6 January 2027.
+    cal = man13.calendar
+    assert [
+        cal.add_working_days(date(2026, 12, 14), n) for n in man13.booking.preferred_working_days
+    ] == [
+        date(2027, 1, 5),
+        date(2027, 1, 6),
+    ]
+
+
+def test_001_escalations_and_review_moves(procedures: dict[str, Procedure]) -> None:
+    man13 = procedures["man13-qarss"]
+    escalations = {c.id: c.escalate_to for c in man13.capacity_escalations}
+    # Step 15: "If QARRS cannot facilitate an ICPC within 7 working days of receiving all
+    # necessary information, the Ops Manager (CP) should review and inform both the Team
+    # manager and Area Manager".
+    assert escalations["cannot_facilitate_within_7_working_days"] == [
+        "ops_manager_cp",
+        "team_manager",
+        "area_manager",
+    ]
+    # A booking outside day 14 or 15 (our 13 or 14) is flagged to the Ops Manager (CP).
+    assert man13.booking.flag_outside_preferred_to == ["ops_manager_cp"]
+    # Steps 17-19: ISRO and team manager agree a move in timescale; the Area Manager and
+    # the Ops Manager agree one out of it.
+    assert man13.reviews.move_within_timescale == ["isro", "team_manager"]
+    assert man13.reviews.move_out_of_timescale == ["area_manager", "ops_manager_cp"]
+    # Step 13: the team manager raises it; step 14: the Area Manager agrees.
+    assert man13.roles_for(DecisionKind.REQUEST_DELAY) == ["team_manager"]
+
+
+# --- 002 and 003: more of the documents ------------------------------------------------------
+
+
+def test_002_cancel_only_when_parents_cannot_attend(procedures: dict[str, Procedure]) -> None:
+    isu = procedures["isu-practitioner-guide"]
+    # "Meetings should only be cancelled in exceptional circumstances where parents cannot
+    # attend"; social work availability is not a reason ("This cannot change").
+    reasons = {r.id: r for r in isu.stand_down_reasons}
+    assert set(reasons) == {"no_longer_needed", "parents_cannot_attend"}
+    assert not reasons["parents_cannot_attend"].ends_case
+    # "The team manager needs to ensure they still attend if the social worker is unable."
+    assert isu.roles_for(DecisionKind.REASSIGN_WORKER) == ["team_manager"]
+    assert isu.roles_for(DecisionKind.CONFIRM_ICPC) == ["team_manager"]
+
+
+def test_003_decide_and_return_the_sheet_by_day_5_across_the_spring_clock_change(
+    procedures: dict[str, Procedure],
+) -> None:
+    cp = procedures["cp-conference-responsibilities"]
+    # Strategy Monday 16 March 2026 (GMT). Day 5 Mon 23 March (17:00 GMT = 17:00 UTC);
+    # day 10 Mon 30 March, after the clocks go forward (17:00 BST = 16:00 UTC); day 11 Tue 31,
+    # 12 Wed 1 April, 13 Thu 2, Good Friday and Easter Monday off, 14 Tue 7, 15 Wed 8 April.
+    # Conference Monday 30 March at 10:00 BST = 09:00 UTC: 48 elapsed hours before is
+    # Saturday 28 March at 09:00 UTC, which is 09:00 GMT on the wall clock.
+    schedule = plan(cp, london(2026, 3, 16, 10), {Anchor.CONFERENCE_DATE: london(2026, 3, 30, 10)})
+    # Stage 1, days 0-5: "Decide whether an ICPC is needed" and return the convening sheet.
+    assert_due(schedule, "icpc_decision", utc(2026, 3, 23, 17))
+    assert set(schedule.get("icpc_decision").satisfied_by) == {"confirm_icpc", "withdraw_icpc"}
+    assert_due(schedule, "convening_sheet", utc(2026, 3, 23, 17))
+    assert_due(schedule, "conference_booked", utc(2026, 3, 30, 16))
+    assert_due(schedule, "report_shared", utc(2026, 3, 28, 9))
+    assert due(schedule, "report_shared").astimezone(LONDON).hour == 9
+    assert_due(schedule, ICPC_DEADLINE_ID, utc(2026, 4, 8, 16))
+    # The table's invitations are "Within 48 hours" (hours = 48), the report "at least 48
+    # hours before": both counted in elapsed hours.
+    assert cp.milestone("invitations_sent").hours == 48
+    assert cp.milestone("report_shared").hours == -48
+
+
+# --- 004: more of the leaflet ----------------------------------------------------------------
+
+
+def test_004_who_stands_down_and_who_covers_a_sick_chair_or_clerk(
+    procedures: dict[str, Procedure],
+) -> None:
+    leics = procedures["leicestershire-leaflet"]
+    reasons = {r.id: r for r in leics.stand_down_reasons}
+    # The leaflet's six reasons, in its order.
+    assert list(reasons) == [
+        "no_longer_needed",
+        "not_quorate",
+        "report_not_shared",
+        "no_interpreter",
+        "family_cannot_attend",
+        "unforeseen_circumstances",
+    ]
+    # "make contact with the allocated CP Chair to discuss and agree the meeting to no longer
+    # go ahead"; "discuss this with the allocated CP Chair and agree a change of date".
+    assert reasons["no_longer_needed"].permission_from == "cp_chair"
+    assert reasons["family_cannot_attend"].permission_from == "cp_chair"
+    # "If the decision to rearrange/stand down the meeting has originated from the Social
+    # Worker": the social worker may stand down for the reasons that need no permission.
+    assert leics.may_decide("social_worker", DecisionKind.STAND_DOWN)
+    # "In the event of an CP Chair being sick, Safeguarding Managers will attempt to obtain
+    # cover from another CP Chair".
+    escalations = {c.id: c.escalate_to for c in leics.capacity_escalations}
+    assert escalations["chair_unavailable"] == ["safeguarding_manager"]
+    assert "clerk_unavailable" in escalations
+    # "the duty clerk can carry out the request" for police checks.
+    assert set(leics.roles_for(DecisionKind.REQUEST_POLICE_CHECKS)) == {"social_worker", "clerk"}
+    # The invite list is due by the same 16:00 cut-off as the police checks.
+    invite_list = leics.milestone("invite_list")
+    assert (invite_list.working_days, str(invite_list.time)) == (7, "16:00:00")
