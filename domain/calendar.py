@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import calendar as _cal
 from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from functools import cached_property
 from zoneinfo import ZoneInfo
@@ -135,8 +135,13 @@ def add_calendar_months(day: date, months: int) -> date:
 
 
 def london_instant(day: date, at: time) -> datetime:
-    """A Europe/London wall-clock time on ``day`` as an aware datetime (right across clock changes)."""
-    return datetime.combine(day, at, tzinfo=LONDON)
+    """A Europe/London wall-clock time on ``day`` as an aware datetime (right across clock changes).
+
+    A time the clocks skip (01:00-01:59 on the last Sunday of March) is moved on by the gap,
+    so 01:30 that day is 02:30 BST, never a "01:30+00:00" London never showed. A time the
+    clocks show twice (01:00-01:59 on the last Sunday of October) is the first, in BST.
+    """
+    return datetime.combine(day, at, tzinfo=LONDON).astimezone(UTC).astimezone(LONDON)
 
 
 class WorkingDayTable(WorkingDayCounting, BaseModel):

@@ -365,6 +365,24 @@ def test_london_instant_across_the_october_change() -> None:
     assert before.astimezone(UTC).hour == 15
 
 
+def test_london_instant_in_the_hour_the_clocks_skip_or_repeat() -> None:
+    # Sun 29 Mar 2026: at 01:00 GMT the clocks jump to 02:00 BST, so 01:30 never shows in
+    # London; it is taken as 02:30 BST (01:30 UTC), carrying the offset London has then.
+    skipped = london_instant(D(2026, 3, 29), time(1, 30))
+    assert skipped.isoformat() == "2026-03-29T02:30:00+01:00"
+    assert skipped.astimezone(UTC).isoformat() == "2026-03-29T01:30:00+00:00"
+    # Its London wall clock reads back unchanged.
+    assert skipped.astimezone(LONDON).replace(tzinfo=None) == skipped.replace(tzinfo=None)
+    # Sun 25 Oct 2026: at 02:00 BST the clocks go back to 01:00 GMT, so 01:30 shows twice;
+    # it is the first, 01:30 BST (00:30 UTC).
+    repeated = london_instant(D(2026, 10, 25), time(1, 30))
+    assert repeated.isoformat() == "2026-10-25T01:30:00+01:00"
+    assert repeated.astimezone(UTC).hour == 0
+    # Either side of the skipped hour nothing moves.
+    assert london_instant(D(2026, 3, 29), time(0, 59)).isoformat() == "2026-03-29T00:59:00+00:00"
+    assert london_instant(D(2026, 3, 29), time(2, 0)).isoformat() == "2026-03-29T02:00:00+01:00"
+
+
 # --- the frozen table -------------------------------------------------------------------------
 
 
