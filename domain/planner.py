@@ -81,6 +81,11 @@ def plan(
     """The case's schedule; milestones whose anchor is not yet known wait on it."""
     if strategy_discussion.tzinfo is None:
         raise ValueError("strategy_discussion must carry its time zone")
+    # A naive anchor would be read in the host's own zone, so the same case would plan
+    # differently on two machines.
+    naive = [str(anchor) for anchor, at in (anchors or {}).items() if at.tzinfo is None]
+    if naive:
+        raise ValueError(f"anchors must carry their time zone: {', '.join(naive)}")
     known: dict[Anchor, datetime] = {Anchor.STRATEGY_DISCUSSION: strategy_discussion}
     known.update(anchors or {})
     cal = procedure.calendar

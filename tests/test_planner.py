@@ -307,6 +307,25 @@ def test_a_naive_strategy_datetime_is_refused() -> None:
         plan(procedure(), datetime(2026, 12, 17, 10, 0))
 
 
+def test_a_naive_anchor_is_refused() -> None:
+    # Read in the host's own zone, a naive conference time would plan differently on two
+    # machines; it is refused with the anchor named.
+    proc = procedure(milestone("reports_shared", anchor="conference_date", working_days=-3))
+    with pytest.raises(ValueError, match="conference_date"):
+        plan(proc, CHRISTMAS_STRATEGY, {Anchor.CONFERENCE_DATE: datetime(2027, 1, 11, 10, 0)})
+
+
+def test_a_milestone_time_in_the_skipped_hour_is_due_after_the_change() -> None:
+    # Day 9 from Mon 16 Mar 2026 is Fri 27 Mar; 2 calendar days on is Sun 29 Mar, the day the
+    # clocks go forward at 01:00 GMT, so a 01:30 cut-off that day is 02:30 BST (01:30 UTC).
+    proc = procedure(milestone("night", anchor="conference_booked", days=2, time="01:30"))
+    schedule = plan(proc, SPRING_STRATEGY, {Anchor.CONFERENCE_BOOKED: at(2026, 3, 27, 15)})
+    due = schedule.get("night").due
+    assert due is not None
+    assert due.isoformat() == "2026-03-29T02:30:00+01:00"
+    assert due.astimezone(UTC) == datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
+
+
 def test_every_due_instant_is_in_london() -> None:
     proc = procedure(
         milestone("confirm", working_days=5),
