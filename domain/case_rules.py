@@ -162,6 +162,8 @@ def _check_booking(state: CaseState, booking: Booking, now: datetime) -> None:
         )
     if state.confirmed_at is None:
         raise Refusal("The need for an ICPC has not been confirmed yet.")
+    if state.procedure.booking.requires_convening_sheet and state.invitees is None:
+        raise Refusal("This procedure books a conference only once the convening sheet is in.")
     if booking.starts_at <= now:
         raise Refusal(f"{when(booking.starts_at)} is in the past.")
     day = _day(booking.starts_at)

@@ -164,6 +164,8 @@ class Booking(Strict):
     preferred_working_days: list[NonNegative] = Field(default_factory=list)
     # Roles told when a booking falls outside the preferred days.
     flag_outside_preferred_to: list[SnakeId] = Field(default_factory=list)
+    # 003: "a conference cannot and will not be booked until [the convening sheet] is received".
+    requires_convening_sheet: bool = False
     source: str = ""
 
 

@@ -821,3 +821,22 @@ def test_standing_down_as_no_longer_needed_closes_the_case() -> None:
         on_day(state, 6),
         r"^The case is closed; it takes no more decisions\.$",
     )
+
+
+def test_003_books_a_conference_only_once_the_convening_sheet_is_in() -> None:
+    proc = procedure("cp-conference-responsibilities")
+    assert proc.booking.requires_convening_sheet
+    state = confirmed(proc)
+    refused(
+        state,
+        book(proc, working_day(state, 12)),
+        on_day(state, 1),
+        "only once the convening sheet is in",
+    )
+    decide(state, decision(proc, "receive_convening_sheet", invitees=invitees(2)), on_day(state, 2))
+    decide(state, book(proc, working_day(state, 12)), on_day(state, 2, 15))
+    assert state.stage == Stage.BOOKED
+    # Elsewhere (000) the booking may come first, as 004's phone booking does.
+    other = confirmed(bct())
+    decide(other, book(bct(), working_day(other, 12)), on_day(other, 1))
+    assert other.booking is not None
