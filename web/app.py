@@ -28,6 +28,7 @@ from domain.calendar import LONDON
 from domain.case_rules import DECISION_TITLES, available_decisions
 from domain.case_state import CaseState, MilestoneStatus, Stage
 from domain.decisions import Decider
+from domain.procedure import load_all
 from domain.vocabulary import DecisionKind
 from starters.case_client import list_cases, read_case, send_decision
 from web import csrf
@@ -41,6 +42,7 @@ from workflows.case_contract import CASE_WORKFLOW
 HERE = Path(__file__).parent
 CASE_ID = re.compile(r"^icpc-[A-Za-z0-9_-]{1,160}$")
 SERVICE_NAME = "ICPC bookings"
+QUERY_TIMEOUT = 3.0  # seconds a case may take to answer for the waiting list
 
 ClientFactory = Callable[[], Awaitable[Client]]
 
@@ -134,6 +136,19 @@ def days_left(state: CaseState, now: datetime) -> DaysLeft:
     return DaysLeft(days, now > state.deadline)
 
 
+def _days_left_by_procedure(
+    procedure_id: str | None, deadline: datetime | None, now: datetime
+) -> DaysLeft | None:
+    """Days left with the procedure's calendar, for a case that did not answer its query."""
+    procedure = load_all().get(procedure_id or "")
+    if procedure is None or deadline is None:
+        return None
+    days = procedure.calendar.working_days_between(
+        now.astimezone(LONDON).date(), deadline.astimezone(LONDON).date()
+    )
+    return DaysLeft(days, now > deadline)
+
+
 def _role_title(state: CaseState | None, role: str | None) -> str:
     if not role:
         return ""
@@ -202,8 +217,9 @@ def create_app(settings: Settings, client_factory: ClientFactory) -> FastAPI:
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         session, expired = codec.load(request)
+        if expired:  # told once, on the sign-in page
+            session["signed_out"] = True
         request.state.session = session
-        request.state.session_expired = expired
         request.state.user = current_user(request, settings, session)
         response = await call_next(request)
         codec.save(response, request.state.session)
@@ -264,7 +280,11 @@ def create_app(settings: Settings, client_factory: ClientFactory) -> FastAPI:
         if not CASE_ID.match(case_id) or case_id.endswith("-plan"):
             raise _Problem(404, "Case not found", "There is no case at this address.")
         try:
-            return await read_case(await client(), case_id)
+            return await asyncio.wait_for(read_case(await client(), case_id), 10 * QUERY_TIMEOUT)
+        except TimeoutError as error:
+            raise _Problem(
+                503, "Sorry, the case could not be read", "The case did not answer. Try again."
+            ) from error
         except RPCError as error:
             if error.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
                 raise _Problem(404, "Case not found", "There is no case at this address.") from None
@@ -286,7 +306,7 @@ def create_app(settings: Settings, client_factory: ClientFactory) -> FastAPI:
             request,
             "sign_in.html",
             next=_safe_next(next),
-            expired=request.state.session_expired,
+            expired=bool(request.state.session.pop("signed_out", False)),
             values={},
             errors={},
         )
@@ -350,7 +370,9 @@ def create_app(settings: Settings, client_factory: ClientFactory) -> FastAPI:
             f" AND {sa.AWAITING_ROLE.name} = '{user.role}'"
         )
         try:
-            rows = await list_cases(c, query)
+            rows = [
+                (w.id, w.typed_search_attributes) async for w in c.list_workflows(query, limit=200)
+            ]
         except RPCError as error:
             raise _Problem(503, "Sorry, the list could not be read", "Try again.") from error
         now = datetime.now(LONDON)
@@ -359,26 +381,31 @@ def create_app(settings: Settings, client_factory: ClientFactory) -> FastAPI:
         async def state_of(case_id: str) -> CaseState | None:
             async with limit:
                 try:
-                    return await read_case(c, case_id)
-                except (RPCError, WorkflowQueryFailedError):
+                    return await asyncio.wait_for(read_case(c, case_id), QUERY_TIMEOUT)
+                except (RPCError, WorkflowQueryFailedError, TimeoutError):
                     return None
 
-        states = await asyncio.gather(*(state_of(r.case_id) for r in rows))
+        states = await asyncio.gather(*(state_of(case_id) for case_id, _ in rows))
         items = []
-        for row, state in zip(rows, states, strict=True):
+        for (case_id, attrs), state in zip(rows, states, strict=True):
             if state is not None and user.role not in state.awaiting_roles():
                 continue  # visibility is a moment behind: the case has moved on
-            deadline = state.deadline if state else row.deadline
+            if state is not None:
+                deadline: datetime | None = state.deadline
+                left: DaysLeft | None = days_left(state, now)
+                decisions = [DECISION_TITLES[k] for k in available_decisions(state, user.role)]
+            else:  # the case did not answer in time: what visibility knows
+                deadline = attrs.get(sa.DEADLINE)
+                left = _days_left_by_procedure(attrs.get(sa.PROCEDURE), deadline, now)
+                decisions = []
             items.append(
                 {
-                    "case_id": row.case_id,
-                    "reference": row.case_reference or row.case_id,
-                    "stage": state.stage if state else row.stage,
+                    "case_id": case_id,
+                    "reference": attrs.get(sa.CASE_REFERENCE) or case_id,
+                    "stage": state.stage if state else attrs.get(sa.STAGE),
                     "deadline": deadline,
-                    "days_left": days_left(state, now) if state else None,
-                    "decisions": [DECISION_TITLES[k] for k in available_decisions(state, user.role)]
-                    if state
-                    else [],
+                    "days_left": left,
+                    "decisions": decisions,
                 }
             )
         far = datetime.max.replace(tzinfo=LONDON)
