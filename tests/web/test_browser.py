@@ -1,0 +1,254 @@
+"""The web form in a real browser: Debian's Chromium driven by Playwright, against uvicorn
+serving the app in a background thread and a real case workflow on the Temporal dev server.
+
+A team manager requests a delay (after a refusal whose reason the page shows), an area head
+of service finds the case under "Waiting for me" and approves it. Every page is checked with
+axe-core (from the npm registry) for serious or critical accessibility violations, and
+screenshots of the main pages are saved under tests/artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from playwright.async_api import Browser, Page, async_playwright, expect
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from tests.conftest import free_port
+from tests.web.web_helpers import (
+    PASSWORD,
+    WebCase,
+    settings_for,
+    start_web_case,
+    worker_and_cleanup,
+)
+from web.app import create_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+HERE = Path(__file__).parent
+AXE_DIR = HERE / ".axe"
+AXE = AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"
+SCREENSHOTS = HERE.parent / "artifacts" / "screenshots"
+
+
+def axe_script() -> Path:
+    """axe-core from the npm registry, installed beside the tests on first use.
+
+    A failed install fails the test: accessibility is checked, never silently skipped.
+    """
+    if not AXE.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.fail("npm is needed to install axe-core for the accessibility checks")
+        result = subprocess.run(
+            [npm, "install", "--prefix", str(AXE_DIR), "axe-core@4", "--no-audit", "--no-fund"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        if result.returncode != 0 or not AXE.exists():
+            pytest.fail(f"npm could not install axe-core:\n{result.stdout}\n{result.stderr}")
+    return AXE
+
+
+@pytest.fixture
+def web_server(dev_env: WorkflowEnvironment, tmp_path: Path) -> Iterator[str]:
+    """uvicorn serving the app on a free port, in a thread with its own event loop and client."""
+    target = dev_env.client.service_client.config.target_host
+    namespace = dev_env.client.namespace
+
+    async def client_factory() -> Client:
+        return await Client.connect(
+            target, namespace=namespace, data_converter=pydantic_data_converter
+        )
+
+    app = create_app(settings_for(tmp_path, signin_delay=0.1), client_factory)
+    port = free_port()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise AssertionError("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (as .ci/run does)")
+    async with async_playwright() as p:
+        b = await p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            await b.close()
+
+
+async def check_accessibility(page: Page, what: str) -> None:
+    """axe-core on the page as it is now: no serious or critical violation."""
+    await page.add_script_tag(path=str(axe_script()))
+    violations: list[dict[str, Any]] = await page.evaluate(
+        """async () => {
+            const result = await axe.run(document);
+            return result.violations.map(v => ({
+                id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5),
+            }));
+        }"""
+    )
+    bad = [v for v in violations if v["impact"] in ("serious", "critical")]
+    assert not bad, f"{what}: accessibility violations: {bad}"
+
+
+async def screenshot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+async def sign_in(page: Page, base: str, user: str) -> None:
+    await page.goto(f"{base}/waiting")
+    await expect(page).to_have_url(f"{base}/sign-in?next=/waiting")
+    await page.get_by_label("Sign-in id").fill(user)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page).to_have_url(f"{base}/waiting")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Waiting for me")
+
+
+async def test_request_and_approve_a_delay_in_the_browser(
+    dev_env: WorkflowEnvironment, smtp_server: object, web_server: str, browser: Browser
+) -> None:
+    base = web_server
+    async with worker_and_cleanup(dev_env) as cases:
+        case: WebCase = await start_web_case(dev_env.client, "BRW")
+        cases.append(case)
+        state = await case.state()
+        within = state.deadline.date()
+        proposed = await case.proposed_delay_date(7)
+
+        # --- a team manager: sign in, find the case, ask for a delay --------------------------
+        manager = await (await browser.new_context(bypass_csp=True)).new_page()
+        await manager.goto(f"{base}/waiting")
+        await check_accessibility(manager, "sign-in page")
+        await screenshot(manager, "01-sign-in")
+        # Keyboard: the first Tab reaches the skip link.
+        await manager.keyboard.press("Tab")
+        assert await manager.evaluate("document.activeElement.textContent") == (
+            "Skip to main content"
+        )
+        # A wrong password is refused with a linked error.
+        await manager.get_by_label("Sign-in id").fill("tess.manager")
+        await manager.get_by_label("Password").fill("not the password")
+        await manager.get_by_role("button", name="Sign in").click()
+        await expect(manager.get_by_role("alert")).to_contain_text("not right")
+        await check_accessibility(manager, "sign-in page with an error")
+
+        await sign_in(manager, base, "tess.manager")
+        await check_accessibility(manager, "waiting list (team manager)")
+        await manager.get_by_role("link", name="All open cases", exact=True).click()
+        await check_accessibility(manager, "all open cases")
+        await manager.get_by_role("link", name=case.reference).click()
+        await expect(manager.get_by_role("heading", level=1)).to_have_text(f"Case {case.reference}")
+        await check_accessibility(manager, "case page")
+        await screenshot(manager, "02-case-page")
+
+        await manager.get_by_role("link", name="Request a delay").click()
+        await check_accessibility(manager, "request a delay")
+        # Nothing filled in: each missing field is named in the summary and linked to it.
+        await manager.get_by_role("button", name="Send decision").click()
+        summary = manager.get_by_role("alert")
+        await expect(summary).to_contain_text("There is a problem")
+        await check_accessibility(manager, "request a delay with errors")
+        await summary.get_by_role("link", name="Enter why is a delay needed").click()
+        assert await manager.evaluate("document.activeElement.id") == "f-reason"
+
+        # Within the statutory limit: the workflow refuses, the page says why and keeps the text.
+        reason = "The <b>key</b> agency cannot attend before then"
+        await manager.get_by_label("Proposed date of the conference").fill(within.isoformat())
+        await manager.get_by_label("Why is a delay needed?").fill(reason)
+        await manager.get_by_label("How will the child be kept safe until then?").fill(
+            "Daily visits by the social worker"
+        )
+        await manager.get_by_role("button", name="Send decision").click()
+        await expect(manager.get_by_test_id("refusal")).to_contain_text(
+            "is within the statutory limit"
+        )
+        await expect(manager.get_by_label("Why is a delay needed?")).to_have_value(reason)
+        await check_accessibility(manager, "refused decision")
+        await screenshot(manager, "03-refused-decision")
+
+        await manager.get_by_label("Proposed date of the conference").fill(proposed.isoformat())
+        await manager.get_by_role("button", name="Send decision").click()
+        await expect(manager.get_by_test_id("accepted")).to_contain_text("Delay requested")
+        await expect(manager.get_by_test_id("stage")).to_have_text("Awaiting delay decision")
+        await expect(manager.get_by_test_id("timeline")).to_contain_text(reason)  # as text
+        await check_accessibility(manager, "case page after a decision")
+        await screenshot(manager, "04-delay-requested")
+
+        # --- an area head of service: finds it waiting, approves it --------------------------
+        head = await (await browser.new_context(bypass_csp=True)).new_page()
+        await sign_in(head, base, "hal.head")
+        row = head.get_by_role("row").filter(has_text=case.reference)
+        for _ in range(100):  # visibility is a moment behind the update
+            if await row.count():
+                break
+            await asyncio.sleep(0.2)
+            await head.reload()
+        await expect(row).to_contain_text("Approve a delay")
+        await expect(row).to_contain_text("working day")
+        await check_accessibility(head, "waiting list (area head of service)")
+        await screenshot(head, "05-waiting-for-me")
+
+        await row.get_by_role("link", name=case.reference).click()
+        await expect(head.get_by_test_id("delay")).to_contain_text("Pending")
+        await head.get_by_role("link", name="Approve a delay").click()
+        await head.get_by_label("Your reasons for approving the delay").fill(
+            "Agreed: the safety plan covers the extra days"
+        )
+        await screenshot(head, "06-approve-delay")
+        await head.get_by_role("button", name="Send decision").click()
+        await expect(head.get_by_test_id("accepted")).to_contain_text("Delay approved")
+        await expect(head.get_by_test_id("delay")).to_contain_text("Approved")
+        await expect(head.get_by_test_id("stage")).not_to_have_text("Awaiting delay decision")
+        await expect(head.get_by_test_id("timeline")).to_contain_text("hal.head")
+        await check_accessibility(head, "case page after approval")
+        await screenshot(head, "07-delay-approved")
+
+        # The approval is no longer offered, and posting it again is forbidden.
+        await expect(head.get_by_role("link", name="Approve a delay")).to_have_count(0)
+        response = await head.goto(f"{base}/cases/{case.case_id}/decisions/approve_delay")
+        assert response is not None and response.status == 403
+        await check_accessibility(head, "forbidden page")
+
+        events = await case.events()
+        assert ("request_delay", "tess.manager") in events
+        assert ("approve_delay", "hal.head") in events
