@@ -156,7 +156,7 @@ async def test_request_and_approve_a_delay_in_the_browser(
         proposed = await case.proposed_delay_date(7)
 
         # --- a team manager: sign in, find the case, ask for a delay --------------------------
-        manager = await (await browser.new_context(bypass_csp=True)).new_page()
+        manager = await (await browser.new_context(bypass_csp=True, locale="en-GB")).new_page()
         await manager.goto(f"{base}/waiting")
         await check_accessibility(manager, "sign-in page")
         await screenshot(manager, "01-sign-in")
@@ -215,7 +215,7 @@ async def test_request_and_approve_a_delay_in_the_browser(
         await screenshot(manager, "04-delay-requested")
 
         # --- an area head of service: finds it waiting, approves it --------------------------
-        head = await (await browser.new_context(bypass_csp=True)).new_page()
+        head = await (await browser.new_context(bypass_csp=True, locale="en-GB")).new_page()
         await sign_in(head, base, "hal.head")
         row = head.get_by_role("row").filter(has_text=case.reference)
         for _ in range(100):  # visibility is a moment behind the update
