@@ -24,20 +24,23 @@ from fastapi.templating import Jinja2Templates
 from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from domain import plan_rules
 from domain.calendar import LONDON
 from domain.case_rules import DECISION_TITLES, available_decisions
 from domain.case_state import CaseState, MilestoneStatus, Stage
-from domain.decisions import Decider
+from domain.decisions import Decider, Outcome
+from domain.plan_state import PlanStage, PlanState
 from domain.procedure import load_all
 from domain.vocabulary import DecisionKind
-from starters.case_client import list_cases, read_case, send_decision
+from starters.case_client import list_cases, read_case, read_plan, send_decision
 from web import csrf
 from web.auth import SessionCodec, SignInThrottle, current_user, ensure_csrf, sign_in
-from web.forms import DecisionForm, Field, form_for, parse
+from web.forms import DecisionForm, Field, form_for, parse, plan_form_for
 from web.settings import Settings
 from web.users import User, UserStore
 from workflows import search_attributes as sa
 from workflows.case_contract import CASE_WORKFLOW
+from workflows.plan_contract import PLAN_WORKFLOW, plan_workflow_id
 
 HERE = Path(__file__).parent
 CASE_ID = re.compile(r"^icpc-[A-Za-z0-9_-]{1,160}$")
@@ -87,7 +90,10 @@ def _words(identifier: str | None) -> str:
     return text[:1].upper() + text[1:]
 
 
-STAGE_TAGS = {
+STAGE_TAGS: dict[str, str] = {
+    PlanStage.AWAITING_MOVE_APPROVAL: "orange",
+    PlanStage.REVIEW_BOOKED: "green",
+    PlanStage.ENDED: "grey",
     Stage.AWAITING_DELAY_DECISION: "orange",
     Stage.AWAITING_REPEAT_OVERSIGHT: "orange",
     Stage.STOOD_DOWN: "orange",
@@ -125,15 +131,19 @@ class DaysLeft:
         return f"{self.days} working day{'s' if self.days != 1 else ''} left"
 
 
-def days_left(state: CaseState, now: datetime) -> DaysLeft:
-    """Working days to the statutory deadline, counted with the case's own calendar."""
+def days_left(state: CaseState | PlanState, now: datetime) -> DaysLeft | None:
+    """Working days to the deadline (the ICPC's statutory limit, or the plan's next review),
+    counted with the case's own calendar."""
+    due = state.deadline if isinstance(state, CaseState) else state.review_due
+    if due is None:
+        return None
     today = now.astimezone(LONDON).date()
-    deadline = state.deadline.astimezone(LONDON).date()
+    day = due.astimezone(LONDON).date()
     try:
-        days = state.calendar.working_days_between(today, deadline)
+        days = state.calendar.working_days_between(today, day)
     except ValueError:  # outside the case's frozen calendar: the procedure's own calendar
-        days = state.procedure.calendar.working_days_between(today, deadline)
-    return DaysLeft(days, now > state.deadline)
+        days = state.procedure.calendar.working_days_between(today, day)
+    return DaysLeft(days, now > due)
 
 
 def _days_left_by_procedure(
@@ -366,43 +376,57 @@ def create_app(settings: Settings, client_factory: ClientFactory) -> FastAPI:
         user = require_user(request)
         c = await client()
         query = (
-            f"WorkflowType = '{CASE_WORKFLOW}' AND ExecutionStatus = 'Running'"
-            f" AND {sa.AWAITING_ROLE.name} = '{user.role}'"
+            f"WorkflowType IN ('{CASE_WORKFLOW}', '{PLAN_WORKFLOW}')"
+            f" AND ExecutionStatus = 'Running' AND {sa.AWAITING_ROLE.name} = '{user.role}'"
         )
         try:
             rows = [
-                (w.id, w.typed_search_attributes) async for w in c.list_workflows(query, limit=200)
+                (w.id, w.workflow_type == PLAN_WORKFLOW, w.typed_search_attributes)
+                async for w in c.list_workflows(query, limit=200)
             ]
         except RPCError as error:
             raise _Problem(503, "Sorry, the list could not be read", "Try again.") from error
         now = datetime.now(LONDON)
         limit = asyncio.Semaphore(8)
 
-        async def state_of(case_id: str) -> CaseState | None:
+        async def state_of(workflow_id: str, is_plan: bool) -> CaseState | PlanState | None:
+            read = read_plan if is_plan else read_case
             async with limit:
                 try:
-                    return await asyncio.wait_for(read_case(c, case_id), QUERY_TIMEOUT)
+                    return await asyncio.wait_for(read(c, workflow_id), QUERY_TIMEOUT)
                 except (RPCError, WorkflowQueryFailedError, TimeoutError):
                     return None
 
-        states = await asyncio.gather(*(state_of(case_id) for case_id, _ in rows))
+        states = await asyncio.gather(*(state_of(wid, plan) for wid, plan, _ in rows))
         items = []
-        for (case_id, attrs), state in zip(rows, states, strict=True):
+        for (workflow_id, is_plan, attrs), state in zip(rows, states, strict=True):
             if state is not None and user.role not in state.awaiting_roles():
-                continue  # visibility is a moment behind: the case has moved on
-            if state is not None:
-                deadline: datetime | None = state.deadline
-                left: DaysLeft | None = days_left(state, now)
+                continue  # visibility is a moment behind: it has moved on
+            case_id = workflow_id.removesuffix("-plan") if is_plan else workflow_id
+            if isinstance(state, PlanState):
+                deadline: datetime | None = state.review_due
+                kinds = plan_rules.available_decisions(state, user.role)
+                decisions = [plan_rules.DECISION_TITLES[k] for k in kinds]
+                stage: str | None = state.stage
+            elif isinstance(state, CaseState):
+                deadline = state.deadline
                 decisions = [DECISION_TITLES[k] for k in available_decisions(state, user.role)]
-            else:  # the case did not answer in time: what visibility knows
+                stage = state.stage
+            else:  # it did not answer in time: what visibility knows
                 deadline = attrs.get(sa.DEADLINE)
-                left = _days_left_by_procedure(attrs.get(sa.PROCEDURE), deadline, now)
                 decisions = []
+                stage = attrs.get(sa.PLAN_STAGE) if is_plan else attrs.get(sa.STAGE)
+            left = (
+                days_left(state, now)
+                if state is not None
+                else _days_left_by_procedure(attrs.get(sa.PROCEDURE), deadline, now)
+            )
             items.append(
                 {
-                    "case_id": case_id,
+                    "url": f"/cases/{case_id}/plan" if is_plan else f"/cases/{case_id}",
                     "reference": attrs.get(sa.CASE_REFERENCE) or case_id,
-                    "stage": state.stage if state else attrs.get(sa.STAGE),
+                    "what": "Child protection plan" if is_plan else "ICPC",
+                    "stage": stage,
                     "deadline": deadline,
                     "days_left": left,
                     "decisions": decisions,
@@ -440,10 +464,10 @@ def create_app(settings: Settings, client_factory: ClientFactory) -> FastAPI:
             ],
             "awaiting": [_role_title(state, r) for r in state.awaiting_roles()],
             "role_title": lambda role: _role_title(state, role),
-            "available": [
-                (k.value, DECISION_TITLES[k]) for k in available_decisions(state, user.role)
-            ],
+            "available": [(k.value, t) for k, t in offered(state, user.role)],
             "role_here": _role_title(state, user.role),
+            "has_plan": state.held_at is not None
+            and state.outcome == Outcome.CHILD_PROTECTION_PLAN,
         }
 
     @app.get("/cases/{case_id}")
@@ -459,19 +483,36 @@ def create_app(settings: Settings, client_factory: ClientFactory) -> FastAPI:
         except ValueError:
             raise _Problem(404, "Page not found", "There is no such decision.") from None
 
-    def may_take(state: CaseState, user: User, kind: DecisionKind) -> DecisionForm:
-        if kind not in available_decisions(state, user.role):
+    def offered(state: CaseState | PlanState, role: str) -> list[tuple[DecisionKind, str]]:
+        """The decisions ``role`` may take now, by the case rules or the plan rules."""
+        if isinstance(state, PlanState):
+            kinds = plan_rules.available_decisions(state, role)
+            return [(k, plan_rules.DECISION_TITLES[k]) for k in kinds]
+        return [(k, DECISION_TITLES[k]) for k in available_decisions(state, role)]
+
+    def may_take(
+        state: CaseState | PlanState, user: User, kind: DecisionKind
+    ) -> tuple[DecisionForm, str]:
+        titles = dict(offered(state, user.role))
+        if kind not in titles:
+            plan = isinstance(state, PlanState)
+            case = state.case if isinstance(state, PlanState) else state
+            title = (plan_rules.DECISION_TITLES if plan else DECISION_TITLES).get(
+                kind, "take this decision"
+            )
             raise _Problem(
                 403,
                 "You cannot take this decision",
-                f"As {_role_title(state, user.role).lower()} you cannot"
-                f" {DECISION_TITLES.get(kind, 'take this decision')} on this case now.",
+                f"As {_role_title(case, user.role).lower()} you cannot {title} on this"
+                f" {'plan' if plan else 'case'} now.",
             )
-        return form_for(kind, state)
+        if isinstance(state, PlanState):
+            return plan_form_for(kind, state), titles[kind]
+        return form_for(kind, state), titles[kind]
 
     def decision_page(
         request: Request,
-        state: CaseState,
+        state: CaseState | PlanState,
         form: DecisionForm,
         status: int = 200,
         values: Mapping[str, str] | None = None,
@@ -479,39 +520,49 @@ def create_app(settings: Settings, client_factory: ClientFactory) -> FastAPI:
         refusal: str = "",
     ) -> HTMLResponse:
         defaults = {f.name: f.default for f in form.fields}
+        case = state.case if isinstance(state, PlanState) else state
+        back = f"/cases/{case.case_id}" + ("/plan" if isinstance(state, PlanState) else "")
         return render(
             request,
             "decision.html",
             status,
-            state=state,
+            case=case,
+            back=back,
+            back_text=(
+                f"Back to the plan for case {case.start.case_reference}"
+                if isinstance(state, PlanState)
+                else f"Back to case {case.start.case_reference}"
+            ),
+            action=f"{back}/decisions/{form.kind.value}",
             form=form,
             sections=_sections(form),
             values={**defaults, **(values or {})},
             errors=dict(errors or {}),
             refusal=refusal,
             first_field_id={f.name: f.first_id for f in form.fields},
-            first_id=form.fields[0].first_id if form.fields else "",
         )
 
-    @app.get("/cases/{case_id}/decisions/{kind}")
-    async def decision_form(request: Request, case_id: str, kind: str) -> Response:
+    async def load(case_id: str, plan: bool) -> CaseState | PlanState:
+        return await load_plan(case_id) if plan else await load_case(case_id)
+
+    async def show_form(request: Request, case_id: str, kind: str, plan: bool) -> Response:
         user = require_user(request)
         wanted = decision_kind(kind)
-        state = await load_case(case_id)
-        return decision_page(request, state, may_take(state, user, wanted))
+        state = await load(case_id, plan)
+        return decision_page(request, state, may_take(state, user, wanted)[0])
 
-    @app.post("/cases/{case_id}/decisions/{kind}")
-    async def decide(request: Request, case_id: str, kind: str) -> Response:
+    async def take(request: Request, case_id: str, kind: str, plan: bool) -> Response:
         user = require_user(request)
         values = await form_values(request)
         wanted = decision_kind(kind)
-        state = await load_case(case_id)
-        form = may_take(state, user, wanted)
+        state = await load(case_id, plan)
+        form, title = may_take(state, user, wanted)
         parsed = parse(form, values, Decider(user=user.user, role=user.role))
         if parsed.decision is None:
             return decision_page(request, state, form, 400, parsed.values, parsed.errors)
+        workflow_id = plan_workflow_id(case_id) if plan else case_id
         try:
-            outcome = await send_decision(await client(), case_id, parsed.decision)
+            outcome = await send_decision(await client(), workflow_id, parsed.decision)
         except RPCError:
             return decision_page(
                 request,
@@ -520,14 +571,74 @@ def create_app(settings: Settings, client_factory: ClientFactory) -> FastAPI:
                 503,
                 parsed.values,
                 refusal="The case service did not answer. The decision may not have been"
-                " recorded: check the case's decisions before trying again.",
+                " recorded: check the decisions so far before trying again.",
             )
         if not outcome.accepted:
             return decision_page(request, state, form, 409, parsed.values, refusal=outcome.message)
-        request.state.session["flash"] = {
-            "title": DECISION_TITLES[wanted],
-            "summary": outcome.message,
-        }
-        return RedirectResponse(f"/cases/{case_id}", status_code=303)
+        request.state.session["flash"] = {"title": title, "summary": outcome.message}
+        return RedirectResponse(
+            f"/cases/{case_id}/plan" if plan else f"/cases/{case_id}", status_code=303
+        )
+
+    @app.get("/cases/{case_id}/decisions/{kind}")
+    async def case_decision_form(request: Request, case_id: str, kind: str) -> Response:
+        return await show_form(request, case_id, kind, plan=False)
+
+    @app.post("/cases/{case_id}/decisions/{kind}")
+    async def case_decide(request: Request, case_id: str, kind: str) -> Response:
+        return await take(request, case_id, kind, plan=False)
+
+    # --- the child protection plan after the ICPC --------------------------------------------
+
+    async def load_plan(case_id: str) -> PlanState:
+        if not CASE_ID.match(case_id) or case_id.endswith("-plan"):
+            raise _Problem(404, "Plan not found", "There is no plan at this address.")
+        try:
+            return await asyncio.wait_for(
+                read_plan(await client(), plan_workflow_id(case_id)), 10 * QUERY_TIMEOUT
+            )
+        except RPCError as error:
+            if error.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
+                raise _Problem(
+                    404, "Plan not found", "This case has no child protection plan."
+                ) from None
+            raise _Problem(503, "Sorry, the plan could not be read", "Try again.") from error
+        except (TimeoutError, WorkflowQueryFailedError) as error:
+            raise _Problem(503, "Sorry, the plan could not be read", "Try again.") from error
+
+    @app.get("/cases/{case_id}/plan")
+    async def plan_page(request: Request, case_id: str) -> Response:
+        user = require_user(request)
+        plan = await load_plan(case_id)
+        now = datetime.now(LONDON)
+        flash = request.state.session.pop("flash", None)
+        return render(
+            request,
+            "plan.html",
+            flash=flash,
+            plan=plan,
+            case=plan.case,
+            days_left=days_left(plan, now),
+            stage_tags=STAGE_TAGS,
+            milestones=[
+                (m, *MILESTONE_TAGS[m.status(now)], _role_title(plan.case, m.planned.responsible))
+                for m in plan.milestones
+            ],
+            awaiting=[_role_title(plan.case, r) for r in plan.awaiting_roles()],
+            missing=[_role_title(plan.case, r) for r in plan.move.missing_roles()]
+            if plan.move
+            else [],
+            role_title=lambda role: _role_title(plan.case, role),
+            available=[(k.value, t) for k, t in offered(plan, user.role)],
+            role_here=_role_title(plan.case, user.role),
+        )
+
+    @app.get("/cases/{case_id}/plan/decisions/{kind}")
+    async def plan_decision_form(request: Request, case_id: str, kind: str) -> Response:
+        return await show_form(request, case_id, kind, plan=True)
+
+    @app.post("/cases/{case_id}/plan/decisions/{kind}")
+    async def plan_decide(request: Request, case_id: str, kind: str) -> Response:
+        return await take(request, case_id, kind, plan=True)
 
     return app

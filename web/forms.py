@@ -13,12 +13,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
+from domain import plan_rules
 from domain.calendar import london_instant
 from domain.case_rules import DECISION_TITLES
 from domain.case_state import CaseState
 from domain.decisions import CASE_DECISION, CaseDecision, ConferenceFormat, Decider, Outcome
+from domain.plan_decisions import PLAN_DECISION, PlanDecision, PlanEndReason, ReviewOutcome
+from domain.plan_state import PlanState
 from domain.vocabulary import DecisionKind
 
 INVITEE_ROWS = 4
@@ -64,6 +67,7 @@ class DecisionForm:
     # Where pydantic's error locations land: a location prefix -> field name.
     locations: dict[tuple[Any, ...], str] = field(default_factory=dict)
     button: str = "Send decision"
+    adapter: TypeAdapter[Any] = CASE_DECISION  # the payload model: case or plan decisions
 
     def field(self, name: str) -> Field | None:
         return next((f for f in self.fields if f.name == name), None)
@@ -71,7 +75,7 @@ class DecisionForm:
 
 @dataclass
 class Parsed:
-    decision: CaseDecision | None
+    decision: CaseDecision | PlanDecision | None
     errors: dict[str, str]  # field name -> message, in the order the fields appear
     values: dict[str, str]
 
@@ -437,6 +441,137 @@ def form_for(kind: DecisionKind, state: CaseState) -> DecisionForm:
     raise LookupError(f"no form for {kind}")
 
 
+def _held_fields(what: str) -> list[Field]:
+    return [
+        Field(
+            "held_date",
+            f"Date {what} was held (optional)",
+            "date",
+            hint="Leave empty for the booked date (a core group: today)",
+        ),
+        Field("held_time", "Time it started (optional)", "time"),
+    ]
+
+
+def _held_at(values: Mapping[str, str]) -> datetime | None:
+    day = _date(values, "held_date", "The date it was held")
+    at = _time(values, "held_time", "The time it started")
+    if day is None and at is not None:
+        raise _Invalid("held_date", "Enter the date it was held, or no time")
+    if day is not None and at is None:
+        raise _Invalid("held_time", "Enter the time it started")
+    return london_instant(day, at) if day and at else None
+
+
+def plan_form_for(kind: DecisionKind, state: PlanState) -> DecisionForm:
+    """The form for a decision on the child protection plan after the ICPC."""
+    title = plan_rules.DECISION_TITLES[kind]
+    title = title[0].upper() + title[1:]
+    notes = {("reason",): "reason"}
+
+    def just_reason(values: Mapping[str, str]) -> dict[str, Any]:
+        return {"reason": values.get("reason", "")}
+
+    def plan_form(
+        fields: list[Field],
+        build: Callable[[Mapping[str, str]], dict[str, Any]],
+        locations: dict[tuple[Any, ...], str],
+    ) -> DecisionForm:
+        return DecisionForm(kind, title, fields, build, locations, adapter=PLAN_DECISION)
+
+    match kind:
+        case (
+            DecisionKind.SIGN_OFF_PLAN
+            | DecisionKind.SHARE_CONFERENCE_RECORD
+            | DecisionKind.SEND_REVIEW_ATTENDANCE_LIST
+            | DecisionKind.APPROVE_REVIEW_MOVE
+        ):
+            return plan_form([_reason("Notes (optional)", False)], just_reason, notes)
+        case DecisionKind.HOLD_CORE_GROUP:
+
+            def core_group(values: Mapping[str, str]) -> dict[str, Any]:
+                return {"held_at": _held_at(values), "reason": values.get("reason", "")}
+
+            fields = [*_held_fields("the meeting"), _reason("Notes (optional)", False)]
+            return plan_form(fields, core_group, {("held_at",): "held_date", **notes})
+        case DecisionKind.BOOK_REVIEW:
+
+            def book(values: Mapping[str, str]) -> dict[str, Any]:
+                return {"booking": _booking(values), "reason": values.get("reason", "")}
+
+            fields = [*_booking_fields(), _reason("Notes (optional)", False)]
+            return plan_form(fields, book, {**_BOOKING_LOCATIONS, **notes})
+        case DecisionKind.REQUEST_REVIEW_MOVE:
+
+            def move(values: Mapping[str, str]) -> dict[str, Any]:
+                return {"booking": _booking(values), "reason": values.get("reason", "")}
+
+            fields = [*_booking_fields(), _reason("Why move the review conference?", True)]
+            return plan_form(fields, move, {**_BOOKING_LOCATIONS, **notes})
+        case DecisionKind.HOLD_REVIEW:
+
+            def hold(values: Mapping[str, str]) -> dict[str, Any]:
+                return {
+                    "outcome": values.get("outcome", ""),
+                    "held_at": _held_at(values),
+                    "reason": values.get("reason", ""),
+                }
+
+            fields = [
+                Field(
+                    "outcome",
+                    "What did the review conference decide?",
+                    "radios",
+                    required=True,
+                    options=(
+                        (ReviewOutcome.PLAN_CONTINUES.value, "The plan continues"),
+                        (ReviewOutcome.PLAN_ENDS.value, "The plan ends"),
+                    ),
+                ),
+                *_held_fields("the review"),
+                _reason("Notes (optional)", False),
+            ]
+            return plan_form(
+                fields, hold, {("outcome",): "outcome", ("held_at",): "held_date", **notes}
+            )
+        case DecisionKind.END_PLAN:
+
+            def end(values: Mapping[str, str]) -> dict[str, Any]:
+                return {
+                    "end_reason": values.get("end_reason", ""),
+                    "reason": values.get("reason", ""),
+                }
+
+            fields = [
+                Field(
+                    "end_reason",
+                    "Why does the plan end?",
+                    "radios",
+                    required=True,
+                    options=(
+                        (PlanEndReason.LOOKED_AFTER.value, "The child became looked after"),
+                        (
+                            PlanEndReason.MOVED_AUTHORITY.value,
+                            "The child moved to another authority",
+                        ),
+                    ),
+                ),
+                _reason("Your reasons", True),
+            ]
+            return plan_form(fields, end, {("end_reason",): "end_reason", **notes})
+        case DecisionKind.REASSIGN_WORKER:
+            case_form = form_for(kind, state.case)
+            return DecisionForm(
+                kind,
+                title,
+                case_form.fields,
+                case_form.build,
+                case_form.locations,
+                adapter=PLAN_DECISION,
+            )
+    raise LookupError(f"no form for {kind}")
+
+
 # --- parsing ----------------------------------------------------------------------------------
 
 _MESSAGES = {
@@ -472,7 +607,7 @@ def parse(form: DecisionForm, raw: Mapping[str, str], decider: Decider) -> Parse
         return Parsed(None, {invalid.field_name: str(invalid)}, values)
     payload = {"kind": form.kind.value, "decided_by": decider, **payload}
     try:
-        decision = CASE_DECISION.validate_python(payload)
+        decision = form.adapter.validate_python(payload)
     except ValidationError as error:
         for e in error.errors():
             loc = tuple(e["loc"])
