@@ -1,0 +1,100 @@
+"""The plan after the ICPC in the web form, against a real plan workflow on the dev server:
+it waits for business support to book the review, the review is booked from the form, a role
+that may not end the plan gets 403 and the plan receives nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from domain.calendar import LONDON
+from tests.case_helpers import unique
+from tests.test_plan_workflow import start_plan, working_days_before_due
+from tests.web.web_helpers import PASSWORD, csrf_token, settings_for
+from web.app import create_app
+from web.users import UserStore
+from workers.main import build_worker
+
+
+async def sign_in(http: httpx.AsyncClient, user: str) -> None:
+    page = await http.get("/sign-in")
+    response = await http.post(
+        "/sign-in",
+        data={"csrf_token": csrf_token(page.text), "user": user, "password": PASSWORD},
+    )
+    assert response.status_code == 303
+
+
+async def test_plan_decisions_in_the_form(
+    dev_env: WorkflowEnvironment, smtp_server: object, tmp_path: Path
+) -> None:
+    settings = settings_for(tmp_path)
+    store = UserStore(settings.users_file)
+    store.add("bea.support", "business_support", PASSWORD, replace=True)
+    store.add("sam.worker", "social_worker", PASSWORD, replace=True)
+
+    async def client_factory() -> Client:
+        return dev_env.client
+
+    app = create_app(settings, client_factory)
+    async with build_worker(dev_env.client, task_queue=unique("web-plans")) as worker:
+        plan = await start_plan(dev_env.client, worker.task_queue, datetime.now(LONDON))
+        case_id = plan.plan_id.removesuffix("-plan")
+        try:
+            state = await plan.state()
+            reference = state.case_reference
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+                await sign_in(http, "bea.support")
+                for _ in range(100):  # visibility is a moment behind the plan's start
+                    waiting = await http.get("/waiting")
+                    if reference in waiting.text:
+                        break
+                    await asyncio.sleep(0.1)
+                assert f'href="/cases/{case_id}/plan"' in waiting.text
+                row = waiting.text.split(reference, 1)[1].split("</tr>", 1)[0]
+                assert "book the review conference" in row.lower(), row
+
+                page = await http.get(f"/cases/{case_id}/plan")
+                assert page.status_code == 200
+                assert "Awaiting review booking" in page.text
+                day = working_days_before_due(state, 5)
+                response = await http.post(
+                    f"/cases/{case_id}/plan/decisions/book_review",
+                    data={
+                        "csrf_token": csrf_token(page.text),
+                        "date": day.isoformat(),
+                        "time": "10:00",
+                        "duration_minutes": "90",
+                        "format": "virtual",
+                        "venue": "",
+                        "chair": "Chair B",
+                    },
+                )
+                assert response.status_code == 303, response.text
+                page = await http.get(response.headers["location"])
+                assert "Decision accepted" in page.text and "Review booked" in page.text
+
+                before = len((await plan.state()).timeline)
+                await http.post("/sign-out", data={"csrf_token": csrf_token(page.text)})
+                await sign_in(http, "sam.worker")
+                form = await http.get(f"/cases/{case_id}/plan/decisions/end_plan")
+                assert form.status_code == 403
+                response = await http.post(
+                    f"/cases/{case_id}/plan/decisions/end_plan",
+                    data={
+                        "csrf_token": csrf_token(form.text),
+                        "end_reason": "looked_after",
+                        "reason": "not mine to end",
+                    },
+                )
+                assert response.status_code == 403
+                assert len((await plan.state()).timeline) == before
+        finally:
+            await plan.handle.terminate("test finished")
