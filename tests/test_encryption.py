@@ -47,6 +47,16 @@ async def test_old_keys_still_open_payloads_after_rotation() -> None:
     assert opened.data == b"x"
 
 
+async def test_lone_strings_stay_readable_for_the_web_ui() -> None:
+    """Summaries, current details and timer names are plain strings without personal data."""
+    details = Payload(metadata={"encoding": b"json/plain"}, data=b'"Stage: awaiting booking"')
+    model = Payload(metadata={"encoding": b"json/plain"}, data=b'{"reason": "x"}')
+    listing = Payload(metadata={"encoding": b"json/plain"}, data=b'[{"to": ["a@example.org"]}]')
+    sealed = await EncryptionCodec(new_key()).encode([details, model, listing])
+    assert sealed[0] == details
+    assert [p.metadata["encoding"] for p in sealed[1:]] == [ENCODING, ENCODING]
+
+
 async def test_unencrypted_payloads_pass_through_decoding() -> None:
     plain = Payload(metadata={"encoding": b"json/plain"}, data=b"1")
     assert await EncryptionCodec(new_key()).decode([plain]) == [plain]
@@ -73,10 +83,11 @@ async def test_the_server_stores_only_ciphertext(dev_env: WorkflowEnvironment) -
     secret = f"Invitee Zebedee {uuid.uuid4().hex[:6]}"
     handle = await client.start_workflow(
         "NoSuchWorkflowType",
-        secret,
+        {"name": secret},
         id=f"encryption-{uuid.uuid4().hex[:8]}",
         task_queue="nobody-polls-this",
         execution_timeout=timedelta(minutes=1),
+        static_summary="ICPC case REF-1 (bct-management-note)",
     )
     history = await dev_env.client.get_workflow_handle(handle.id).fetch_history()
     raw = history.to_json()
@@ -85,4 +96,7 @@ async def test_the_server_stores_only_ciphertext(dev_env: WorkflowEnvironment) -
     assert started.input.payloads[0].metadata["encoding"] == ENCODING
     [opened] = await codec.decode(started.input.payloads)
     assert secret.encode() in opened.data
+    # What support staff read in the Web UI stays plain: a client with no key reads it.
+    described = await dev_env.client.get_workflow_handle(handle.id).describe()
+    assert await described.static_summary() == "ICPC case REF-1 (bct-management-note)"
     await handle.terminate()

@@ -2,7 +2,9 @@
 
 Workflow inputs, decisions, query results and activity payloads reach the Temporal server (and
 its database, and its Web UI) only as AES-256-GCM ciphertext. Search attributes, current
-details and summaries stay readable: they never hold personal data.
+details, summaries and timer names stay readable, so support staff can follow a case in the
+Web UI: they never hold personal data. The codec tells them apart by shape: those are lone JSON
+strings, while every payload carrying case data is a JSON object or list (pydantic models).
 
 The key comes from ``ICPC_PAYLOAD_KEY`` (32 bytes, base64), or from a key file
 (``ICPC_PAYLOAD_KEY_FILE``); ``icpc dev`` creates one under ``var/`` for the embedded default.
@@ -50,6 +52,8 @@ class EncryptionCodec(PayloadCodec):
         return [self._decrypt(p) for p in payloads]
 
     def _encrypt(self, payload: Payload) -> Payload:
+        if is_plain_text(payload):
+            return payload
         nonce = os.urandom(NONCE_BYTES)
         sealed = self._cipher.encrypt(nonce, payload.SerializeToString(), None)
         return Payload(
@@ -66,6 +70,11 @@ class EncryptionCodec(PayloadCodec):
             raise PayloadKeyError(f"no key with id {kid.decode(errors='replace')} is configured")
         nonce, sealed = payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:]
         return Payload.FromString(cipher.decrypt(nonce, sealed, None))
+
+
+def is_plain_text(payload: Payload) -> bool:
+    """A lone JSON string: a summary, current details or timer name we wrote ourselves."""
+    return payload.metadata.get("encoding") == b"json/plain" and payload.data[:1] == b'"'
 
 
 def _decode_key(text: str, where: str) -> bytes:
