@@ -11,8 +11,8 @@ import contextlib
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.planning import PlanRequest, PlanResult
@@ -20,7 +20,6 @@ with workflow.unsafe.imports_passed_through():
     from domain.case_rules import Effects, Refusal
     from domain.case_state import CaseState
     from domain.decisions import Outcome
-    from domain.outbox import OutgoingEmail
     from workflows import search_attributes as sa
     from workflows.case_contract import (
         CASE_WORKFLOW,
@@ -32,15 +31,10 @@ with workflow.unsafe.imports_passed_through():
         DecisionRequest,
         DecisionResult,
     )
+    from workflows.mail_delivery import MailDelivery
     from workflows.plan_seam import start_plan_workflow
 
 PLAN_TIMEOUT = timedelta(seconds=30)
-MAIL_TIMEOUT = timedelta(minutes=2)
-# A few quick attempts per round; between rounds the case shows IcpcDeliveryFailing = true.
-MAIL_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=1), maximum_attempts=5
-)
-MAIL_PAUSE = timedelta(minutes=30)
 
 
 @workflow.defn(name=CASE_WORKFLOW)
@@ -52,7 +46,7 @@ class IcpcCaseWorkflow:
         self._effects: list[Effects] = []
         self._early_signals: list[DecisionRequest] = []
         self._woken = False
-        self._delivery_failing = False
+        self._mail = MailDelivery(self._delivery_changed)
 
     # --- the run -------------------------------------------------------------------------
 
@@ -116,10 +110,10 @@ class IcpcCaseWorkflow:
                 state.apply_schedule(planned.schedule)
                 # A new due date may already be past (a late booking): handle it now.
                 self._effects.append(case_rules.on_clock(state, workflow.now()))
-            await self._send(effects.emails)
+            await self._mail.send(effects.emails)
             if case_rules.invitations_due(state):
                 emails = case_rules.prepare_invitations(state, workflow.now())
-                await self._send(emails)
+                await self._mail.send(emails)
                 case_rules.invitations_sent(state, workflow.now(), len(emails))
 
     async def _plan(self, *, with_calendar: bool) -> PlanResult:
@@ -138,30 +132,12 @@ class IcpcCaseWorkflow:
             summary="Compute due dates",
         )
 
-    async def _send(self, emails: list[OutgoingEmail]) -> None:
-        """Send, retrying until delivered; a failing mail server is flagged, not hidden."""
-        while emails:
-            try:
-                await workflow.execute_activity(
-                    "send_emails",
-                    emails,
-                    start_to_close_timeout=MAIL_TIMEOUT,
-                    retry_policy=MAIL_RETRY,
-                    summary=f"Send {len(emails)} email(s)",
-                )
-            except ActivityError:
-                if not self._delivery_failing:
-                    self._delivery_failing = True
-                    self._require_state().record(
-                        workflow.now(), "delivery_failing", "Email keeps failing; retrying"
-                    )
-                    self._publish()
-                await workflow.sleep(MAIL_PAUSE, summary="Pause before sending email again")
-                continue
-            if self._delivery_failing:
-                self._delivery_failing = False
-                self._publish()
-            return
+    def _delivery_changed(self, failing: bool) -> None:
+        if failing:
+            self._require_state().record(
+                workflow.now(), "delivery_failing", "Email keeps failing; retrying"
+            )
+        self._publish()
 
     # --- decisions -----------------------------------------------------------------------
 
@@ -242,7 +218,7 @@ class IcpcCaseWorkflow:
                 else sa.AWAITING_ROLE.value_unset(),
                 sa.OUT_OF_TIMESCALE.value_set(state.out_of_timescale(now)),
                 sa.ESCALATED.value_set(state.escalated()),
-                sa.DELIVERY_FAILING.value_set(self._delivery_failing),
+                sa.DELIVERY_FAILING.value_set(self._mail.failing),
             ]
         )
 

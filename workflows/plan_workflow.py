@@ -13,18 +13,18 @@ import contextlib
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.planning import PlanRequest, PlanResult
     from domain import plan_rules
     from domain.case_rules import Refusal
-    from domain.outbox import OutgoingEmail
     from domain.plan_rules import PlanEffects
     from domain.plan_state import PlanState
     from workflows import search_attributes as sa
     from workflows.case_contract import DecisionResult
-    from workflows.case_workflow import MAIL_PAUSE, MAIL_RETRY, MAIL_TIMEOUT, PLAN_TIMEOUT
+    from workflows.case_workflow import PLAN_TIMEOUT
+    from workflows.mail_delivery import MailDelivery
     from workflows.plan_contract import (
         DECIDE_SIGNAL,
         DECIDE_UPDATE,
@@ -46,7 +46,7 @@ class IcpcPlanWorkflow:
         self._early_signals: list[PlanDecisionRequest] = list(plan.pending)
         self._effects: list[PlanEffects] = []
         self._woken = False
-        self._delivery_failing = False
+        self._mail = MailDelivery(self._delivery_changed)
 
     # --- the run -------------------------------------------------------------------------
 
@@ -108,7 +108,7 @@ class IcpcPlanWorkflow:
                 state.apply_schedule(planned.schedule)
                 # A new due date may already be past: handle it now.
                 self._effects.append(plan_rules.on_clock(state, workflow.now()))
-            await self._send(effects.emails)
+            await self._mail.send(effects.emails)
 
     async def _plan(self, *, with_calendar: bool) -> PlanResult:
         """Due dates from the planning activity; at a new cycle, a fresh working-day table
@@ -129,30 +129,10 @@ class IcpcPlanWorkflow:
         )
         return result
 
-    async def _send(self, emails: list[OutgoingEmail]) -> None:
-        """Send, retrying until delivered; a failing mail server is flagged, not hidden."""
-        while emails:
-            try:
-                await workflow.execute_activity(
-                    "send_emails",
-                    emails,
-                    start_to_close_timeout=MAIL_TIMEOUT,
-                    retry_policy=MAIL_RETRY,
-                    summary=f"Send {len(emails)} email(s)",
-                )
-            except ActivityError:
-                if not self._delivery_failing:
-                    self._delivery_failing = True
-                    self._state.record(
-                        workflow.now(), "delivery_failing", "Email keeps failing; retrying"
-                    )
-                    self._publish()
-                await workflow.sleep(MAIL_PAUSE, summary="Pause before sending email again")
-                continue
-            if self._delivery_failing:
-                self._delivery_failing = False
-                self._publish()
-            return
+    def _delivery_changed(self, failing: bool) -> None:
+        if failing:
+            self._state.record(workflow.now(), "delivery_failing", "Email keeps failing; retrying")
+        self._publish()
 
     # --- decisions -----------------------------------------------------------------------
 
@@ -247,7 +227,7 @@ class IcpcPlanWorkflow:
                 else sa.AWAITING_ROLE.value_unset(),
                 sa.OUT_OF_TIMESCALE.value_set(state.out_of_timescale(now)),
                 sa.ESCALATED.value_set(state.escalated()),
-                sa.DELIVERY_FAILING.value_set(self._delivery_failing),
+                sa.DELIVERY_FAILING.value_set(self._mail.failing),
             ]
         )
 
