@@ -62,6 +62,22 @@ class MilestoneState(BaseModel):
         return MilestoneStatus.OVERDUE if now > due else MilestoneStatus.PENDING
 
 
+def merge_milestones(
+    current: list[MilestoneState], planned: list[PlannedMilestone]
+) -> list[MilestoneState]:
+    """New due dates over the old states: what was met stays met; a milestone whose due date
+    moved starts afresh (it may be reminded and escalated again)."""
+    previous = {m.id: m for m in current}
+    merged = []
+    for p in planned:
+        old = previous.get(p.id)
+        if old is not None and (old.met_at is not None or old.planned.due == p.due):
+            merged.append(old.model_copy(update={"planned": p}))
+        else:
+            merged.append(MilestoneState(planned=p))
+    return merged
+
+
 class DelayStatus(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
@@ -203,17 +219,7 @@ class CaseState(BaseModel):
 
     def apply_schedule(self, schedule: Schedule) -> None:
         """Take new due dates, keeping what was met; a moved due date may remind again."""
-        previous = {m.id: m for m in self.milestones}
-        updated = []
-        for planned in schedule.milestones:
-            old = previous.get(planned.id)
-            if old is None:
-                updated.append(MilestoneState(planned=planned))
-            elif old.met_at is not None or old.planned.due == planned.due:
-                updated.append(old.model_copy(update={"planned": planned}))
-            else:
-                updated.append(MilestoneState(planned=planned))
-        self.milestones = updated
+        self.milestones = merge_milestones(self.milestones, schedule.milestones)
 
     def record(
         self, at: datetime, event: str, summary: str, by: Decider | None = None, reason: str = ""

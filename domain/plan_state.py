@@ -19,7 +19,7 @@ from enum import StrEnum
 from pydantic import AwareDatetime, BaseModel, Field
 
 from domain.calendar import LONDON, WorkingDayTable, add_calendar_months, london_instant
-from domain.case_state import CaseState, MilestoneState, TimelineEntry
+from domain.case_state import CaseState, MilestoneState, TimelineEntry, merge_milestones
 from domain.decisions import Booking, Decider
 from domain.planner import PlannedMilestone, Schedule
 from domain.procedure import Phase, Procedure
@@ -215,17 +215,7 @@ class PlanState(BaseModel):
             if m.phase in (Phase.PLAN, Phase.REVIEW) and not _is_review_itself(m)
         ]
         planned.append(self._review_milestone(schedule))
-        previous = {m.id: m for m in self.milestones}
-        updated = []
-        for p in planned:
-            old = previous.get(p.id)
-            if old is None:
-                updated.append(MilestoneState(planned=p))
-            elif old.met_at is not None or old.planned.due == p.due:
-                updated.append(old.model_copy(update={"planned": p}))
-            else:
-                updated.append(MilestoneState(planned=p))
-        self.milestones = updated
+        self.milestones = merge_milestones(self.milestones, planned)
         self.needs_planning = False
 
     def _review_milestone(self, schedule: Schedule) -> PlannedMilestone:
