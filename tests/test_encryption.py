@@ -10,10 +10,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from temporalio import workflow
 from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 from workers.encryption import (
     ENCODING,
@@ -100,3 +102,38 @@ async def test_the_server_stores_only_ciphertext(dev_env: WorkflowEnvironment) -
     described = await dev_env.client.get_workflow_handle(handle.id).describe()
     assert await described.static_summary() == "ICPC case REF-1 (bct-management-note)"
     await handle.terminate()
+
+
+@workflow.defn(sandboxed=False)
+class DetailsWorkflow:
+    """Sets current details as the case workflow does, and answers a query with case data."""
+
+    @workflow.run
+    async def run(self) -> None:
+        workflow.set_current_details("Stage: awaiting booking")
+        await workflow.wait_condition(lambda: False)
+
+    @workflow.query
+    def secret(self) -> dict[str, str]:
+        return {"name": "Zebedee"}
+
+
+async def test_current_details_stay_readable_for_the_web_ui(dev_env: WorkflowEnvironment) -> None:
+    """The UI reads current details through the built-in metadata query: a client without the
+    key must be able to read its answer, while the workflow's own query stays encrypted."""
+    codec = EncryptionCodec(new_key())
+    config = dev_env.client.config()
+    config["data_converter"] = dataclasses.replace(pydantic_data_converter, payload_codec=codec)
+    client = Client(**config)
+    task_queue = f"details-{uuid.uuid4().hex[:8]}"
+    async with Worker(client, task_queue=task_queue, workflows=[DetailsWorkflow]):
+        handle = await client.start_workflow(
+            DetailsWorkflow.run, id=f"details-{uuid.uuid4().hex[:8]}", task_queue=task_queue
+        )
+        plain = dev_env.client.get_workflow_handle(handle.id)
+        metadata = await plain.query("__temporal_workflow_metadata")
+        assert metadata.current_details == "Stage: awaiting booking"
+        with pytest.raises(Exception, match="binary/encrypted"):
+            await plain.query(DetailsWorkflow.secret)
+        assert await handle.query(DetailsWorkflow.secret) == {"name": "Zebedee"}
+        await handle.terminate()

@@ -4,7 +4,8 @@ Workflow inputs, decisions, query results and activity payloads reach the Tempor
 its database, and its Web UI) only as AES-256-GCM ciphertext. Search attributes, current
 details, summaries and timer names stay readable, so support staff can follow a case in the
 Web UI: they never hold personal data. The codec tells them apart by shape: those are lone JSON
-strings, while every payload carrying case data is a JSON object or list (pydantic models).
+strings (and the workflow-metadata answer the UI asks for current details), while every payload
+carrying case data is a JSON object or list (pydantic models).
 
 The key comes from ``ICPC_PAYLOAD_KEY`` (32 bytes, base64), or from a key file
 (``ICPC_PAYLOAD_KEY_FILE``); ``icpc dev`` creates one under ``var/`` for the embedded default.
@@ -72,9 +73,17 @@ class EncryptionCodec(PayloadCodec):
         return Payload.FromString(cipher.decrypt(nonce, sealed, None))
 
 
+# The Web UI reads a workflow's current details through this built-in query's answer.
+WORKFLOW_METADATA = b"temporal.api.sdk.v1.WorkflowMetadata"
+
+
 def is_plain_text(payload: Payload) -> bool:
-    """A lone JSON string: a summary, current details or timer name we wrote ourselves."""
-    return payload.metadata.get("encoding") == b"json/plain" and payload.data[:1] == b'"'
+    """A lone JSON string (a summary, current details or timer name we wrote ourselves), or
+    the workflow metadata the Web UI shows as current details."""
+    encoding = payload.metadata.get("encoding")
+    if encoding == b"json/plain":
+        return payload.data[:1] == b'"'
+    return encoding == b"json/protobuf" and payload.metadata.get("messageType") == WORKFLOW_METADATA
 
 
 def _decode_key(text: str, where: str) -> bytes:
