@@ -44,6 +44,7 @@ from domain.notices import flag_email, invitation_emails, milestone_email, when
 from domain.outbox import CalendarMethod, EmailPurpose, OutgoingEmail
 from domain.procedure import Enforcement
 from domain.vocabulary import DecisionKind, SystemEvent
+from domain.wording import capitalised, role_title, roles_text, with_article
 
 DECISION_TITLES: dict[DecisionKind, str] = {
     DecisionKind.CONFIRM_ICPC: "confirm the ICPC",
@@ -84,21 +85,6 @@ def _day(at: datetime) -> date:
     return at.astimezone(LONDON).date()
 
 
-def _roles_text(state: CaseState, roles: list[str]) -> str:
-    """'a team manager', 'an area head of service or a head of service'."""
-    titles = [_with_article(_in_sentence(state.procedure.role(r).title)) for r in roles]
-    return " or ".join(titles) if titles else "nobody"
-
-
-def _in_sentence(title: str) -> str:
-    """A role title mid-sentence: lower case, but acronyms kept ('CP conference service')."""
-    return " ".join(w if len(w) > 1 and w.isupper() else w.lower() for w in title.split(" "))
-
-
-def _with_article(title: str) -> str:
-    return f"{'an' if title[:1] in 'aeiou' else 'a'} {title}"
-
-
 # --- checks ---------------------------------------------------------------------------------
 
 
@@ -112,19 +98,12 @@ def check(state: CaseState, decision: CaseDecision, now: datetime) -> None:
     if not state.procedure.may_decide(role, kind):
         allowed = state.procedure.roles_for(kind)
         raise Refusal(
-            f"{_with_article(_role_title(state, role)).capitalize()} may not {title} in this"
-            f" procedure; only {_roles_text(state, allowed)} may."
+            f"{capitalised(with_article(role_title(state.procedure, role)))} may not {title} in this"
+            f" procedure; only {roles_text(state.procedure, allowed)} may."
         )
     if state.stage in FINAL_STAGES:
         raise Refusal(f"The case is {state.stage.replace('_', ' ')}; it takes no more decisions.")
     _CHECKS[type(decision)](state, decision, now)  # type: ignore[operator]
-
-
-def _role_title(state: CaseState, role: str) -> str:
-    declared = {r.id for r in state.procedure.roles}
-    if role in declared:
-        return _in_sentence(state.procedure.role(role).title)
-    return role.replace("_", " ")
 
 
 def _check_confirm(state: CaseState, d: ConfirmIcpc, now: datetime) -> None:
@@ -154,7 +133,7 @@ def _check_sheet(state: CaseState, d: ReceiveConveningSheet, now: datetime) -> N
 
 def _check_booking(state: CaseState, booking: Booking, now: datetime) -> None:
     if state.needs_repeat_oversight and state.procedure.repeat_plan:
-        oversight = _roles_text(state, [state.procedure.repeat_plan.oversight_role])
+        oversight = roles_text(state.procedure, [state.procedure.repeat_plan.oversight_role])
         raise Refusal(
             "A previous child protection plan ended within"
             f" {state.procedure.repeat_plan.within_months} months: {oversight}'s recorded"
@@ -173,7 +152,9 @@ def _check_booking(state: CaseState, booking: Booking, now: datetime) -> None:
     if day > deadline:
         delay = state.delay
         if delay is None or delay.status != DelayStatus.APPROVED:
-            approvers = _roles_text(state, state.procedure.roles_for(DecisionKind.APPROVE_DELAY))
+            approvers = roles_text(
+                state.procedure, state.procedure.roles_for(DecisionKind.APPROVE_DELAY)
+            )
             raise Refusal(
                 f"{day:%d %B %Y} is after the statutory limit ({deadline:%d %B %Y}, working"
                 f" day 15); it needs a delay approved by {approvers} first."
@@ -274,7 +255,7 @@ def _check_stand_down(state: CaseState, d: StandDown, now: datetime) -> None:
             f" (choose from: {', '.join(r.id for r in reasons)})."
         )
     if reason and reason.permission_from and reason.permission_from != d.decided_by.role:
-        who = _roles_text(state, [reason.permission_from])
+        who = roles_text(state.procedure, [reason.permission_from])
         raise Refusal(f"Standing down because '{reason.title}' needs {who}'s permission.")
 
 
@@ -583,7 +564,7 @@ def stage_details(state: CaseState, now: datetime) -> str:
         lines.append(f"Next: {nxt.planned.title} — due {when(nxt.planned.due)} ({status})")
     awaiting = state.awaiting_roles()
     if awaiting:
-        lines.append(f"Waiting for: {_roles_text(state, awaiting)}")
+        lines.append(f"Waiting for: {roles_text(state.procedure, awaiting)}")
     if state.stage == Stage.AWAITING_DELAY_DECISION and state.delay:
         lines.append(f"Delay requested to {state.delay.proposed_date:%d %B %Y}")
     return "\n".join(lines)

@@ -33,6 +33,7 @@ from domain.plan_decisions import (
 )
 from domain.plan_state import REVIEW_MILESTONE_ID, Approval, ConferenceHeld, MoveRequest, PlanState
 from domain.vocabulary import DecisionKind
+from domain.wording import capitalised, role_title, roles_text, with_article
 
 DECISION_TITLES: dict[DecisionKind, str] = {
     DecisionKind.HOLD_CORE_GROUP: "record a core group meeting",
@@ -66,27 +67,6 @@ def _day(at: datetime) -> date:
     return at.astimezone(LONDON).date()
 
 
-def _title(state: PlanState, role: str) -> str:
-    """A role's title in running text: 'team manager', but 'ISRO' and 'ops manager (CP)'."""
-    declared = {r.id for r in state.procedure.roles}
-    title = state.procedure.role(role).title if role in declared else role.replace("_", " ")
-    return title if title[:2].isupper() else title[:1].lower() + title[1:]
-
-
-def _a(title: str) -> str:
-    return f"{'an' if title[:1].lower() in 'aeiou' else 'a'} {title}"
-
-
-def _cap(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
-def roles_text(state: PlanState, roles: list[str], joiner: str = "or") -> str:
-    """'a team manager or an ISRO'; with joiner 'and', every one of them."""
-    titles = [_a(_title(state, r)) for r in roles]
-    return f" {joiner} ".join(titles) if titles else "nobody"
-
-
 # --- checks ---------------------------------------------------------------------------------
 
 
@@ -97,8 +77,8 @@ def check(state: PlanState, decision: PlanDecision, now: datetime) -> None:
     if not state.procedure.may_decide(role, kind):
         allowed = state.procedure.roles_for(kind)
         raise Refusal(
-            f"{_cap(_a(_title(state, role)))} may not {DECISION_TITLES[kind]} in this"
-            f" procedure; only {roles_text(state, allowed)} may."
+            f"{capitalised(with_article(role_title(state.procedure, role)))} may not {DECISION_TITLES[kind]} in this"
+            f" procedure; only {roles_text(state.procedure, allowed)} may."
         )
     if not state.is_open:
         raise Refusal("The child protection plan has ended; it takes no more decisions.")
@@ -165,7 +145,7 @@ def _out_of_timescale_reason(state: PlanState, at: datetime) -> str:
     return (
         f"{when(at)} is after review {state.cycle} falls due ({when(state.review_due)})."
         " Holding it out of timescale needs the recorded agreement of"
-        f" {roles_text(state, approvers, 'and')}: request a move with the reason."
+        f" {roles_text(state.procedure, approvers, 'and')}: request a move with the reason."
     )
 
 
@@ -194,11 +174,13 @@ def _check_approve(state: PlanState, d: ApproveReviewMove, now: datetime) -> Non
     if role not in move.required_roles:
         raise Refusal(
             f"This move ({kind}) needs the agreement of"
-            f" {roles_text(state, move.required_roles, 'and')};"
-            f" {_a(_title(state, role))}'s is not asked for."
+            f" {roles_text(state.procedure, move.required_roles, 'and')};"
+            f" {with_article(role_title(state.procedure, role))}'s is not asked for."
         )
     if role in move.agreed_roles():
-        raise Refusal(f"{_cap(_a(_title(state, role)))} has already agreed to this move.")
+        raise Refusal(
+            f"{capitalised(with_article(role_title(state.procedure, role)))} has already agreed to this move."
+        )
 
 
 def _check_hold_review(state: PlanState, d: HoldReview, now: datetime) -> None:
@@ -224,8 +206,8 @@ def _check_hold_review(state: PlanState, d: HoldReview, now: datetime) -> None:
             raise Refusal(
                 f"Review {state.cycle} fell due by {when(state.review_due)}; holding it on"
                 f" {when(held)} is out of timescale and needs the recorded agreement of"
-                f" {roles_text(state, approvers, 'and')}. Still missing:"
-                f" {roles_text(state, missing, 'and')}."
+                f" {roles_text(state.procedure, approvers, 'and')}. Still missing:"
+                f" {roles_text(state.procedure, missing, 'and')}."
             )
     if d.next_review is not None:
         if d.outcome != ReviewOutcome.PLAN_CONTINUES:
@@ -312,9 +294,9 @@ def _apply(state: PlanState, d: PlanDecision, now: datetime, fx: PlanEffects) ->
             state.move = move.model_copy(
                 update={"approvals": [*move.approvals, Approval(by=d.decided_by, at=now)]}
             )
-            agreed = f"{_cap(_a(_title(state, d.decided_by.role)))} agreed to the move"
+            agreed = f"{capitalised(with_article(role_title(state.procedure, d.decided_by.role)))} agreed to the move"
             if state.move.missing_roles():
-                still = roles_text(state, state.move.missing_roles(), "and")
+                still = roles_text(state.procedure, state.move.missing_roles(), "and")
                 return f"{agreed}; still needed: {still}"
             return f"{agreed}; {_move_takes_effect(state, now, fx, key)}"
         case HoldReview():
@@ -362,10 +344,10 @@ def _request_move(
         f"Review conference {state.cycle} is asked to move to {when(d.booking.starts_at)}"
         f" ({kind}; it falls due by {when(state.review_due)}).\n\nReason: {d.reason}\n\n"
         f"Your agreement is needed (decision: approve_review_move). Agreement is needed from"
-        f" {roles_text(state, state.move.required_roles, 'and')}."
+        f" {roles_text(state.procedure, state.move.required_roles, 'and')}."
     )
     _flag(state, fx, missing, f"Review move: your agreement is needed ({kind})", text, key)
-    return f"{lead}; needs the agreement of {roles_text(state, missing, 'and')}"
+    return f"{lead}; needs the agreement of {roles_text(state.procedure, missing, 'and')}"
 
 
 def _move_takes_effect(state: PlanState, now: datetime, fx: PlanEffects, key: str) -> str:
@@ -539,7 +521,7 @@ def stage_details(state: PlanState, now: datetime) -> str:
         lines.append(f"Next: {nxt.planned.title} — due {when(nxt.planned.due)} ({status})")
     awaiting = state.awaiting_roles()
     if awaiting:
-        lines.append(f"Waiting for: {roles_text(state, awaiting)}")
+        lines.append(f"Waiting for: {roles_text(state.procedure, awaiting)}")
     return "\n".join(lines)
 
 

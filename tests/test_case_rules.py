@@ -840,3 +840,24 @@ def test_003_books_a_conference_only_once_the_convening_sheet_is_in() -> None:
     other = confirmed(bct())
     decide(other, book(bct(), working_day(other, 12)), on_day(other, 1))
     assert other.booking is not None
+
+
+def test_refusals_keep_acronyms_in_role_titles() -> None:
+    proc = procedure("man13-qarss")
+    state = confirmed(proc)
+    request = decision(
+        proc,
+        "request_delay",
+        proposed_date=working_day(state, 20),
+        reason="Key agency cannot attend",
+        safety_plan="Daily visits",
+    )
+    decide(state, request, on_day(state, 2))
+    approve = decision(proc, "approve_delay", role="qarss_business_support", reason="ok")
+    refused(
+        state,
+        approve,
+        on_day(state, 3),
+        r"^A QARSS business support may not approve a delay in this procedure; only an area"
+        r" manager may\.$",
+    )
