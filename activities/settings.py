@@ -1,4 +1,4 @@
-"""Mail settings, read from the environment each time the mail activity runs.
+"""Mail and record settings, read from the environment each time an activity runs.
 
 Reading them per call (not at import) means a worker picks up the settings it was started
 with, and tests can point the activity at their own SMTP server with ``monkeypatch.setenv``.
@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from records.database import DEFAULT_URL
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
@@ -25,6 +26,7 @@ ENVIRONMENT = {
     "smtp_password": "ICPC_SMTP_PASSWORD",
     "smtp_timeout_seconds": "ICPC_SMTP_TIMEOUT",
     "mail_from": "ICPC_MAIL_FROM",
+    "database_url": "ICPC_DATABASE_URL",
     "outbox_db": "ICPC_OUTBOX_DB",
 }
 
@@ -39,7 +41,18 @@ class MailSettings(BaseModel):
     smtp_password: SecretStr | None = None
     smtp_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
     mail_from: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")] = "icpc-bookings@localhost"
-    outbox_db: Path = Path("var/outbox.sqlite3")
+    # The case record database (SQLAlchemy URL); the outbox ledger lives there too.
+    database_url: Annotated[str, Field(min_length=1)] = DEFAULT_URL
+    # Where the outbox ledger lives: a database URL, or the path of a SQLite file of its own
+    # (ICPC_OUTBOX_DB, for one worker alone). Unset: the record database, shared by workers.
+    outbox_db: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _outbox_in_record(cls, values: object) -> object:
+        if isinstance(values, Mapping) and not values.get("outbox_db"):
+            return {**values, "outbox_db": values.get("database_url") or DEFAULT_URL}
+        return values
 
     @field_validator("smtp_starttls", mode="before")
     @classmethod

@@ -313,7 +313,12 @@ def test_settings_come_from_the_environment() -> None:
         8025,
         "icpc-bookings@localhost",
     )
-    assert defaults.outbox_db == Path("var/outbox.sqlite3")
+    # The ledger lives in the case record database unless ICPC_OUTBOX_DB names its own file.
+    assert defaults.database_url == "sqlite:///var/icpc-records.sqlite3"
+    assert defaults.outbox_db == defaults.database_url
+    assert settings.outbox_db == "/tmp/outbox.sqlite3"
+    shared = MailSettings.from_environment({"ICPC_DATABASE_URL": "postgresql+psycopg://db/icpc"})
+    assert shared.outbox_db == "postgresql+psycopg://db/icpc"
 
 
 async def test_bad_settings_fail_without_retrying(monkeypatch: pytest.MonkeyPatch) -> None:

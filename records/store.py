@@ -1,0 +1,313 @@
+"""The case record store: append batches of events exactly once, read timelines and lists.
+
+``append`` writes a batch's new events and its summary in one transaction. Events are keyed by
+(case id, stream, position) and inserted with ON CONFLICT DO NOTHING, so a retried activity, a
+replayed workflow or overlapping batches never write an event twice. The summary is upserted
+only if the batch's ordering stamp is at least the stored one: a plan batch outranks a case
+batch, and within a stream the batch with the higher last position wins. A batch without
+events is stamped with the highest position already recorded for its stream.
+
+Blocking (SQLAlchemy, synchronous): call it from a thread when in async code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import ColumnElement, Engine, and_, func, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, Connection
+from sqlalchemy.exc import SQLAlchemyError
+
+from domain.case_record import CaseSummary, RecordBatch, RecordedEvent, Stream
+from domain.decisions import Decider
+from records.database import RecordStoreError, describe, make_engine
+from records.schema import STREAM_RANK, CaseEventRow, CaseSummaryRow
+
+LONDON = ZoneInfo("Europe/London")
+SUMMARY_FIELDS: tuple[str, ...] = tuple(CaseSummary.model_fields)
+# Fixed PostgreSQL limit of bind parameters per statement, with room to spare.
+_ROWS_PER_INSERT = 500
+
+
+class CaseFilter(BaseModel):
+    """What to list; every field left None matches all cases."""
+
+    model_config = ConfigDict(frozen=True)
+
+    is_open: bool | None = None
+    stage: str | None = None
+    procedure_id: str | None = None
+    team: str | None = None
+    reference: str | None = None  # the case reference
+    reference_match: Literal["exact", "prefix"] = "prefix"  # prefix: case-insensitive
+    strategy_month: str | None = Field(default=None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+    outcome: str | None = None
+
+    @field_validator("reference")
+    @classmethod
+    def _strip(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
+
+
+@dataclass(frozen=True)
+class CasePage:
+    rows: list[CaseSummary]
+    total: int  # cases matching the filter, over all pages
+    page: int  # 1-based
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+def _month_bounds(month: str) -> tuple[datetime, datetime]:
+    """The month's first instant and the next month's, by the clock in England."""
+    year, number = (int(part) for part in month.split("-"))
+    start = datetime(year, number, 1, tzinfo=LONDON)
+    end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=LONDON)
+    return start, end
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _event_row(case_id: str, stream: Stream, event: RecordedEvent) -> dict[str, Any]:
+    return {
+        "case_id": case_id,
+        "stream": stream.value,
+        "position": event.position,
+        "at": event.at,
+        "event": event.event,
+        "by_user": event.by.user if event.by else None,
+        "by_role": event.by.role if event.by else None,
+        "summary": event.summary,
+        "reason": event.reason,
+        "data": event.data,
+    }
+
+
+def _recorded_event(row: Any) -> RecordedEvent:
+    by = (
+        Decider(user=row.by_user, role=row.by_role)
+        if row.by_user is not None and row.by_role is not None
+        else None
+    )
+    return RecordedEvent(
+        position=row.position,
+        at=row.at,
+        event=row.event,
+        by=by,
+        summary=row.summary,
+        reason=row.reason,
+        data=row.data,
+    )
+
+
+class RecordStore:
+    """The case record on one database. Thread-safe: each call uses its own connection."""
+
+    def __init__(self, engine_or_url: Engine | str | URL) -> None:
+        if isinstance(engine_or_url, Engine):
+            self.engine = engine_or_url
+            self._owns_engine = False
+        else:
+            self.engine = make_engine(engine_or_url)
+            self._owns_engine = True
+
+    def close(self) -> None:
+        if self._owns_engine:
+            self.engine.dispose()
+
+    def __enter__(self) -> RecordStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _unavailable(self, error: SQLAlchemyError) -> RecordStoreError:
+        original = getattr(error, "orig", None) or error
+        return RecordStoreError(
+            f"case record at {describe(self.engine.url)} unavailable ({type(original).__name__})"
+        )
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def _insert(self, table: Any) -> Any:
+        if self.engine.dialect.name == "postgresql":
+            return postgresql.insert(table)
+        if self.engine.dialect.name == "sqlite":
+            return sqlite.insert(table)
+        raise RecordStoreError(f"unsupported database: {self.engine.dialect.name}")
+
+    def append(self, batch: RecordBatch) -> int:
+        """Write the batch once, in one transaction; returns how many events were new."""
+        for event_ in batch.events:
+            if event_.position < 0:
+                raise ValueError("event positions start at 0")
+        try:
+            with (
+                self.engine.connect().execution_options(sqlite_begin="IMMEDIATE") as connection,
+                connection.begin(),
+            ):
+                added = self._insert_events(connection, batch)
+                if batch.summary is not None:
+                    self._upsert_summary(connection, batch)
+                return added
+        except SQLAlchemyError as error:
+            raise self._unavailable(error) from error
+
+    def _insert_events(self, connection: Connection, batch: RecordBatch) -> int:
+        rows = [_event_row(batch.case_id, batch.stream, event_) for event_ in batch.events]
+        added = 0
+        for start in range(0, len(rows), _ROWS_PER_INSERT):
+            chunk = rows[start : start + _ROWS_PER_INSERT]
+            statement = (
+                self._insert(CaseEventRow)
+                .values(chunk)
+                .on_conflict_do_nothing(index_elements=["case_id", "stream", "position"])
+                .returning(CaseEventRow.position)
+            )
+            added += len(connection.execute(statement).all())
+        return added
+
+    def _upsert_summary(self, connection: Connection, batch: RecordBatch) -> None:
+        summary = batch.summary
+        assert summary is not None
+        if summary.case_id != batch.case_id:
+            raise ValueError("the summary belongs to another case than its batch")
+        if batch.events:
+            position = max(event_.position for event_ in batch.events)
+        else:
+            position = connection.execute(
+                select(func.coalesce(func.max(CaseEventRow.position), -1)).where(
+                    CaseEventRow.case_id == batch.case_id,
+                    CaseEventRow.stream == batch.stream.value,
+                )
+            ).scalar_one()
+        values = summary.model_dump(mode="python")
+        values["stream"] = summary.stream.value
+        values["stamp_rank"] = STREAM_RANK[batch.stream]
+        values["stamp_position"] = position
+        statement = self._insert(CaseSummaryRow).values(values)
+        newer_or_same = tuple_(
+            statement.excluded.stamp_rank, statement.excluded.stamp_position
+        ) >= tuple_(CaseSummaryRow.stamp_rank, CaseSummaryRow.stamp_position)
+        statement = statement.on_conflict_do_update(
+            index_elements=["case_id"],
+            set_={name: statement.excluded[name] for name in values if name != "case_id"},
+            where=newer_or_same,
+        )
+        connection.execute(statement)
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def timeline(self, case_id: str) -> list[tuple[Stream, RecordedEvent]]:
+        """Every event of the case: the case stream, then the plan stream, each by position."""
+        rank = {stream.value: STREAM_RANK[stream] for stream in Stream}
+        try:
+            with self.engine.connect() as connection:
+                rows = connection.execute(
+                    select(CaseEventRow).where(CaseEventRow.case_id == case_id)
+                ).all()
+        except SQLAlchemyError as error:
+            raise self._unavailable(error) from error
+        rows = sorted(rows, key=lambda row: (rank[row.stream], row.position))
+        return [(Stream(row.stream), _recorded_event(row)) for row in rows]
+
+    def summary(self, case_id: str) -> CaseSummary | None:
+        rows = self._summaries([CaseSummaryRow.case_id == case_id])
+        return rows[0] if rows else None
+
+    def find(self, case_reference: str) -> list[CaseSummary]:
+        """The cases with exactly this reference (a child may have several), newest first."""
+        return self._summaries(
+            [CaseSummaryRow.case_reference == case_reference.strip()],
+            order=[CaseSummaryRow.strategy_discussion.desc(), CaseSummaryRow.case_id],
+        )
+
+    def count(self, filters: CaseFilter | None = None) -> int:
+        conditions = _conditions(filters or CaseFilter())
+        try:
+            with self.engine.connect() as connection:
+                return int(
+                    connection.execute(
+                        select(func.count()).select_from(CaseSummaryRow).where(*conditions)
+                    ).scalar_one()
+                )
+        except SQLAlchemyError as error:
+            raise self._unavailable(error) from error
+
+    def list_cases(
+        self, filters: CaseFilter | None = None, *, page: int = 1, page_size: int = 50
+    ) -> CasePage:
+        """One page of the matching cases, soonest deadline first (none last), then case id."""
+        if page < 1 or not 1 <= page_size <= 1000:
+            raise ValueError("page starts at 1; page_size is 1 to 1000")
+        filters = filters or CaseFilter()
+        total = self.count(filters)
+        rows = self._summaries(
+            _conditions(filters),
+            order=[
+                CaseSummaryRow.deadline.is_(None),
+                CaseSummaryRow.deadline,
+                CaseSummaryRow.case_id,
+            ],
+            limit=page_size,
+            offset=(page - 1) * page_size,
+        )
+        return CasePage(rows=rows, total=total, page=page, page_size=page_size)
+
+    def _summaries(
+        self,
+        conditions: Sequence[ColumnElement[bool]],
+        *,
+        order: Sequence[Any] = (),
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[CaseSummary]:
+        query = select(CaseSummaryRow).where(*conditions).order_by(*order).offset(offset)
+        if limit is not None:
+            query = query.limit(limit)
+        try:
+            with self.engine.connect() as connection:
+                rows = connection.execute(query).all()
+        except SQLAlchemyError as error:
+            raise self._unavailable(error) from error
+        return [_summary_from_row(row) for row in rows]
+
+
+def _summary_from_row(row: Any) -> CaseSummary:
+    return CaseSummary.model_validate({name: getattr(row, name) for name in SUMMARY_FIELDS})
+
+
+def _conditions(filters: CaseFilter) -> list[ColumnElement[bool]]:
+    table = CaseSummaryRow
+    conditions: list[ColumnElement[bool]] = []
+    if filters.is_open is not None:
+        conditions.append(table.is_open == filters.is_open)
+    if filters.stage is not None:
+        conditions.append(table.stage == filters.stage)
+    if filters.procedure_id is not None:
+        conditions.append(table.procedure_id == filters.procedure_id)
+    if filters.team is not None:
+        conditions.append(table.team == filters.team)
+    if filters.outcome is not None:
+        conditions.append(table.outcome == filters.outcome)
+    if filters.reference is not None:
+        if filters.reference_match == "exact":
+            conditions.append(table.case_reference == filters.reference)
+        else:
+            pattern = _escape_like(filters.reference.lower()) + "%"
+            conditions.append(func.lower(table.case_reference).like(pattern, escape="\\"))
+    if filters.strategy_month is not None:
+        start, end = _month_bounds(filters.strategy_month)
+        conditions.append(and_(table.strategy_discussion >= start, table.strategy_discussion < end))
+    return conditions
