@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "starters.dev_command",
     "starters.web_command",
     "starters.users_command",
+    "starters.db_command",
 ]
 
 

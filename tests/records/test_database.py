@@ -1,0 +1,215 @@
+"""Migrations, and databases that must be refused: behind, ahead, corrupt, foreign, unreachable."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from records.database import (
+    RecordStoreError,
+    State,
+    check_current,
+    ensure_ready,
+    head_revision,
+    status,
+    upgrade,
+)
+from records.outbox import OutboxLedger
+from records.store import RecordStore
+from starters import db_command
+from starters.cli import CommandError
+from tests.records.data import batch
+
+
+def _execute(url: str, sql: str) -> None:
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(sql))
+    finally:
+        engine.dispose()
+
+
+def _refused_everywhere(url: str, fragment: str) -> None:
+    """Every way in refuses the database with a one-line message holding ``fragment``."""
+    for attempt in (check_current, upgrade, ensure_ready, OutboxLedger):
+        with pytest.raises(RecordStoreError) as refused:
+            attempt(url)
+        message = str(refused.value)
+        assert fragment in message, message
+        assert "\n" not in message and "Traceback" not in message
+
+
+def _sqlite_file(tmp_path: Path) -> tuple[Path, str]:
+    path = tmp_path / "records.sqlite3"
+    return path, f"sqlite:///{path}"
+
+
+# --- migrations -------------------------------------------------------------------------------
+
+
+def test_an_upgrade_from_the_first_revision_keeps_every_row(database_url: str) -> None:
+    assert upgrade(database_url, "r0001").revision == "r0001"
+    with RecordStore(database_url) as store:
+        store.append(batch("case-1", positions=range(4), stage="conference_booked"))
+        store.append(batch("case-2", positions=range(2)))
+    before = status(database_url)
+    assert (before.state, before.revision) == (State.BEHIND, "r0001")
+    with pytest.raises(RecordStoreError, match="run `icpc db upgrade`"):
+        check_current(database_url)
+    with pytest.raises(RecordStoreError, match="run `icpc db upgrade`"):
+        ensure_ready(database_url)  # a writer never upgrades behind the operator's back
+
+    after = upgrade(database_url)
+    assert (after.state, after.revision) == (State.CURRENT, head_revision())
+    check_current(database_url)
+    with RecordStore(database_url) as store:
+        assert [e.position for _, e in store.timeline("case-1")] == [0, 1, 2, 3]
+        assert store.count() == 2
+        stored = store.summary("case-1")
+        assert stored is not None and stored.stage == "conference_booked"
+    with OutboxLedger(database_url) as ledger:  # the table of the second revision
+        ledger.record_sent("key-1", "case-1", "<m1@example.org>")
+        assert ledger.count() == 1
+
+
+def test_upgrade_twice_is_harmless(database_url: str) -> None:
+    assert status(database_url).state in (State.MISSING, State.EMPTY)
+    with pytest.raises(RecordStoreError, match="run `icpc db upgrade` to create it"):
+        check_current(database_url)
+    assert upgrade(database_url).state is State.CURRENT
+    assert upgrade(database_url).state is State.CURRENT
+
+
+def test_a_database_from_a_newer_release_is_refused(database_url: str) -> None:
+    upgrade(database_url)
+    _execute(database_url, "UPDATE icpc_record_version SET version_num = 'r9999'")
+    assert status(database_url).state is State.AHEAD
+    _refused_everywhere(database_url, "this database was written by a newer release")
+
+
+def test_a_foreign_database_is_refused_and_kept(database_url: str) -> None:
+    _execute(database_url, "CREATE TABLE invoices (id INTEGER PRIMARY KEY, total INTEGER)")
+    _execute(database_url, "INSERT INTO invoices VALUES (1, 250)")
+    _refused_everywhere(database_url, "not a case record; refusing")
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT total FROM invoices")).scalar_one() == 250
+            tables = connection.execute(
+                text(
+                    "SELECT name FROM sqlite_master WHERE type = 'table'"
+                    if database_url.startswith("sqlite")
+                    else "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+                )
+            ).scalars()
+            assert set(tables) == {"invoices"}
+    finally:
+        engine.dispose()
+
+
+# --- SQLite files -----------------------------------------------------------------------------
+
+
+def test_random_bytes_are_refused_and_left_as_they_were(tmp_path: Path) -> None:
+    path, url = _sqlite_file(tmp_path)
+    content = os.urandom(8192)
+    path.write_bytes(content)
+    _refused_everywhere(url, "is not a SQLite database")
+    assert path.read_bytes() == content
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["records.sqlite3"]
+
+
+def test_a_damaged_sqlite_file_is_refused_and_left_as_it_was(tmp_path: Path) -> None:
+    path, url = _sqlite_file(tmp_path)
+    upgrade(url)
+    content = bytearray(path.read_bytes())
+    content[100:] = os.urandom(len(content) - 100)  # the header survives, the pages do not
+    path.write_bytes(bytes(content))
+    _refused_everywhere(url, "is not a SQLite database")
+    assert path.read_bytes() == bytes(content)
+
+
+def test_a_foreign_sqlite_file_is_not_touched_at_all(tmp_path: Path) -> None:
+    path, url = _sqlite_file(tmp_path)
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE alembic_version (version_num TEXT)")  # someone else's alembic
+        db.execute("INSERT INTO alembic_version VALUES ('abc123')")
+        db.execute("CREATE TABLE contacts (id INTEGER)")
+    db.close()
+    content = path.read_bytes()
+    _refused_everywhere(url, "not a case record; refusing")
+    assert path.read_bytes() == content  # not even switched to WAL
+
+
+def test_sqlite_files_are_for_their_owner_only(tmp_path: Path) -> None:
+    for name, create in [
+        ("upgraded.sqlite3", lambda url: upgrade(url)),
+        ("ledger.sqlite3", lambda url: OutboxLedger(url).close()),
+        ("nested/store.sqlite3", lambda url: RecordStore(url).close()),
+    ]:
+        path = tmp_path / name
+        create(f"sqlite:///{path}")
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, name
+
+
+def test_an_empty_file_becomes_a_record(tmp_path: Path) -> None:
+    path, url = _sqlite_file(tmp_path)
+    path.touch()
+    assert status(url).state is State.EMPTY
+    assert upgrade(url).state is State.CURRENT
+
+
+# --- unreachable ------------------------------------------------------------------------------
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_an_unreachable_server_is_one_line_without_the_password() -> None:
+    url = f"postgresql+psycopg://icpc:s3cret-pw@127.0.0.1:{_closed_port()}/records"
+    for attempt in (check_current, upgrade, ensure_ready):
+        with pytest.raises(RecordStoreError) as refused:
+            attempt(url)
+        message = str(refused.value)
+        assert message.startswith("cannot reach the case record at"), message
+        assert "s3cret-pw" not in message and "\n" not in message
+
+
+# --- icpc db ----------------------------------------------------------------------------------
+
+
+def _icpc_db(*argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="icpc")
+    db_command.add_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["db", *argv])
+    return int(args.handler(args))
+
+
+def test_icpc_db_upgrade_and_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, url = _sqlite_file(tmp_path)
+    monkeypatch.setenv("ICPC_DATABASE_URL", url)
+    with pytest.raises(CommandError, match="run `icpc db upgrade`"):
+        _icpc_db("check")
+    assert _icpc_db("upgrade") == 0
+    assert "upgraded from nothing to" in capsys.readouterr().out
+    assert _icpc_db("check") == 0
+    assert _icpc_db("--url", url, "upgrade") == 0
+    assert "already at revision" in capsys.readouterr().out
+    path.unlink()
+    path.write_bytes(b"not a database at all, just text" * 10)
+    with pytest.raises(CommandError, match="is not a SQLite database"):
+        _icpc_db("upgrade")
