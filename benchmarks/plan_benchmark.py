@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from domain.calendar import london_instant
 from domain.planner import Schedule, plan
-from domain.procedure import load_all
 from domain.vocabulary import Anchor
+from procedures import load_all
 
 FIRST = date(2026, 1, 1)
 SPAN_DAYS = (date(2030, 12, 31) - FIRST).days

@@ -1,34 +1,31 @@
-"""The case rules: given the state and a decision (or the clock), what changes and what must happen.
+"""The ICPC case as a table of decisions: strategy discussion to the conference.
 
-``check`` refuses a decision with a plain reason and changes nothing: the workflow's update
-validators call it, so a refused update leaves no trace in history. ``apply`` checks again,
-changes the state and returns the effects (emails to send, a re-plan, the end of the case) for
-the workflow to carry out. No I/O, no clock: ``now`` is always passed in.
+Each row of :data:`CASE_PATH` holds one decision's payload, title, when it is open, its check
+and its effect; the machine in :mod:`domain.path` does the rest (who may, refusals, milestones
+met, the timeline, the clock). Also here: the case's invitations, its start and its plain-words
+stage for the Temporal UI. No I/O, no clock: ``now`` is always passed in.
+
+To add a decision: its payload model in :mod:`domain.decisions`, its kind in
+:mod:`domain.vocabulary`, one row below, one entry in the web form's table, and the procedure
+files that grant it to a role.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from domain.calendar import LONDON
-from domain.case_state import (
-    FINAL_STAGES,
-    CaseState,
-    DelayRequest,
-    DelayStatus,
-    MilestoneState,
-    Stage,
-)
+from domain.case_record import Stream
+from domain.case_state import FINAL_STAGES, CaseState, DelayRequest, DelayStatus, Stage
 from domain.decisions import (
+    AdviseConferenceSplit,
     ApproveDelay,
     BookConference,
     Booking,
-    CaseDecision,
     ConfirmIcpc,
+    DecisionBase,
     HoldConference,
     Outcome,
-    ReassignWorker,
     RebookConference,
     ReceiveConveningSheet,
     RecordRepeatPlanOversight,
@@ -40,84 +37,49 @@ from domain.decisions import (
     StandDown,
     WithdrawIcpc,
 )
-from domain.notices import flag_email, invitation_emails, milestone_email, when
-from domain.outbox import CalendarMethod, EmailPurpose, OutgoingEmail
-from domain.procedure import Enforcement
+from domain.milestones import MilestoneState
+from domain.notices import invitation_emails, when
+from domain.outbox import CalendarMethod, OutgoingEmail
+from domain.path import DecisionRule, Effects, Path, Refusal, flag, satisfy
+from domain.path import day_of as _day
+from domain.procedure import Enforcement, Procedure
+from domain.shared_rules import REASSIGN_WORKER
 from domain.vocabulary import DecisionKind, SystemEvent
-from domain.wording import capitalised, role_title, roles_text, with_article
+from domain.wording import roles_text
 
-DECISION_TITLES: dict[DecisionKind, str] = {
-    DecisionKind.CONFIRM_ICPC: "confirm the ICPC",
-    DecisionKind.WITHDRAW_ICPC: "withdraw the ICPC",
-    DecisionKind.RECEIVE_CONVENING_SHEET: "record the convening sheet",
-    DecisionKind.BOOK_CONFERENCE: "book the conference",
-    DecisionKind.SHARE_REPORT: "record the report as shared with the family",
-    DecisionKind.REQUEST_POLICE_CHECKS: "request police checks",
-    DecisionKind.REQUEST_DELAY: "request a delay",
-    DecisionKind.APPROVE_DELAY: "approve a delay",
-    DecisionKind.REJECT_DELAY: "reject a delay",
-    DecisionKind.REPORT_CAPACITY_PROBLEM: "report a capacity problem",
-    DecisionKind.STAND_DOWN: "stand the conference down",
-    DecisionKind.REBOOK_CONFERENCE: "rebook the conference",
-    DecisionKind.HOLD_CONFERENCE: "record the conference as held",
-    DecisionKind.REASSIGN_WORKER: "reassign a worker",
-    DecisionKind.RECORD_REPEAT_PLAN_OVERSIGHT: "record oversight of a repeat plan",
-}
+__all__ = ["CASE_DECISION", "CASE_PATH", "CaseDecision", "Effects", "Refusal"]
 
 
-class Refusal(ValueError):
-    """A decision that does not fit the case; the message is the plain reason."""
+# --- confirming or withdrawing the need ----------------------------------------------------
 
 
-@dataclass
-class Effects:
-    emails: list[OutgoingEmail] = field(default_factory=list)
-    replan: bool = False
-    ended: bool = False
-    summary: str = ""  # an accepted decision, in plain words (as its timeline entry says)
-
-    def add(self, email: OutgoingEmail | None) -> None:
-        if email is not None:
-            self.emails.append(email)
-
-
-def _day(at: datetime) -> date:
-    return at.astimezone(LONDON).date()
-
-
-# --- checks ---------------------------------------------------------------------------------
-
-
-def check(state: CaseState, decision: CaseDecision, now: datetime) -> None:
-    """Raise :class:`Refusal` if ``decision`` does not fit the case now; change nothing."""
-    kind = decision.kind
-    title = DECISION_TITLES[kind]
-    role = decision.decided_by.role
-    if kind == DecisionKind.RECORD_REPEAT_PLAN_OVERSIGHT and state.procedure.repeat_plan is None:
-        raise Refusal("This procedure has no repeat-plan oversight step.")
-    if not state.procedure.may_decide(role, kind):
-        allowed = state.procedure.roles_for(kind)
-        raise Refusal(
-            f"{capitalised(with_article(role_title(state.procedure, role)))} may not {title} in this"
-            f" procedure; only {roles_text(state.procedure, allowed)} may."
-        )
-    if state.stage in FINAL_STAGES:
-        raise Refusal(f"The case is {state.stage.replace('_', ' ')}; it takes no more decisions.")
-    _CHECKS[type(decision)](state, decision, now)  # type: ignore[operator]
-
-
-def _check_confirm(state: CaseState, d: ConfirmIcpc, now: datetime) -> None:
+def _unconfirmed(state: CaseState, role: str) -> str | None:
     if state.confirmed_at:
-        raise Refusal(f"The ICPC was already confirmed on {when(state.confirmed_at)}.")
+        return f"The ICPC was already confirmed on {when(state.confirmed_at)}."
+    return None
 
 
-def _check_withdraw(state: CaseState, d: WithdrawIcpc, now: datetime) -> None:
+def _confirm(state: CaseState, d: ConfirmIcpc, now: datetime, fx: Effects) -> str:
+    state.confirmed_at = now
+    return "ICPC confirmed"
+
+
+def _withdraw(state: CaseState, d: WithdrawIcpc, now: datetime, fx: Effects) -> str:
+    _cancel_invitations(state, now, fx)
+    state.withdrawn_at = now
+    return "ICPC withdrawn"
+
+
+# --- the convening sheet ---------------------------------------------------------------------
+
+
+def _invitations_not_out(state: CaseState, role: str) -> str | None:
+    if state.invitations_sent_sequence is not None:
+        return "Invitations have already gone out for this conference."
     return None
 
 
 def _check_sheet(state: CaseState, d: ReceiveConveningSheet, now: datetime) -> None:
-    if state.invitations_sent_sequence is not None:
-        raise Refusal("Invitations have already gone out for this conference.")
     rule = state.procedure.convening_sheet
     for number, invitee in enumerate(d.invitees, start=1):
         label = f"Invitee {number} ({invitee.role_or_relationship})"
@@ -131,18 +93,49 @@ def _check_sheet(state: CaseState, d: ReceiveConveningSheet, now: datetime) -> N
             raise Refusal(f"{label} has no postal address; this procedure requires one.")
 
 
-def _check_booking(state: CaseState, booking: Booking, now: datetime) -> None:
+def _receive_sheet(state: CaseState, d: ReceiveConveningSheet, now: datetime, fx: Effects) -> str:
+    state.invitees = list(d.invitees)
+    state.sheet_received_at = now
+    state.confirmed_at = state.confirmed_at or now  # a sheet says an ICPC is needed
+    fx.replan = True
+    return f"Convening sheet received with {len(d.invitees)} invitees"
+
+
+# --- booking and rebooking -------------------------------------------------------------------
+
+
+def _ready_to_book(state: CaseState) -> str | None:
+    """What a booking needs before any date is looked at."""
     if state.needs_repeat_oversight and state.procedure.repeat_plan:
         oversight = roles_text(state.procedure, [state.procedure.repeat_plan.oversight_role])
-        raise Refusal(
+        return (
             "A previous child protection plan ended within"
             f" {state.procedure.repeat_plan.within_months} months: {oversight}'s recorded"
             " oversight is needed before the ICPC proceeds."
         )
     if state.confirmed_at is None:
-        raise Refusal("The need for an ICPC has not been confirmed yet.")
+        return "The need for an ICPC has not been confirmed yet."
     if state.procedure.booking.requires_convening_sheet and state.invitees is None:
-        raise Refusal("This procedure books a conference only once the convening sheet is in.")
+        return "This procedure books a conference only once the convening sheet is in."
+    return None
+
+
+def _not_booked(state: CaseState, role: str) -> str | None:
+    if state.booking is not None:
+        return "The conference is already booked; stand it down to rebook it."
+    if state.stand_down_reason is not None:
+        return "The conference was stood down; rebook it instead."
+    return _ready_to_book(state)
+
+
+def _stood_down(state: CaseState, role: str) -> str | None:
+    if state.stand_down_reason is None or state.booking is not None:
+        return "Only a conference that was stood down can be rebooked."
+    return _ready_to_book(state)
+
+
+def _check_booking(state: CaseState, d: BookConference | RebookConference, now: datetime) -> None:
+    booking = d.booking
     if booking.starts_at <= now:
         raise Refusal(f"{when(booking.starts_at)} is in the past.")
     day = _day(booking.starts_at)
@@ -171,6 +164,19 @@ def _check_booking(state: CaseState, booking: Booking, now: datetime) -> None:
             raise Refusal(shortfall)
 
 
+def _book(
+    state: CaseState, d: BookConference | RebookConference, now: datetime, fx: Effects
+) -> str:
+    state.booking = d.booking
+    state.booked_at = now
+    state.booking_sequence += 1
+    state.stand_down_reason = None
+    fx.replan = True
+    _flag_booking(state, d.booking, now, fx)
+    verb = "rebooked" if isinstance(d, RebookConference) else "booked"
+    return f"Conference {verb} for {when(d.booking.starts_at)} ({d.booking.format})"
+
+
 def _notice_shortfall(state: CaseState, booking: Booking, now: datetime) -> str | None:
     notice = state.procedure.invitation_notice
     if notice is None:
@@ -190,35 +196,70 @@ def _notice_shortfall(state: CaseState, booking: Booking, now: datetime) -> str 
     )
 
 
-def _check_book(state: CaseState, d: BookConference, now: datetime) -> None:
-    if state.booking is not None:
-        raise Refusal("The conference is already booked; stand it down to rebook it.")
-    if state.stand_down_reason is not None:
-        raise Refusal("The conference was stood down; rebook it instead.")
-    _check_booking(state, d.booking, now)
+def _flag_booking(state: CaseState, booking: Booking, now: datetime, fx: Effects) -> None:
+    notice = state.procedure.invitation_notice
+    if notice and notice.enforcement == Enforcement.FLAG:
+        shortfall = _notice_shortfall(state, booking, now)
+        if shortfall:
+            flag(state, fx, notice.escalate_to, "Short notice for invitees", shortfall, "a")
+    preferred = state.procedure.booking.preferred_working_days
+    if preferred:
+        day = state.calendar.working_days_between(state.strategy_day, _day(booking.starts_at))
+        if day not in preferred:
+            text = (
+                f"The conference is booked on working day {day}; the procedure asks for day"
+                f" {' or '.join(str(p) for p in preferred)}."
+            )
+            roles = state.procedure.booking.flag_outside_preferred_to
+            flag(state, fx, roles, "Conference booked outside the preferred days", text, "b")
+    avoid = [i for i in state.invitees or [] if _day(booking.starts_at) in i.dates_to_avoid]
+    if avoid:
+        fx.note("warning", f"{len(avoid)} invitee(s) asked to avoid this date")
 
 
-def _check_rebook(state: CaseState, d: RebookConference, now: datetime) -> None:
-    if state.stand_down_reason is None or state.booking is not None:
-        raise Refusal("Only a conference that was stood down can be rebooked.")
-    _check_booking(state, d.booking, now)
+def _cancel_invitations(state: CaseState, now: datetime, fx: Effects) -> None:
+    if state.invitations_sent_sequence is not None and state.booking is not None:
+        emails, _ = invitation_emails(state, now, CalendarMethod.CANCEL)
+        fx.emails += emails
 
 
-def _check_share_report(state: CaseState, d: ShareReport, now: datetime) -> None:
+# --- the report and police checks -----------------------------------------------------------
+
+
+def _booked(state: CaseState, role: str) -> str | None:
     if state.booking is None:
-        raise Refusal("There is no conference booked to share a report for.")
+        return "There is no conference booked to share a report for."
+    return None
 
 
-def _check_police(state: CaseState, d: RequestPoliceChecks, now: datetime) -> None:
+def _share_report(state: CaseState, d: ShareReport, now: datetime, fx: Effects) -> str:
+    state.report_shared_at = now
+    return "Report shared with the family"
+
+
+def _police_not_asked(state: CaseState, role: str) -> str | None:
     if state.police_checks_requested_at:
-        raise Refusal(
-            f"Police checks were already requested on {when(state.police_checks_requested_at)}."
-        )
+        return f"Police checks were already requested on {when(state.police_checks_requested_at)}."
+    return None
+
+
+def _request_police(state: CaseState, d: RequestPoliceChecks, now: datetime, fx: Effects) -> str:
+    state.police_checks_requested_at = now
+    return "Police checks requested"
+
+
+# --- delays beyond the statutory limit -------------------------------------------------------
+
+
+def _delay_pending(state: CaseState) -> bool:
+    return state.delay is not None and state.delay.status == DelayStatus.PENDING
+
+
+def _no_delay_pending(state: CaseState, role: str) -> str | None:
+    return "A delay is already waiting for a decision." if _delay_pending(state) else None
 
 
 def _check_request_delay(state: CaseState, d: RequestDelay, now: datetime) -> None:
-    if state.delay and state.delay.status == DelayStatus.PENDING:
-        raise Refusal("A delay is already waiting for a decision.")
     if d.proposed_date <= _day(state.deadline):
         raise Refusal(
             f"{d.proposed_date:%d %B %Y} is within the statutory limit"
@@ -228,11 +269,65 @@ def _check_request_delay(state: CaseState, d: RequestDelay, now: datetime) -> No
         raise Refusal(f"The proposed date {d.proposed_date:%d %B %Y} is not in the future.")
 
 
-def _check_delay_decision(state: CaseState, d: ApproveDelay | RejectDelay, now: datetime) -> None:
-    if state.delay is None or state.delay.status != DelayStatus.PENDING:
-        raise Refusal("No delay has been requested, so there is nothing to approve or reject.")
-    if state.delay.requested_by.user == d.decided_by.user:
-        raise Refusal("You requested this delay; someone else must decide on it.")
+def _request_delay(state: CaseState, d: RequestDelay, now: datetime, fx: Effects) -> str:
+    state.delay = DelayRequest(
+        requested_by=d.decided_by,
+        requested_at=now,
+        reason=d.reason,
+        proposed_date=d.proposed_date,
+        safety_plan=d.safety_plan,
+    )
+    approvers = state.procedure.roles_for(DecisionKind.APPROVE_DELAY)
+    text = (
+        f"A delay to {d.proposed_date:%d %B %Y} has been requested and needs your"
+        f" decision.\n\nReason: {d.reason}\nSafety plan: {d.safety_plan}"
+    )
+    flag(state, fx, approvers, "Delay requested: your decision is needed", text)
+    return f"Delay requested to {d.proposed_date:%d %B %Y}"
+
+
+def _delay_awaits(state: CaseState, role: str) -> str | None:
+    if not _delay_pending(state):
+        return "No delay has been requested, so there is nothing to approve or reject."
+    return None
+
+
+def _delay_requester(state: CaseState) -> tuple[str, str] | None:
+    if not _delay_pending(state) or state.delay is None:
+        return None
+    return (
+        state.delay.requested_by.user,
+        "You requested this delay; someone else must decide on it.",
+    )
+
+
+def _decide_delay(
+    state: CaseState, d: ApproveDelay | RejectDelay, now: datetime, fx: Effects
+) -> str:
+    assert state.delay is not None
+    approved = isinstance(d, ApproveDelay)
+    state.delay = state.delay.model_copy(
+        update={
+            "status": DelayStatus.APPROVED if approved else DelayStatus.REJECTED,
+            "decided_by": d.decided_by,
+            "decided_at": now,
+            "comments": d.reason,
+        }
+    )
+    verdict = "approved" if approved else "rejected"
+    requester = [state.delay.requested_by.role]
+    text = f"The delay to {state.delay.proposed_date:%d %B %Y} was {verdict}.\n\n{d.reason}"
+    flag(state, fx, requester, f"Delay {verdict}", text)
+    return f"Delay {verdict}"
+
+
+# --- capacity, standing down, holding ---------------------------------------------------------
+
+
+def _capacity_named(state: CaseState, role: str) -> str | None:
+    if not state.procedure.capacity_escalations:
+        return "This procedure names no capacity problems to report."
+    return None
 
 
 def _check_capacity(state: CaseState, d: ReportCapacityProblem, now: datetime) -> None:
@@ -244,9 +339,20 @@ def _check_capacity(state: CaseState, d: ReportCapacityProblem, now: datetime) -
         )
 
 
-def _check_stand_down(state: CaseState, d: StandDown, now: datetime) -> None:
+def _report_capacity(state: CaseState, d: ReportCapacityProblem, now: datetime, fx: Effects) -> str:
+    problem = next(c for c in state.procedure.capacity_escalations if c.id == d.problem)
+    text = f"Capacity problem reported: {problem.title}.\n\n{d.reason}"
+    flag(state, fx, problem.escalate_to, f"Escalation: {problem.title}", text)
+    return f"Capacity problem: {problem.title}"
+
+
+def _booked_to_stand_down(state: CaseState, role: str) -> str | None:
     if state.booking is None:
-        raise Refusal("There is no booked conference to stand down.")
+        return "There is no booked conference to stand down."
+    return None
+
+
+def _check_stand_down(state: CaseState, d: StandDown, now: datetime) -> None:
     reasons = state.procedure.stand_down_reasons
     reason = state.procedure.stand_down_reason(d.stand_down_reason)
     if reasons and reason is None:
@@ -259,9 +365,26 @@ def _check_stand_down(state: CaseState, d: StandDown, now: datetime) -> None:
         raise Refusal(f"Standing down because '{reason.title}' needs {who}'s permission.")
 
 
-def _check_hold(state: CaseState, d: HoldConference, now: datetime) -> None:
+def _stand_down(state: CaseState, d: StandDown, now: datetime, fx: Effects) -> str:
+    reason = state.procedure.stand_down_reason(d.stand_down_reason)
+    _cancel_invitations(state, now, fx)
+    state.booking = None
+    state.invitations_sent_sequence = None
+    state.stand_down_reason = d.stand_down_reason
+    if reason is not None and reason.ends_case:
+        state.closed_at = now
+    fx.replan = True
+    return f"Conference stood down: {reason.title if reason else d.stand_down_reason}"
+
+
+def _booked_to_hold(state: CaseState, role: str) -> str | None:
     if state.booking is None:
-        raise Refusal("No conference is booked, so none can be recorded as held.")
+        return "No conference is booked, so none can be recorded as held."
+    return None
+
+
+def _check_hold(state: CaseState, d: HoldConference, now: datetime) -> None:
+    assert state.booking is not None
     held = d.held_at or state.booking.starts_at
     if _day(held) < _day(state.booking.starts_at) or held > now:
         raise Refusal(
@@ -270,199 +393,174 @@ def _check_hold(state: CaseState, d: HoldConference, now: datetime) -> None:
         )
 
 
-def _check_reassign(state: CaseState, d: ReassignWorker, now: datetime) -> None:
-    declared = {r.id for r in state.procedure.roles}
-    if d.contact.role not in declared:
-        raise Refusal(f"'{d.contact.role}' is not a role in this procedure.")
+def _hold(state: CaseState, d: HoldConference, now: datetime, fx: Effects) -> str:
+    assert state.booking is not None
+    state.held_at = d.held_at or state.booking.starts_at
+    state.outcome = d.outcome
+    fx.replan = True
+    plan = "a child protection plan" if d.outcome == Outcome.CHILD_PROTECTION_PLAN else "no plan"
+    return f"Conference held on {when(state.held_at)}: {plan}"
 
 
-def _check_oversight(state: CaseState, d: RecordRepeatPlanOversight, now: datetime) -> None:
+# --- repeat plans (004) -------------------------------------------------------------------------
+
+
+def _has_repeat_step(procedure: Procedure) -> str | None:
+    if procedure.repeat_plan is None:
+        return "This procedure has no repeat-plan oversight step."
+    return None
+
+
+def _oversight_needed(state: CaseState, role: str) -> str | None:
     if not state.needs_repeat_oversight:
-        raise Refusal("This case does not need repeat-plan oversight (or it is recorded already).")
+        return "This case does not need repeat-plan oversight (or it is recorded already)."
+    return None
 
 
-_CHECKS = {
-    ConfirmIcpc: _check_confirm,
-    WithdrawIcpc: _check_withdraw,
-    ReceiveConveningSheet: _check_sheet,
-    BookConference: _check_book,
-    ShareReport: _check_share_report,
-    RequestPoliceChecks: _check_police,
-    RequestDelay: _check_request_delay,
-    ApproveDelay: _check_delay_decision,
-    RejectDelay: _check_delay_decision,
-    ReportCapacityProblem: _check_capacity,
-    StandDown: _check_stand_down,
-    RebookConference: _check_rebook,
-    HoldConference: _check_hold,
-    ReassignWorker: _check_reassign,
-    RecordRepeatPlanOversight: _check_oversight,
-}
+def _record_oversight(
+    state: CaseState, d: RecordRepeatPlanOversight, now: datetime, fx: Effects
+) -> str:
+    state.repeat_oversight_at = now
+    return "Repeat-plan oversight recorded"
 
 
-# --- applying decisions ---------------------------------------------------------------------
+# --- how the conference is arranged (004) ------------------------------------------------------
 
 
-def apply(state: CaseState, decision: CaseDecision, now: datetime) -> Effects:
-    """Check, then apply ``decision``: update the state, record it, return what must happen."""
-    check(state, decision, now)
-    effects = Effects()
-    mark = len(state.timeline)
-    summary = _apply(state, decision, now, effects)
-    # Notes the decision raised (no address for a role, dates to avoid) follow it, at its time.
-    notes = [n.model_copy(update={"at": now}) for n in state.timeline[mark:]]
-    del state.timeline[mark:]
-    state.record(now, decision.kind, summary, by=decision.decided_by, reason=decision.reason)
-    state.timeline += notes
-    effects.summary = summary
-    _satisfy(state, decision.kind, now)
+def _advise_split(state: CaseState, d: AdviseConferenceSplit, now: datetime, fx: Effects) -> str:
+    """Whoever books the conference is told, so the booking can be arranged in two parts."""
+    advice = "needs to be split" if d.split_needed else "does not need to be split"
+    bookers = state.procedure.roles_for(DecisionKind.BOOK_CONFERENCE)
+    text = f"The social worker advises the conference {advice}.\n\nRisks or concerns: {d.reason}"
+    flag(state, fx, bookers, f"Conference arrangements: it {advice}", text)
+    return f"Advised the conference {advice}"
+
+
+# --- the table ---------------------------------------------------------------------------------
+
+
+def _closed(state: CaseState) -> str | None:
     if state.stage in FINAL_STAGES:
-        effects.ended = True
-    return effects
+        return f"The case is {state.stage.replace('_', ' ')}; it takes no more decisions."
+    return None
 
 
-def _apply(state: CaseState, d: CaseDecision, now: datetime, fx: Effects) -> str:
-    key = str(len(state.timeline))  # stable per decision: the timeline only grows
-    match d:
-        case ConfirmIcpc():
-            state.confirmed_at = now
-            return "ICPC confirmed"
-        case WithdrawIcpc():
-            _cancel_invitations(state, now, fx)
-            state.withdrawn_at = now
-            return "ICPC withdrawn"
-        case ReceiveConveningSheet():
-            state.invitees = list(d.invitees)
-            state.sheet_received_at = now
-            state.confirmed_at = state.confirmed_at or now  # a sheet says an ICPC is needed
-            fx.replan = True
-            return f"Convening sheet received with {len(d.invitees)} invitees"
-        case BookConference() | RebookConference():
-            state.booking = d.booking
-            state.booked_at = now
-            state.booking_sequence += 1
-            state.stand_down_reason = None
-            fx.replan = True
-            _flag_booking(state, d.booking, now, fx, key)
-            verb = "rebooked" if isinstance(d, RebookConference) else "booked"
-            return f"Conference {verb} for {when(d.booking.starts_at)} ({d.booking.format})"
-        case ShareReport():
-            state.report_shared_at = now
-            return "Report shared with the family"
-        case RequestPoliceChecks():
-            state.police_checks_requested_at = now
-            return "Police checks requested"
-        case RequestDelay():
-            state.delay = DelayRequest(
-                requested_by=d.decided_by,
-                requested_at=now,
-                reason=d.reason,
-                proposed_date=d.proposed_date,
-                safety_plan=d.safety_plan,
-            )
-            approvers = state.procedure.roles_for(DecisionKind.APPROVE_DELAY)
-            text = (
-                f"A delay to {d.proposed_date:%d %B %Y} has been requested and needs your"
-                f" decision.\n\nReason: {d.reason}\nSafety plan: {d.safety_plan}"
-            )
-            _flag(state, fx, approvers, "Delay requested: your decision is needed", text, key)
-            return f"Delay requested to {d.proposed_date:%d %B %Y}"
-        case ApproveDelay() | RejectDelay():
-            assert state.delay is not None
-            approved = isinstance(d, ApproveDelay)
-            state.delay = state.delay.model_copy(
-                update={
-                    "status": DelayStatus.APPROVED if approved else DelayStatus.REJECTED,
-                    "decided_by": d.decided_by,
-                    "decided_at": now,
-                    "comments": d.reason,
-                }
-            )
-            verdict = "approved" if approved else "rejected"
-            requester = [state.delay.requested_by.role]
-            text = f"The delay to {state.delay.proposed_date:%d %B %Y} was {verdict}.\n\n{d.reason}"
-            _flag(state, fx, requester, f"Delay {verdict}", text, key)
-            return f"Delay {verdict}"
-        case ReportCapacityProblem():
-            problem = next(c for c in state.procedure.capacity_escalations if c.id == d.problem)
-            text = f"Capacity problem reported: {problem.title}.\n\n{d.reason}"
-            _flag(state, fx, problem.escalate_to, f"Escalation: {problem.title}", text, key)
-            return f"Capacity problem: {problem.title}"
-        case StandDown():
-            reason = state.procedure.stand_down_reason(d.stand_down_reason)
-            _cancel_invitations(state, now, fx)
-            state.booking = None
-            state.invitations_sent_sequence = None
-            state.stand_down_reason = d.stand_down_reason
-            if reason is not None and reason.ends_case:
-                state.closed_at = now
-            fx.replan = True
-            return f"Conference stood down: {reason.title if reason else d.stand_down_reason}"
-        case HoldConference():
-            assert state.booking is not None
-            state.held_at = d.held_at or state.booking.starts_at
-            state.outcome = d.outcome
-            fx.replan = True
-            plan = (
-                "a child protection plan"
-                if d.outcome == Outcome.CHILD_PROTECTION_PLAN
-                else "no plan"
-            )
-            return f"Conference held on {when(state.held_at)}: {plan}"
-        case ReassignWorker():
-            others = [c for c in state.start.contacts if c.role != d.contact.role]
-            state.start = state.start.model_copy(update={"contacts": [*others, d.contact]})
-            return f"{state.procedure.role(d.contact.role).title} reassigned"
-        case RecordRepeatPlanOversight():
-            state.repeat_oversight_at = now
-            return "Repeat-plan oversight recorded"
-    raise AssertionError(f"unhandled decision {d.kind}")  # pragma: no cover
+def _watched(state: CaseState) -> list[MilestoneState]:
+    """The clock chases the ICPC's milestones while the case is open."""
+    return state.icpc_milestones() if state.is_open else []
 
 
-def _flag(state: CaseState, fx: Effects, roles: list[str], topic: str, text: str, key: str) -> None:
-    email, missing = flag_email(state, roles, topic, text, key)
-    fx.add(email)
-    _note_missing(state, missing, topic)
+Rule = DecisionRule[CaseState, Any]
 
+CASE_PATH: Path[CaseState] = Path(
+    Stream.CASE,
+    [
+        Rule(ConfirmIcpc, "confirm the ICPC", _confirm, open_when=_unconfirmed),
+        Rule(WithdrawIcpc, "withdraw the ICPC", _withdraw),
+        Rule(
+            ReceiveConveningSheet,
+            "record the convening sheet",
+            _receive_sheet,
+            open_when=_invitations_not_out,
+            check=_check_sheet,
+        ),
+        Rule(
+            BookConference,
+            "book the conference",
+            _book,
+            open_when=_not_booked,
+            check=_check_booking,
+        ),
+        Rule(
+            ShareReport,
+            "record the report as shared with the family",
+            _share_report,
+            open_when=_booked,
+        ),
+        Rule(
+            RequestPoliceChecks,
+            "request police checks",
+            _request_police,
+            open_when=_police_not_asked,
+        ),
+        Rule(
+            RequestDelay,
+            "request a delay",
+            _request_delay,
+            open_when=_no_delay_pending,
+            check=_check_request_delay,
+        ),
+        Rule(
+            ApproveDelay,
+            "approve a delay",
+            _decide_delay,
+            open_when=_delay_awaits,
+            forbidden_to=_delay_requester,
+        ),
+        Rule(
+            RejectDelay,
+            "reject a delay",
+            _decide_delay,
+            open_when=_delay_awaits,
+            forbidden_to=_delay_requester,
+        ),
+        Rule(
+            ReportCapacityProblem,
+            "report a capacity problem",
+            _report_capacity,
+            open_when=_capacity_named,
+            check=_check_capacity,
+        ),
+        Rule(
+            StandDown,
+            "stand the conference down",
+            _stand_down,
+            open_when=_booked_to_stand_down,
+            check=_check_stand_down,
+        ),
+        Rule(
+            RebookConference,
+            "rebook the conference",
+            _book,
+            open_when=_stood_down,
+            check=_check_booking,
+        ),
+        Rule(
+            HoldConference,
+            "record the conference as held",
+            _hold,
+            open_when=_booked_to_hold,
+            check=_check_hold,
+        ),
+        REASSIGN_WORKER,
+        Rule(
+            RecordRepeatPlanOversight,
+            "record oversight of a repeat plan",
+            _record_oversight,
+            open_when=_oversight_needed,
+            in_procedure=_has_repeat_step,
+        ),
+        Rule(
+            AdviseConferenceSplit, "advise whether the conference needs to be split", _advise_split
+        ),
+    ],
+    closed=_closed,
+    watched=_watched,
+    mail_key=lambda state: str(len(state.timeline)),  # stable: the timeline only grows
+)
 
-def _note_missing(state: CaseState, missing: list[str], topic: str) -> None:
-    if missing and state.timeline:
-        at = state.timeline[-1].at
-        roles = ", ".join(missing)
-        state.record(at, "no_address", f"No address for {roles}: '{topic}' not emailed to them")
+# The decisions a case takes, parsed by kind: built from the table, never listed by hand.
+if TYPE_CHECKING:
+    CaseDecision = DecisionBase
+else:
+    CaseDecision = CASE_PATH.union
+CASE_DECISION = CASE_PATH.adapter
 
-
-def _flag_booking(state: CaseState, booking: Booking, now: datetime, fx: Effects, key: str) -> None:
-    notice = state.procedure.invitation_notice
-    if notice and notice.enforcement == Enforcement.FLAG:
-        shortfall = _notice_shortfall(state, booking, now)
-        if shortfall:
-            _flag(state, fx, notice.escalate_to, "Short notice for invitees", shortfall, key + "a")
-    preferred = state.procedure.booking.preferred_working_days
-    if preferred:
-        day = state.calendar.working_days_between(state.strategy_day, _day(booking.starts_at))
-        if day not in preferred:
-            text = (
-                f"The conference is booked on working day {day}; the procedure asks for day"
-                f" {' or '.join(str(p) for p in preferred)}."
-            )
-            roles = state.procedure.booking.flag_outside_preferred_to
-            _flag(state, fx, roles, "Conference booked outside the preferred days", text, key + "b")
-    avoid = [i for i in state.invitees or [] if _day(booking.starts_at) in i.dates_to_avoid]
-    if avoid:
-        state.record(now, "warning", f"{len(avoid)} invitee(s) asked to avoid this date")
-
-
-def _cancel_invitations(state: CaseState, now: datetime, fx: Effects) -> None:
-    if state.invitations_sent_sequence is not None and state.booking is not None:
-        emails, _ = invitation_emails(state, now, CalendarMethod.CANCEL)
-        fx.emails += emails
-
-
-def _satisfy(state: CaseState, satisfier: str, now: datetime) -> None:
-    for m in state.milestones:
-        if m.met_at is None and satisfier in m.planned.satisfied_by:
-            m.met_at = now
+check = CASE_PATH.check
+apply = CASE_PATH.apply
+available_decisions = CASE_PATH.available
+next_wakeup = CASE_PATH.next_wakeup
+on_clock = CASE_PATH.on_clock
 
 
 # --- invitations ----------------------------------------------------------------------------
@@ -492,59 +590,10 @@ def prepare_invitations(state: CaseState, now: datetime) -> list[OutgoingEmail]:
 def invitations_sent(state: CaseState, now: datetime, count: int) -> None:
     state.invitations_sent_sequence = state.booking_sequence
     state.record(now, SystemEvent.INVITATIONS_SENT, f"Invitations sent to {count} recipient(s)")
-    _satisfy(state, SystemEvent.INVITATIONS_SENT, now)
+    satisfy(state, SystemEvent.INVITATIONS_SENT, now)
 
 
-# --- the clock ------------------------------------------------------------------------------
-
-
-def next_wakeup(state: CaseState) -> tuple[datetime, str] | None:
-    """The next instant a reminder or escalation falls due, and a plain name for its timer."""
-    if not state.is_open:
-        return None
-    candidates: list[tuple[datetime, str]] = []
-    for m in state.icpc_milestones():
-        if m.met_at is not None or m.planned.due is None:
-            continue
-        if not m.reminded and m.planned.remind_at is not None:
-            candidates.append((m.planned.remind_at, f"Reminder: {m.planned.title}"))
-        if not m.escalated:
-            candidates.append((m.planned.due, f"Due: {m.planned.title}"))
-    return min(candidates, default=None)
-
-
-def on_clock(state: CaseState, now: datetime) -> Effects:
-    """Send every reminder and escalation that has fallen due, each once.
-
-    A case registered late sees several milestones already past: each is marked overdue and
-    escalated once, and its reminder (now pointless) is skipped.
-    """
-    fx = Effects()
-    if not state.is_open:
-        return fx
-    for m in state.icpc_milestones():
-        due = m.planned.due
-        if m.met_at is not None or due is None:
-            continue
-        if due <= now and not m.escalated:
-            m.escalated = m.reminded = True
-            state.record(now, "overdue", f"Overdue: {m.planned.title}")
-            _milestone_mail(state, m, EmailPurpose.ESCALATION, fx)
-        elif (
-            not m.reminded and m.planned.remind_at is not None and m.planned.remind_at <= now < due
-        ):
-            m.reminded = True
-            state.record(now, "reminder", f"Reminder sent: {m.planned.title}")
-            _milestone_mail(state, m, EmailPurpose.REMINDER, fx)
-    return fx
-
-
-def _milestone_mail(
-    state: CaseState, m: MilestoneState, purpose: EmailPurpose, fx: Effects
-) -> None:
-    email, missing = milestone_email(state, m, purpose)
-    fx.add(email)
-    _note_missing(state, missing, m.planned.title)
+# --- start and the UI ------------------------------------------------------------------------
 
 
 def start(state: CaseState, now: datetime) -> None:
@@ -568,35 +617,3 @@ def stage_details(state: CaseState, now: datetime) -> str:
     if state.stage == Stage.AWAITING_DELAY_DECISION and state.delay:
         lines.append(f"Delay requested to {state.delay.proposed_date:%d %B %Y}")
     return "\n".join(lines)
-
-
-def available_decisions(state: CaseState, role: str) -> list[DecisionKind]:
-    """The decisions ``role`` may take on this case in its current state (for forms and menus).
-
-    A cheap, payload-free view of :func:`check`: a decision listed here may still be refused
-    for what it says (a date after the limit, say), and the workflow's reason is shown then.
-    """
-    if state.stage in FINAL_STAGES:
-        return []
-    pending_delay = state.delay is not None and state.delay.status == DelayStatus.PENDING
-    allowed_now: dict[DecisionKind, bool] = {
-        DecisionKind.CONFIRM_ICPC: state.confirmed_at is None,
-        DecisionKind.WITHDRAW_ICPC: True,
-        DecisionKind.RECEIVE_CONVENING_SHEET: state.invitations_sent_sequence is None,
-        DecisionKind.BOOK_CONFERENCE: state.booking is None and state.stand_down_reason is None,
-        DecisionKind.SHARE_REPORT: state.booking is not None,
-        DecisionKind.REQUEST_POLICE_CHECKS: state.police_checks_requested_at is None,
-        DecisionKind.REQUEST_DELAY: not pending_delay,
-        DecisionKind.APPROVE_DELAY: pending_delay,
-        DecisionKind.REJECT_DELAY: pending_delay,
-        DecisionKind.REPORT_CAPACITY_PROBLEM: bool(state.procedure.capacity_escalations),
-        DecisionKind.STAND_DOWN: state.booking is not None,
-        DecisionKind.REBOOK_CONFERENCE: state.booking is None
-        and state.stand_down_reason is not None,
-        DecisionKind.HOLD_CONFERENCE: state.booking is not None,
-        DecisionKind.REASSIGN_WORKER: True,
-        DecisionKind.RECORD_REPEAT_PLAN_OVERSIGHT: state.needs_repeat_oversight,
-    }
-    return [
-        kind for kind, ok in allowed_now.items() if ok and state.procedure.may_decide(role, kind)
-    ]

@@ -13,7 +13,8 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from domain.calendar import LONDON, WorkingDayTable, add_calendar_months
 from domain.decisions import Booking, CaseStart, Decider, Invitee, Outcome
-from domain.planner import PlannedMilestone, Schedule
+from domain.milestones import MilestoneState, TimelineEntry, merge_milestones
+from domain.planner import Schedule
 from domain.procedure import ICPC_DEADLINE_ID, Phase, Procedure
 from domain.vocabulary import Anchor, DecisionKind
 
@@ -34,50 +35,6 @@ class Stage(StrEnum):
 FINAL_STAGES = frozenset({Stage.WITHDRAWN, Stage.CLOSED, Stage.HELD})
 
 
-class MilestoneStatus(StrEnum):
-    WAITING = "waiting"  # its anchor is not known yet
-    PENDING = "pending"  # due in the future, not met
-    OVERDUE = "overdue"  # past due, not met
-    MET = "met"
-    MET_LATE = "met_late"
-
-
-class MilestoneState(BaseModel):
-    planned: PlannedMilestone
-    met_at: AwareDatetime | None = None
-    reminded: bool = False
-    escalated: bool = False
-
-    @property
-    def id(self) -> str:
-        return self.planned.id
-
-    def status(self, now: datetime) -> MilestoneStatus:
-        due = self.planned.due
-        if self.met_at is not None:
-            late = due is not None and self.met_at > due
-            return MilestoneStatus.MET_LATE if late else MilestoneStatus.MET
-        if due is None:
-            return MilestoneStatus.WAITING
-        return MilestoneStatus.OVERDUE if now > due else MilestoneStatus.PENDING
-
-
-def merge_milestones(
-    current: list[MilestoneState], planned: list[PlannedMilestone]
-) -> list[MilestoneState]:
-    """New due dates over the old states: what was met stays met; a milestone whose due date
-    moved starts afresh (it may be reminded and escalated again)."""
-    previous = {m.id: m for m in current}
-    merged = []
-    for p in planned:
-        old = previous.get(p.id)
-        if old is not None and (old.met_at is not None or old.planned.due == p.due):
-            merged.append(old.model_copy(update={"planned": p}))
-        else:
-            merged.append(MilestoneState(planned=p))
-    return merged
-
-
 class DelayStatus(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
@@ -94,14 +51,6 @@ class DelayRequest(BaseModel):
     decided_by: Decider | None = None
     decided_at: AwareDatetime | None = None
     comments: str = ""
-
-
-class TimelineEntry(BaseModel):
-    at: AwareDatetime
-    event: str  # a decision kind, or: case_started, reminder, escalation, overdue, refused, ...
-    by: Decider | None = None  # None: the system
-    summary: str
-    reason: str = ""
 
 
 class CaseState(BaseModel):
@@ -165,6 +114,16 @@ class CaseState(BaseModel):
     @property
     def strategy_day(self) -> date:
         return self.start.strategy_discussion.astimezone(LONDON).date()
+
+    @property
+    def case(self) -> CaseState:
+        """The ICPC case this path belongs to: itself (the plan's ``case`` is the ICPC case)."""
+        return self
+
+    @property
+    def statutory_due(self) -> datetime | None:
+        """The statutory limit this path works towards now: the ICPC's 15 working days."""
+        return self.deadline
 
     @property
     def deadline(self) -> datetime:

@@ -11,7 +11,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from domain.vocabulary import DecisionKind
 
@@ -177,23 +177,10 @@ class RecordRepeatPlanOversight(DecisionBase):
     reason: RequiredText
 
 
-CaseDecision = Annotated[
-    ConfirmIcpc
-    | WithdrawIcpc
-    | ReceiveConveningSheet
-    | BookConference
-    | ShareReport
-    | RequestPoliceChecks
-    | RequestDelay
-    | ApproveDelay
-    | RejectDelay
-    | ReportCapacityProblem
-    | StandDown
-    | RebookConference
-    | HoldConference
-    | ReassignWorker
-    | RecordRepeatPlanOversight,
-    Field(discriminator="kind"),
-]
+class AdviseConferenceSplit(DecisionBase):
+    """004: "The social worker at this time should advise if the conference needs to be split
+    and any known risks or concerns with the families participation in the meeting." """
 
-CASE_DECISION = TypeAdapter(CaseDecision)
+    kind: Literal[DecisionKind.ADVISE_CONFERENCE_SPLIT] = DecisionKind.ADVISE_CONFERENCE_SPLIT
+    split_needed: bool
+    reason: RequiredText  # the known risks or concerns with the family's participation

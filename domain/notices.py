@@ -10,8 +10,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from domain.calendar import LONDON
-from domain.case_state import CaseState, MilestoneState
+from domain.case_state import CaseState
 from domain.decisions import Invitee
+from domain.milestones import MilestoneState
 from domain.outbox import CalendarEvent, CalendarMethod, EmailPurpose, OutgoingEmail
 
 ORGANIZER_FALLBACK = "icpc-bookings@localhost"

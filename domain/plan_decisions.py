@@ -8,11 +8,11 @@ the workflow that holds the child's path at the time.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import AwareDatetime, Field, TypeAdapter
+from pydantic import AwareDatetime
 
-from domain.decisions import Booking, DecisionBase, ReassignWorker, RequiredText
+from domain.decisions import Booking, DecisionBase, RequiredText
 from domain.vocabulary import DecisionKind
 
 
@@ -78,35 +78,3 @@ class EndPlan(DecisionBase):
     kind: Literal[DecisionKind.END_PLAN] = DecisionKind.END_PLAN
     end_reason: PlanEndReason
     reason: RequiredText
-
-
-PlanDecision = Annotated[
-    HoldCoreGroup
-    | SignOffPlan
-    | ShareConferenceRecord
-    | SendReviewAttendanceList
-    | BookReview
-    | RequestReviewMove
-    | ApproveReviewMove
-    | HoldReview
-    | EndPlan
-    | ReassignWorker,
-    Field(discriminator="kind"),
-]
-
-PLAN_DECISION: TypeAdapter[PlanDecision] = TypeAdapter(PlanDecision)
-
-PLAN_DECISION_KINDS: frozenset[str] = frozenset(
-    {
-        DecisionKind.HOLD_CORE_GROUP,
-        DecisionKind.SIGN_OFF_PLAN,
-        DecisionKind.SHARE_CONFERENCE_RECORD,
-        DecisionKind.SEND_REVIEW_ATTENDANCE_LIST,
-        DecisionKind.BOOK_REVIEW,
-        DecisionKind.REQUEST_REVIEW_MOVE,
-        DecisionKind.APPROVE_REVIEW_MOVE,
-        DecisionKind.HOLD_REVIEW,
-        DecisionKind.END_PLAN,
-        DecisionKind.REASSIGN_WORKER,
-    }
-)

@@ -1,29 +1,28 @@
-"""The plan rules: given the plan's state and a decision (or the clock), what changes and what
-must happen. The child protection plan's counterpart of :mod:`domain.case_rules`.
+"""The child protection plan after the ICPC as a table of decisions: core groups, reviews.
 
-``check`` refuses a decision with a plain reason and changes nothing (the workflow's update
-validator calls it); ``apply`` checks again, changes the state and returns the effects: emails,
-a re-plan, the start of the next review cycle, or the end of the plan. No I/O, no clock.
+Each row of :data:`PLAN_PATH` holds one decision's payload, title, when it is open, its check
+and its effect; the machine in :mod:`domain.path` does the rest, as for the case. A review held
+with the plan continuing starts the next cycle (``Effects.next_cycle``); the plan's end is the
+end of its path. No I/O, no clock: ``now`` is always passed in.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from domain.calendar import LONDON
-from domain.case_rules import Effects, Refusal
-from domain.case_state import MilestoneState
-from domain.decisions import Booking, ReassignWorker
-from domain.notices import flag_email, milestone_email, when
-from domain.outbox import EmailPurpose
+from domain.case_record import Stream
+from domain.decisions import Booking, DecisionBase
+from domain.milestones import MilestoneState
+from domain.notices import when
+from domain.path import DecisionRule, Effects, Path, Refusal, flag
+from domain.path import day_of as _day
 from domain.plan_decisions import (
     ApproveReviewMove,
     BookReview,
     EndPlan,
     HoldCoreGroup,
     HoldReview,
-    PlanDecision,
     PlanEndReason,
     RequestReviewMove,
     ReviewOutcome,
@@ -32,21 +31,11 @@ from domain.plan_decisions import (
     SignOffPlan,
 )
 from domain.plan_state import REVIEW_MILESTONE_ID, Approval, ConferenceHeld, MoveRequest, PlanState
+from domain.shared_rules import REASSIGN_WORKER
 from domain.vocabulary import DecisionKind
 from domain.wording import capitalised, role_title, roles_text, with_article
 
-DECISION_TITLES: dict[DecisionKind, str] = {
-    DecisionKind.HOLD_CORE_GROUP: "record a core group meeting",
-    DecisionKind.SIGN_OFF_PLAN: "sign off the plan",
-    DecisionKind.SHARE_CONFERENCE_RECORD: "record the conference record as shared",
-    DecisionKind.SEND_REVIEW_ATTENDANCE_LIST: "record the review attendance list as sent",
-    DecisionKind.BOOK_REVIEW: "book the review conference",
-    DecisionKind.REQUEST_REVIEW_MOVE: "request a move of the review conference",
-    DecisionKind.APPROVE_REVIEW_MOVE: "agree to a move of the review conference",
-    DecisionKind.HOLD_REVIEW: "record the review conference as held",
-    DecisionKind.END_PLAN: "end the plan",
-    DecisionKind.REASSIGN_WORKER: "reassign a worker",
-}
+__all__ = ["PLAN_DECISION", "PLAN_PATH", "Effects", "PlanDecision", "Refusal"]
 
 END_REASONS = {
     PlanEndReason.LOOKED_AFTER: "the child became looked after",
@@ -54,42 +43,7 @@ END_REASONS = {
 }
 
 
-@dataclass
-class PlanEffects(Effects):
-    """The case's effects, plus: a review was held and the plan goes on to its next cycle."""
-
-    next_cycle: bool = False
-    # (topic, roles) of notices nobody could be emailed about: recorded in the timeline.
-    unaddressed: list[tuple[str, str]] = field(default_factory=list)
-
-
-def _day(at: datetime) -> date:
-    return at.astimezone(LONDON).date()
-
-
-# --- checks ---------------------------------------------------------------------------------
-
-
-def check(state: PlanState, decision: PlanDecision, now: datetime) -> None:
-    """Raise :class:`Refusal` if ``decision`` does not fit the plan now; change nothing."""
-    kind = decision.kind
-    role = decision.decided_by.role
-    if not state.procedure.may_decide(role, kind):
-        allowed = state.procedure.roles_for(kind)
-        raise Refusal(
-            f"{capitalised(with_article(role_title(state.procedure, role)))} may not {DECISION_TITLES[kind]} in this"
-            f" procedure; only {roles_text(state.procedure, allowed)} may."
-        )
-    if not state.is_open:
-        raise Refusal("The child protection plan has ended; it takes no more decisions.")
-    if state.needs_planning:
-        raise Refusal("The plan's next review cycle is being set up; try again in a moment.")
-    try:
-        _CHECKS[type(decision)](state, decision, now)  # type: ignore[operator]
-    except ValueError as error:  # a date beyond the frozen calendar
-        if isinstance(error, Refusal):
-            raise
-        raise Refusal(f"That date is too far ahead to check: {error}.") from None
+# --- core groups, sign-off, the conference record ----------------------------------------------
 
 
 def _check_core_group(state: PlanState, d: HoldCoreGroup, now: datetime) -> None:
@@ -103,21 +57,53 @@ def _check_core_group(state: PlanState, d: HoldCoreGroup, now: datetime) -> None
         )
 
 
-def _check_sign_off(state: PlanState, d: SignOffPlan, now: datetime) -> None:
+def _hold_core_group(state: PlanState, d: HoldCoreGroup, now: datetime, fx: Effects) -> str:
+    state.core_groups += 1
+    return f"Core group {state.core_groups} held on {when(d.held_at or now)}"
+
+
+def _core_group_met_at(d: HoldCoreGroup, now: datetime) -> datetime:
+    return d.held_at or now
+
+
+def _not_signed_off(state: PlanState, role: str) -> str | None:
     if state.signed_off_for == state.conference_number:
-        raise Refusal("The plan from the last conference is already signed off.")
+        return "The plan from the last conference is already signed off."
+    return None
 
 
-def _check_record(state: PlanState, d: ShareConferenceRecord, now: datetime) -> None:
+def _sign_off(state: PlanState, d: SignOffPlan, now: datetime, fx: Effects) -> str:
+    state.signed_off_for = state.conference_number
+    return "Child protection plan signed off"
+
+
+def _record_not_shared(state: PlanState, role: str) -> str | None:
     if state.record_shared_for == state.conference_number:
-        raise Refusal("The record of the last conference is already shared.")
+        return "The record of the last conference is already shared."
+    return None
 
 
-def _check_attendance(state: PlanState, d: SendReviewAttendanceList, now: datetime) -> None:
+def _share_record(state: PlanState, d: ShareConferenceRecord, now: datetime, fx: Effects) -> str:
+    state.record_shared_for = state.conference_number
+    return "Conference record shared with conference members"
+
+
+def _attendance_due(state: PlanState, role: str) -> str | None:
     if state.review_booking is None:
-        raise Refusal("No review conference is booked yet, so there is no attendance list to send.")
+        return "No review conference is booked yet, so there is no attendance list to send."
     if state.attendance_list_for == state.cycle:
-        raise Refusal("The attendance list for this review has already been sent.")
+        return "The attendance list for this review has already been sent."
+    return None
+
+
+def _send_attendance(
+    state: PlanState, d: SendReviewAttendanceList, now: datetime, fx: Effects
+) -> str:
+    state.attendance_list_for = state.cycle
+    return f"Attendance list for review {state.cycle} sent to business support"
+
+
+# --- booking and moving the review -------------------------------------------------------------
 
 
 def _check_date(state: PlanState, booking: Booking, now: datetime) -> None:
@@ -128,15 +114,26 @@ def _check_date(state: PlanState, booking: Booking, now: datetime) -> None:
         raise Refusal(f"{day:%A %d %B %Y} is not a working day for this authority.")
 
 
-def _check_book(state: PlanState, d: BookReview, now: datetime) -> None:
+def _review_not_booked(state: PlanState, role: str) -> str | None:
     if state.review_booking is not None:
-        raise Refusal(
+        return (
             f"Review {state.cycle} is already booked for {when(state.review_booking.starts_at)};"
             " request a move to change it."
         )
+    return None
+
+
+def _check_book(state: PlanState, d: BookReview, now: datetime) -> None:
     _check_date(state, d.booking, now)
     if not state.within_timescale(_day(d.booking.starts_at)):
         raise Refusal(_out_of_timescale_reason(state, d.booking.starts_at))
+
+
+def _book(state: PlanState, d: BookReview, now: datetime, fx: Effects) -> str:
+    state.review_booking = d.booking
+    state.review_booked_at = now
+    fx.replan = True
+    return f"Review {state.cycle} booked for {when(d.booking.starts_at)}"
 
 
 def _out_of_timescale_reason(state: PlanState, at: datetime) -> str:
@@ -163,30 +160,119 @@ def _check_request_move(state: PlanState, d: RequestReviewMove, now: datetime) -
         )
 
 
-def _check_approve(state: PlanState, d: ApproveReviewMove, now: datetime) -> None:
+def _move_requested(state: PlanState, role: str) -> str | None:
     move = state.move
     if move is None:
-        raise Refusal("No move of the review conference has been requested.")
-    if d.decided_by.user == move.requested_by.user:
-        raise Refusal("You requested this move; someone else must agree to it.")
-    role = d.decided_by.role
+        return "No move of the review conference has been requested."
     kind = "out of timescale" if move.out_of_timescale else "within timescale"
     if role not in move.required_roles:
-        raise Refusal(
+        return (
             f"This move ({kind}) needs the agreement of"
             f" {roles_text(state.procedure, move.required_roles, 'and')};"
             f" {with_article(role_title(state.procedure, role))}'s is not asked for."
         )
     if role in move.agreed_roles():
-        raise Refusal(
-            f"{capitalised(with_article(role_title(state.procedure, role)))} has already agreed to this move."
+        title = capitalised(with_article(role_title(state.procedure, role)))
+        return f"{title} has already agreed to this move."
+    return None
+
+
+def _move_requester(state: PlanState) -> tuple[str, str] | None:
+    if state.move is None:
+        return None
+    return state.move.requested_by.user, "You requested this move; someone else must agree to it."
+
+
+def _approve_move(state: PlanState, d: ApproveReviewMove, now: datetime, fx: Effects) -> str:
+    assert state.move is not None
+    move = state.move
+    state.move = move.model_copy(
+        update={"approvals": [*move.approvals, Approval(by=d.decided_by, at=now)]}
+    )
+    who = capitalised(with_article(role_title(state.procedure, d.decided_by.role)))
+    agreed = f"{who} agreed to the move"
+    if state.move.missing_roles():
+        still = roles_text(state.procedure, state.move.missing_roles(), "and")
+        return f"{agreed}; still needed: {still}"
+    return f"{agreed}; {_move_takes_effect(state, now, fx)}"
+
+
+def _request_move(state: PlanState, d: RequestReviewMove, now: datetime, fx: Effects) -> str:
+    within = state.within_timescale(_day(d.booking.starts_at))
+    reviews = state.procedure.reviews
+    superseded = state.move is not None
+    state.moves += 1
+    state.move = MoveRequest(
+        requested_by=d.decided_by,
+        requested_at=now,
+        booking=d.booking,
+        reason=d.reason,
+        out_of_timescale=not within,
+        required_roles=list(
+            reviews.move_within_timescale if within else reviews.move_out_of_timescale
+        ),
+    )
+    kind = "within timescale" if within else "OUT OF TIMESCALE"
+    lead = f"Move of review {state.cycle} to {when(d.booking.starts_at)} requested ({kind})"
+    if superseded:
+        lead += "; the earlier request lapses"
+    missing = state.move.missing_roles()
+    if not missing:
+        return f"{lead}; {_move_takes_effect(state, now, fx)}"
+    assert state.review_due is not None
+    text = (
+        f"Review conference {state.cycle} is asked to move to {when(d.booking.starts_at)}"
+        f" ({kind}; it falls due by {when(state.review_due)}).\n\nReason: {d.reason}\n\n"
+        f"Your agreement is needed (decision: approve_review_move). Agreement is needed from"
+        f" {roles_text(state.procedure, state.move.required_roles, 'and')}."
+    )
+    flag(state, fx, missing, f"Review move: your agreement is needed ({kind})", text)
+    return f"{lead}; needs the agreement of {roles_text(state.procedure, missing, 'and')}"
+
+
+def _move_takes_effect(state: PlanState, now: datetime, fx: Effects) -> str:
+    move = state.move
+    assert move is not None
+    state.review_booking = move.booking
+    state.review_booked_at = now
+    state.out_of_timescale_approved = move.out_of_timescale
+    state.move = None
+    fx.replan = True
+    if move.out_of_timescale:
+        # The approvers know already: no escalation when the statutory limit passes.
+        for m in state.milestones:
+            if m.id == REVIEW_MILESTONE_ID:
+                m.escalated = m.reminded = True
+    kind = "out of timescale, agreed" if move.out_of_timescale else "within timescale"
+    text = (
+        f"Review conference {state.cycle} has moved to {when(move.booking.starts_at)}"
+        f" ({kind}).\n\nReason: {move.reason}"
+    )
+    roles = list(
+        dict.fromkeys(
+            [
+                move.requested_by.role,
+                *move.required_roles,
+                *state.procedure.roles_for(DecisionKind.BOOK_REVIEW),
+            ]
         )
+    )
+    flag(state, fx, roles, f"Review conference moved ({kind})", text, "m")
+    return f"review {state.cycle} moved to {when(move.booking.starts_at)} ({kind})"
+
+
+# --- holding the review, ending the plan ------------------------------------------------------
+
+
+def _review_booked(state: PlanState, role: str) -> str | None:
+    if state.review_booking is None:
+        return "No review conference is booked, so none can be recorded as held."
+    return None
 
 
 def _check_hold_review(state: PlanState, d: HoldReview, now: datetime) -> None:
     booking = state.review_booking
-    if booking is None:
-        raise Refusal("No review conference is booked, so none can be recorded as held.")
+    assert booking is not None  # open only while a review is booked
     held = d.held_at or booking.starts_at
     if _day(held) < _day(booking.starts_at) or held > now:
         raise Refusal(
@@ -225,163 +311,7 @@ def _check_hold_review(state: PlanState, d: HoldReview, now: datetime) -> None:
             )
 
 
-def _check_end_plan(state: PlanState, d: EndPlan, now: datetime) -> None:
-    return None
-
-
-def _check_reassign(state: PlanState, d: ReassignWorker, now: datetime) -> None:
-    declared = {r.id for r in state.procedure.roles}
-    if d.contact.role not in declared:
-        raise Refusal(f"'{d.contact.role}' is not a role in this procedure.")
-
-
-_CHECKS = {
-    HoldCoreGroup: _check_core_group,
-    SignOffPlan: _check_sign_off,
-    ShareConferenceRecord: _check_record,
-    SendReviewAttendanceList: _check_attendance,
-    BookReview: _check_book,
-    RequestReviewMove: _check_request_move,
-    ApproveReviewMove: _check_approve,
-    HoldReview: _check_hold_review,
-    EndPlan: _check_end_plan,
-    ReassignWorker: _check_reassign,
-}
-
-
-# --- applying decisions ---------------------------------------------------------------------
-
-
-def apply(state: PlanState, decision: PlanDecision, now: datetime) -> PlanEffects:
-    """Check, then apply ``decision``: update the state, record it, return what must happen."""
-    check(state, decision, now)
-    fx = PlanEffects()
-    at = (decision.held_at or now) if isinstance(decision, HoldCoreGroup) else now
-    _satisfy(state, decision.kind, at)
-    summary = _apply(state, decision, now, fx)
-    state.record(now, decision.kind, summary, by=decision.decided_by, reason=decision.reason)
-    for topic, missing in fx.unaddressed:
-        state.record(now, "no_address", f"No address for {missing}: '{topic}' not emailed")
-    fx.ended = not state.is_open
-    return fx
-
-
-def _apply(state: PlanState, d: PlanDecision, now: datetime, fx: PlanEffects) -> str:
-    key = f"plan/{state.cycle}/{len(state.timeline)}"  # stable: the timeline only grows
-    match d:
-        case HoldCoreGroup():
-            state.core_groups += 1
-            return f"Core group {state.core_groups} held on {when(d.held_at or now)}"
-        case SignOffPlan():
-            state.signed_off_for = state.conference_number
-            return "Child protection plan signed off"
-        case ShareConferenceRecord():
-            state.record_shared_for = state.conference_number
-            return "Conference record shared with conference members"
-        case SendReviewAttendanceList():
-            state.attendance_list_for = state.cycle
-            return f"Attendance list for review {state.cycle} sent to business support"
-        case BookReview():
-            state.review_booking = d.booking
-            state.review_booked_at = now
-            fx.replan = True
-            return f"Review {state.cycle} booked for {when(d.booking.starts_at)}"
-        case RequestReviewMove():
-            return _request_move(state, d, now, fx, key)
-        case ApproveReviewMove():
-            assert state.move is not None
-            move = state.move
-            state.move = move.model_copy(
-                update={"approvals": [*move.approvals, Approval(by=d.decided_by, at=now)]}
-            )
-            agreed = f"{capitalised(with_article(role_title(state.procedure, d.decided_by.role)))} agreed to the move"
-            if state.move.missing_roles():
-                still = roles_text(state.procedure, state.move.missing_roles(), "and")
-                return f"{agreed}; still needed: {still}"
-            return f"{agreed}; {_move_takes_effect(state, now, fx, key)}"
-        case HoldReview():
-            return _hold_review(state, d, now, fx)
-        case EndPlan():
-            state.ended_at = now
-            state.end_reason = d.end_reason
-            _end_notice(state, fx, END_REASONS[d.end_reason], key)
-            return f"Plan ended: {END_REASONS[d.end_reason]}"
-        case ReassignWorker():
-            start = state.case.start
-            others = [c for c in start.contacts if c.role != d.contact.role]
-            new_start = start.model_copy(update={"contacts": [*others, d.contact]})
-            state.case = state.case.model_copy(update={"start": new_start})
-            return f"{state.procedure.role(d.contact.role).title} reassigned"
-    raise AssertionError(f"unhandled decision {d.kind}")  # pragma: no cover
-
-
-def _request_move(
-    state: PlanState, d: RequestReviewMove, now: datetime, fx: PlanEffects, key: str
-) -> str:
-    within = state.within_timescale(_day(d.booking.starts_at))
-    reviews = state.procedure.reviews
-    superseded = state.move is not None
-    state.moves += 1
-    state.move = MoveRequest(
-        requested_by=d.decided_by,
-        requested_at=now,
-        booking=d.booking,
-        reason=d.reason,
-        out_of_timescale=not within,
-        required_roles=list(
-            reviews.move_within_timescale if within else reviews.move_out_of_timescale
-        ),
-    )
-    kind = "within timescale" if within else "OUT OF TIMESCALE"
-    lead = f"Move of review {state.cycle} to {when(d.booking.starts_at)} requested ({kind})"
-    if superseded:
-        lead += "; the earlier request lapses"
-    missing = state.move.missing_roles()
-    if not missing:
-        return f"{lead}; {_move_takes_effect(state, now, fx, key)}"
-    assert state.review_due is not None
-    text = (
-        f"Review conference {state.cycle} is asked to move to {when(d.booking.starts_at)}"
-        f" ({kind}; it falls due by {when(state.review_due)}).\n\nReason: {d.reason}\n\n"
-        f"Your agreement is needed (decision: approve_review_move). Agreement is needed from"
-        f" {roles_text(state.procedure, state.move.required_roles, 'and')}."
-    )
-    _flag(state, fx, missing, f"Review move: your agreement is needed ({kind})", text, key)
-    return f"{lead}; needs the agreement of {roles_text(state.procedure, missing, 'and')}"
-
-
-def _move_takes_effect(state: PlanState, now: datetime, fx: PlanEffects, key: str) -> str:
-    move = state.move
-    assert move is not None
-    state.review_booking = move.booking
-    state.review_booked_at = now
-    state.out_of_timescale_approved = move.out_of_timescale
-    state.move = None
-    fx.replan = True
-    if move.out_of_timescale:
-        # The approvers know already: no escalation when the statutory limit passes.
-        for m in state.milestones:
-            if m.id == REVIEW_MILESTONE_ID:
-                m.escalated = m.reminded = True
-    kind = "out of timescale, agreed" if move.out_of_timescale else "within timescale"
-    text = (
-        f"Review conference {state.cycle} has moved to {when(move.booking.starts_at)}"
-        f" ({kind}).\n\nReason: {move.reason}"
-    )
-    roles = list(
-        dict.fromkeys(
-            [
-                move.requested_by.role,
-                *move.required_roles,
-                *state.procedure.roles_for(DecisionKind.BOOK_REVIEW),
-            ]
-        )
-    )
-    _flag(state, fx, roles, f"Review conference moved ({kind})", text, key + "m")
-    return f"review {state.cycle} moved to {when(move.booking.starts_at)} ({kind})"
-
-
-def _hold_review(state: PlanState, d: HoldReview, now: datetime, fx: PlanEffects) -> str:
+def _hold_review(state: PlanState, d: HoldReview, now: datetime, fx: Effects) -> str:
     booking = state.review_booking
     assert booking is not None and state.review_due is not None
     held = d.held_at or booking.starts_at
@@ -413,7 +343,14 @@ def _hold_review(state: PlanState, d: HoldReview, now: datetime, fx: PlanEffects
     return f"{summary}: the plan continues{nxt}"
 
 
-def _end_notice(state: PlanState, fx: PlanEffects, why: str, key: str) -> None:
+def _end_plan(state: PlanState, d: EndPlan, now: datetime, fx: Effects) -> str:
+    state.ended_at = now
+    state.end_reason = d.end_reason
+    _end_notice(state, fx, END_REASONS[d.end_reason])
+    return f"Plan ended: {END_REASONS[d.end_reason]}"
+
+
+def _end_notice(state: PlanState, fx: Effects, why: str) -> None:
     roles = state.procedure.roles_for(DecisionKind.BOOK_REVIEW)
     booked = (
         f" Review {state.cycle} booked for {when(state.review_booking.starts_at)} is no longer"
@@ -422,71 +359,100 @@ def _end_notice(state: PlanState, fx: PlanEffects, why: str, key: str) -> None:
         else ""
     )
     text = f"The child protection plan has ended: {why}.{booked}"
-    _flag(state, fx, roles, "Child protection plan ended", text, key + "e")
+    flag(state, fx, roles, "Child protection plan ended", text, "e")
 
 
-def _flag(
-    state: PlanState, fx: PlanEffects, roles: list[str], topic: str, text: str, key: str
-) -> None:
-    email, missing = flag_email(state.case, roles, topic, text, key)
-    fx.add(email)
-    if missing:
-        fx.unaddressed.append((topic, ", ".join(missing)))
+# --- the table ---------------------------------------------------------------------------------
 
 
-def _satisfy(state: PlanState, satisfier: str, at: datetime) -> None:
-    for m in state.milestones:
-        if m.met_at is None and satisfier in m.planned.satisfied_by:
-            m.met_at = at
+def _closed(state: PlanState) -> str | None:
+    if not state.is_open:
+        return "The child protection plan has ended; it takes no more decisions."
+    if state.needs_planning:
+        return "The plan's next review cycle is being set up; try again in a moment."
+    return None
 
 
-# --- the clock ------------------------------------------------------------------------------
+def _watched(state: PlanState) -> list[MilestoneState]:
+    """The clock chases every milestone of this cycle, once it is planned."""
+    return state.milestones if state.is_open and not state.needs_planning else []
 
 
-def next_wakeup(state: PlanState) -> tuple[datetime, str] | None:
-    """The next instant a reminder or escalation falls due, and a plain name for its timer."""
-    if not state.is_open or state.needs_planning:
-        return None
-    candidates: list[tuple[datetime, str]] = []
-    for m in state.milestones:
-        if m.met_at is not None or m.planned.due is None:
-            continue
-        if not m.reminded and m.planned.remind_at is not None:
-            candidates.append((m.planned.remind_at, f"Reminder: {m.planned.title}"))
-        if not m.escalated:
-            candidates.append((m.planned.due, f"Due: {m.planned.title}"))
-    return min(candidates, default=None)
+Rule = DecisionRule[PlanState, Any]
+
+PLAN_PATH: Path[PlanState] = Path(
+    Stream.PLAN,
+    [
+        Rule(
+            HoldCoreGroup,
+            "record a core group meeting",
+            _hold_core_group,
+            check=_check_core_group,
+            met_at=_core_group_met_at,
+        ),
+        Rule(SignOffPlan, "sign off the plan", _sign_off, open_when=_not_signed_off),
+        Rule(
+            ShareConferenceRecord,
+            "record the conference record as shared",
+            _share_record,
+            open_when=_record_not_shared,
+        ),
+        Rule(
+            SendReviewAttendanceList,
+            "record the review attendance list as sent",
+            _send_attendance,
+            open_when=_attendance_due,
+        ),
+        Rule(
+            BookReview,
+            "book the review conference",
+            _book,
+            open_when=_review_not_booked,
+            check=_check_book,
+        ),
+        Rule(
+            RequestReviewMove,
+            "request a move of the review conference",
+            _request_move,
+            check=_check_request_move,
+        ),
+        Rule(
+            ApproveReviewMove,
+            "agree to a move of the review conference",
+            _approve_move,
+            open_when=_move_requested,
+            forbidden_to=_move_requester,
+        ),
+        Rule(
+            HoldReview,
+            "record the review conference as held",
+            _hold_review,
+            open_when=_review_booked,
+            check=_check_hold_review,
+        ),
+        Rule(EndPlan, "end the plan", _end_plan),
+        REASSIGN_WORKER,
+    ],
+    closed=_closed,
+    watched=_watched,
+    mail_key=lambda state: f"plan/{state.cycle}/{len(state.timeline)}",  # the timeline only grows
+)
+
+# The decisions a plan takes, parsed by kind: built from the table, never listed by hand.
+if TYPE_CHECKING:
+    PlanDecision = DecisionBase
+else:
+    PlanDecision = PLAN_PATH.union
+PLAN_DECISION = PLAN_PATH.adapter
+
+check = PLAN_PATH.check
+apply = PLAN_PATH.apply
+available_decisions = PLAN_PATH.available
+next_wakeup = PLAN_PATH.next_wakeup
+on_clock = PLAN_PATH.on_clock
 
 
-def on_clock(state: PlanState, now: datetime) -> PlanEffects:
-    """Send every reminder and escalation that has fallen due, each once."""
-    fx = PlanEffects()
-    if not state.is_open or state.needs_planning:
-        return fx
-    for m in state.milestones:
-        due = m.planned.due
-        if m.met_at is not None or due is None:
-            continue
-        if due <= now and not m.escalated:
-            m.escalated = m.reminded = True
-            state.record(now, "overdue", f"Overdue: {m.planned.title}")
-            _milestone_mail(state, m, EmailPurpose.ESCALATION, fx, now)
-        elif (
-            not m.reminded and m.planned.remind_at is not None and m.planned.remind_at <= now < due
-        ):
-            m.reminded = True
-            state.record(now, "reminder", f"Reminder sent: {m.planned.title}")
-            _milestone_mail(state, m, EmailPurpose.REMINDER, fx, now)
-    return fx
-
-
-def _milestone_mail(
-    state: PlanState, m: MilestoneState, purpose: EmailPurpose, fx: PlanEffects, now: datetime
-) -> None:
-    email, missing = milestone_email(state.case, m, purpose)
-    fx.add(email)
-    if missing:
-        state.record(now, "no_address", f"No address for {', '.join(missing)}: '{m.planned.title}'")
+# --- start and the UI --------------------------------------------------------------------------
 
 
 def start(state: PlanState, now: datetime) -> None:
@@ -523,25 +489,3 @@ def stage_details(state: PlanState, now: datetime) -> str:
     if awaiting:
         lines.append(f"Waiting for: {roles_text(state.procedure, awaiting)}")
     return "\n".join(lines)
-
-
-def available_decisions(state: PlanState, role: str) -> list[DecisionKind]:
-    """The decisions ``role`` may take on this plan now (a cheap view of :func:`check`)."""
-    if not state.is_open or state.needs_planning:
-        return []
-    booked = state.review_booking is not None
-    move = state.move
-    allowed_now: dict[DecisionKind, bool] = {
-        DecisionKind.HOLD_CORE_GROUP: True,
-        DecisionKind.SIGN_OFF_PLAN: state.signed_off_for != state.conference_number,
-        DecisionKind.SHARE_CONFERENCE_RECORD: state.record_shared_for != state.conference_number,
-        DecisionKind.SEND_REVIEW_ATTENDANCE_LIST: booked
-        and state.attendance_list_for != state.cycle,
-        DecisionKind.BOOK_REVIEW: not booked,
-        DecisionKind.REQUEST_REVIEW_MOVE: True,
-        DecisionKind.APPROVE_REVIEW_MOVE: move is not None and role in move.missing_roles(),
-        DecisionKind.HOLD_REVIEW: booked,
-        DecisionKind.END_PLAN: True,
-        DecisionKind.REASSIGN_WORKER: True,
-    }
-    return [k for k, ok in allowed_now.items() if ok and state.procedure.may_decide(role, k)]

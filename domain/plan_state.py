@@ -19,8 +19,9 @@ from enum import StrEnum
 from pydantic import AwareDatetime, BaseModel, Field
 
 from domain.calendar import LONDON, WorkingDayTable, add_calendar_months, london_instant
-from domain.case_state import CaseState, MilestoneState, TimelineEntry, merge_milestones
+from domain.case_state import CaseState
 from domain.decisions import Booking, Decider
+from domain.milestones import MilestoneState, TimelineEntry, merge_milestones
 from domain.planner import PlannedMilestone, Schedule
 from domain.procedure import Phase, Procedure
 from domain.vocabulary import Anchor, DecisionKind
@@ -118,6 +119,11 @@ class PlanState(BaseModel):
     @property
     def case_reference(self) -> str:
         return self.case.start.case_reference
+
+    @property
+    def statutory_due(self) -> datetime | None:
+        """The statutory limit this path works towards now: this cycle's review."""
+        return self.review_due
 
     @property
     def icpc_held_at(self) -> datetime:

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import tomllib
 from datetime import date
 from enum import StrEnum
 from functools import cached_property
-from pathlib import Path
 from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -344,35 +342,3 @@ def parse_procedure(data: dict[str, Any], origin: str) -> Procedure:
         return Procedure.model_validate(data)
     except ValidationError as error:
         raise ProcedureError(f"{origin}: invalid procedure\n{_describe(error, data)}") from None
-
-
-def load_procedure(path: Path) -> Procedure:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ProcedureError(f"{path}: no such procedure file") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ProcedureError(f"{path}: not valid TOML: {error}") from None
-    return parse_procedure(data, str(path))
-
-
-PROCEDURES_DIR = Path(__file__).resolve().parent.parent / "procedures"
-
-
-def load_all(directory: Path = PROCEDURES_DIR) -> dict[str, Procedure]:
-    """Every installed procedure by id; refuses two files with the same id."""
-    found: dict[str, Procedure] = {}
-    for path in sorted(directory.glob("*.toml")):
-        procedure = load_procedure(path)
-        if procedure.id in found:
-            raise ProcedureError(f"{path}: id: '{procedure.id}' is used by another file too")
-        found[procedure.id] = procedure
-    return found
-
-
-def get_procedure(procedure_id: str, directory: Path = PROCEDURES_DIR) -> Procedure:
-    procedures = load_all(directory)
-    if procedure_id not in procedures:
-        known = ", ".join(sorted(procedures))
-        raise ProcedureError(f"unknown procedure '{procedure_id}' (installed: {known})")
-    return procedures[procedure_id]

@@ -38,6 +38,7 @@ class DecisionKind(StrEnum):
     HOLD_CONFERENCE = "hold_conference"
     REASSIGN_WORKER = "reassign_worker"
     RECORD_REPEAT_PLAN_OVERSIGHT = "record_repeat_plan_oversight"
+    ADVISE_CONFERENCE_SPLIT = "advise_conference_split"
     # After the ICPC (the child protection plan workflow).
     HOLD_CORE_GROUP = "hold_core_group"
     SIGN_OFF_PLAN = "sign_off_plan"

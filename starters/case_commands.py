@@ -6,20 +6,22 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
+from contracts.paths import path_for
 from domain.calendar import LONDON
-from domain.case_state import CaseState, TimelineEntry
-from domain.decisions import CASE_DECISION, CaseDecision
-from domain.plan_decisions import PLAN_DECISION, PLAN_DECISION_KINDS, PlanDecision
+from domain.case_record import Stream
+from domain.case_state import CaseState
+from domain.decisions import DecisionBase
+from domain.milestones import TimelineEntry
 from domain.plan_state import PlanState
-from domain.procedure import load_all
 from domain.vocabulary import DecisionKind
+from procedures import load_all
 from starters.case_input import (
     BadRow,
     InputError,
@@ -29,7 +31,6 @@ from starters.case_input import (
     read_batch,
 )
 from starters.cli import CommandError
-from workflows.plan_contract import plan_workflow_id
 
 T = TypeVar("T")
 ROLE_COLUMNS_HELP = "contacts as ROLE_name / ROLE_email / ROLE_user, e.g. social_worker_email"
@@ -148,7 +149,7 @@ def start(args: argparse.Namespace) -> int:
         raise CommandError(str(error)) from None
 
     async def go() -> Any:
-        from starters.case_client import start_case
+        from contracts.client import start_case
 
         return await start_case(await _client(), case_start, procedure)
 
@@ -170,7 +171,7 @@ def import_batch(args: argparse.Namespace) -> int:
     good = [r for r in rows if not isinstance(r, BadRow)]
 
     async def go() -> tuple[int, int, list[BadRow]]:
-        from starters.case_client import start_case
+        from contracts.client import start_case
 
         client = await _client()
         created = existing = 0
@@ -206,7 +207,7 @@ def _progress(done: int, total: int) -> None:
 # --- decide -------------------------------------------------------------------------------
 
 
-def build_decision(args: argparse.Namespace) -> CaseDecision | PlanDecision:
+def build_decision(args: argparse.Namespace) -> DecisionBase:
     """The decision from the command line's flags, validated by the domain model."""
     data: dict[str, Any] = {}
     if args.payload:
@@ -239,18 +240,17 @@ def build_decision(args: argparse.Namespace) -> CaseDecision | PlanDecision:
     data.update({k: v for k, v in optional.items() if v})
     if args.invitees:
         data["invitees"] = _read_json(args.invitees)
-    adapter = PLAN_DECISION if for_plan(args) else CASE_DECISION
+    adapter = path_for(args.decision, _stream(args)).path.adapter
     try:
-        return adapter.validate_python(data)
+        decision: DecisionBase = adapter.validate_python(data)
+        return decision
     except ValidationError as error:
         raise CommandError(f"the decision is not complete: {pydantic_reason(error)}") from None
 
 
-def for_plan(args: argparse.Namespace) -> bool:
-    """Plan and review decisions go to the plan; reassign_worker goes there with --plan."""
-    return args.decision in PLAN_DECISION_KINDS and (
-        args.decision != DecisionKind.REASSIGN_WORKER or args.plan
-    )
+def _stream(args: argparse.Namespace) -> Stream | None:
+    """``--plan`` sends a decision both paths take (reassign_worker) to the plan."""
+    return Stream.PLAN if args.plan else None
 
 
 def _read_json(path: Path) -> Any:
@@ -264,12 +264,13 @@ def decide(args: argparse.Namespace) -> int:
     decision = build_decision(args)
 
     async def go() -> Any:
-        from starters.case_client import find_case_id, send_decision
+        from contracts.client import find_case_id, send_decision
 
         client = await _client()
         case_id = await find_case_id(client, args.case)
-        target = plan_workflow_id(case_id) if for_plan(args) else case_id
-        return await send_decision(client, target, decision, as_signal=args.signal)
+        return await send_decision(
+            client, case_id, decision, stream=_stream(args), as_signal=args.signal
+        )
 
     outcome = _run(go())
     if outcome.accepted:
@@ -307,22 +308,19 @@ def render_case(state: CaseState, now: datetime) -> str:
 
 
 def show(args: argparse.Namespace) -> int:
+    stream = Stream.PLAN if args.plan else Stream.CASE
+
     async def go() -> CaseState | PlanState:
-        from starters.case_client import find_case_id, read_case, read_plan
+        from contracts.client import find_case_id, read_path
 
         client = await _client()
-        case_id = await find_case_id(client, args.case)
-        if args.plan:
-            return await read_plan(client, plan_workflow_id(case_id))
-        return await read_case(client, case_id)
+        return await read_path(client, await find_case_id(client, args.case), stream)
 
     state = _run(go())
     if args.json:
         print(state.model_dump_json(indent=2))
-    elif isinstance(state, PlanState):
-        print(render_plan(state, datetime.now(LONDON)))
     else:
-        print(render_case(state, datetime.now(LONDON)))
+        print(RENDERERS[stream](state, datetime.now(LONDON)))
     return 0
 
 
@@ -348,6 +346,12 @@ def render_plan(state: PlanState, now: datetime) -> str:
     return "\n".join(lines)
 
 
+RENDERERS: dict[Stream, Callable[[Any, datetime], str]] = {
+    Stream.CASE: render_case,
+    Stream.PLAN: render_plan,
+}
+
+
 def _timeline_line(entry: TimelineEntry) -> str:
     who = f"{entry.by.user} ({entry.by.role})" if entry.by else "system"
     line = f"  {_local(entry.at)}  {who:<28} {entry.summary}"
@@ -356,7 +360,7 @@ def _timeline_line(entry: TimelineEntry) -> str:
 
 def cases(args: argparse.Namespace) -> int:
     async def go() -> Any:
-        from starters.case_client import list_cases
+        from contracts.client import list_cases
 
         return await list_cases(await _client(), args.query)
 

@@ -90,7 +90,7 @@ def _port_in_use(port: int) -> bool:
 
 
 def search_attribute_flags() -> list[str]:
-    from workflows.search_attributes import SEARCH_ATTRIBUTES
+    from contracts.search_attributes import SEARCH_ATTRIBUTES
 
     return [
         flag
@@ -164,8 +164,8 @@ async def _wait_for_server(address: str, server: Child, deadline: float) -> None
     from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
     from temporalio.client import Client
 
+    from contracts.search_attributes import SEARCH_ATTRIBUTES
     from starters.cli import CommandError
-    from workflows.search_attributes import SEARCH_ATTRIBUTES
 
     wanted = {name for name, _ in SEARCH_ATTRIBUTES}
     while True:

@@ -10,8 +10,9 @@ from typing import Any
 
 from domain.calendar import LONDON, london_instant
 from domain.planner import Schedule, plan
-from domain.procedure import Procedure, get_procedure, load_all, load_procedure
+from domain.procedure import Procedure
 from domain.vocabulary import Anchor
+from procedures import get_procedure, load_all, load_procedure
 
 
 def add_parser(subparsers: Any) -> None:

@@ -67,7 +67,7 @@ def _read_password(args: argparse.Namespace) -> str:
 
 
 def _known_roles() -> set[str]:
-    from domain.procedure import load_all
+    from procedures import load_all
 
     return {role.id for proc in load_all().values() for role in proc.roles}
 

@@ -27,23 +27,7 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.planning import CALENDAR_AFTER, CALENDAR_BEFORE
-from domain import case_rules
-from domain.calendar import LONDON, WorkingDayTable, london_instant
-from domain.case_rules import Effects
-from domain.case_state import CaseState
-from domain.decisions import (
-    BookConference,
-    Booking,
-    CaseDecision,
-    CaseStart,
-    ConferenceFormat,
-    Contact,
-    Decider,
-    Invitee,
-)
-from domain.planner import plan
-from domain.procedure import Procedure, get_procedure
-from workflows.case_contract import (
+from contracts.case import (
     CASE_WORKFLOW,
     DECIDE_SIGNAL,
     STATE_QUERY,
@@ -51,8 +35,24 @@ from workflows.case_contract import (
     CaseResult,
     DecisionRequest,
     case_workflow_id,
+    initial_search_attributes,
 )
-from workflows.case_workflow import initial_search_attributes
+from domain import case_rules
+from domain.calendar import LONDON, WorkingDayTable, london_instant
+from domain.case_rules import CaseDecision, Effects
+from domain.case_state import CaseState
+from domain.decisions import (
+    BookConference,
+    Booking,
+    CaseStart,
+    ConferenceFormat,
+    Contact,
+    Decider,
+    Invitee,
+)
+from domain.planner import plan
+from domain.procedure import Procedure
+from procedures import get_procedure
 
 ALL_PROCEDURES = (
     "bct-management-note",
@@ -106,7 +106,7 @@ def first_role(proc: Procedure, kind: str) -> str:
 
 def decision(proc: Procedure, kind: str, role: str | None = None, **fields: Any) -> CaseDecision:
     """A decision of ``kind`` by the first role the procedure allows (or ``role``)."""
-    from domain.decisions import CASE_DECISION
+    from domain.case_rules import CASE_DECISION
 
     decider = who(role or first_role(proc, kind))
     return CASE_DECISION.validate_python({"kind": kind, "decided_by": decider, **fields})

@@ -22,7 +22,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from workflows.search_attributes import ALL as SEARCH_ATTRIBUTE_KEYS
+from contracts.search_attributes import ALL as SEARCH_ATTRIBUTE_KEYS
 
 BIN = Path(sys.executable).parent
 TEST_SERVER = BIN / "temporal-test-server"

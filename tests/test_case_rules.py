@@ -14,8 +14,9 @@ import pytest
 from domain import case_rules
 from domain.calendar import LONDON, london_instant
 from domain.case_rules import Refusal
-from domain.case_state import CaseState, DelayStatus, MilestoneStatus, Stage
+from domain.case_state import CaseState, DelayStatus, Stage
 from domain.decisions import Decider, Invitee
+from domain.milestones import MilestoneStatus
 from domain.outbox import CalendarMethod, EmailPurpose, OutgoingEmail
 from domain.procedure import Enforcement, Procedure
 from domain.vocabulary import DecisionKind

@@ -21,11 +21,13 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from contracts.case import CaseResult
+from contracts.client import start_case
 from domain.calendar import LONDON, london_instant
-from domain.case_state import CaseState, MilestoneStatus, Stage
+from domain.case_state import CaseState, Stage
+from domain.milestones import MilestoneStatus
 from domain.procedure import HolidayPeriod, Procedure
 from domain.vocabulary import DecisionKind
-from starters.case_client import start_case
 from tests.case_helpers import (
     ALL_PROCEDURES,
     RunningCase,
@@ -46,7 +48,6 @@ from tests.case_helpers import (
 )
 from tests.conftest import MailCatcher
 from workers.main import build_worker
-from workflows.case_contract import CaseResult
 
 BCT = "bct-management-note"
 Opener = Callable[..., Awaitable[RunningCase]]

@@ -18,9 +18,11 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from contracts import search_attributes as sa
+from contracts.case import DECIDE_UPDATE, DecisionRequest, DecisionResult
 from domain.calendar import LONDON, london_instant
+from domain.case_rules import CaseDecision
 from domain.case_state import Stage
-from domain.decisions import CaseDecision
 from tests.case_helpers import (
     RunningCase,
     contacts_for,
@@ -32,8 +34,6 @@ from tests.case_helpers import (
 )
 from tests.conftest import MailCatcher
 from workers.main import build_worker
-from workflows import search_attributes as sa
-from workflows.case_contract import DECIDE_UPDATE, DecisionRequest, DecisionResult
 
 BCT = "bct-management-note"
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from contracts.case import TASK_QUEUE
 from domain.calendar import LONDON
 from starters.cli import main
 from workers.main import build_worker
-from workflows.case_contract import TASK_QUEUE
 
 
 @pytest.fixture

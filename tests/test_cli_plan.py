@@ -19,10 +19,10 @@ from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from contracts.case import TASK_QUEUE
 from domain.calendar import LONDON, WorkingDayCalendar, london_instant
 from starters.cli import main
 from workers.main import build_worker
-from workflows.case_contract import TASK_QUEUE
 
 
 @pytest.fixture

@@ -9,11 +9,11 @@ import pytest
 from temporalio.converter import decode_typed_search_attributes
 from temporalio.testing import WorkflowEnvironment
 
+from contracts import search_attributes as sa
 from domain.calendar import LONDON, london_instant
 from tests.case_helpers import case_start, describe_raw, procedure, start_case_workflow, unique
 from tests.conftest import MailCatcher, free_port
 from workers.main import build_worker
-from workflows import search_attributes as sa
 
 
 async def delivery_failing(env: WorkflowEnvironment, workflow_id: str) -> bool | None:

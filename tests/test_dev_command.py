@@ -18,8 +18,8 @@ from pathlib import Path
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
 
+from contracts.search_attributes import SEARCH_ATTRIBUTES
 from tests.conftest import free_port
-from workflows.search_attributes import SEARCH_ATTRIBUTES
 
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 10.0

@@ -26,14 +26,11 @@ from domain.decisions import (
 )
 from domain.outbox import EmailPurpose
 from domain.plan_decisions import (
-    PLAN_DECISION,
-    PLAN_DECISION_KINDS,
     ApproveReviewMove,
     BookReview,
     EndPlan,
     HoldCoreGroup,
     HoldReview,
-    PlanDecision,
     PlanEndReason,
     RequestReviewMove,
     ReviewOutcome,
@@ -41,6 +38,7 @@ from domain.plan_decisions import (
     ShareConferenceRecord,
     SignOffPlan,
 )
+from domain.plan_rules import PLAN_DECISION, PLAN_PATH, PlanDecision
 from domain.plan_state import REVIEW_MILESTONE_ID, PlanStage, PlanState
 from domain.planner import plan
 from domain.procedure import Procedure, parse_procedure
@@ -539,7 +537,7 @@ def test_plan_decisions_parse_by_kind_and_the_state_round_trips() -> None:
         }
     )
     assert isinstance(d, EndPlan)
-    assert {k.value for k in DecisionKind} >= PLAN_DECISION_KINDS
+    assert PLAN_PATH.takes(DecisionKind.END_PLAN) and not PLAN_PATH.takes(DecisionKind.CONFIRM_ICPC)
     state = new_plan()
     decide(state, book(date(2026, 6, 15)), at(date(2026, 3, 23)))
     again = PlanState.model_validate_json(state.model_dump_json())

@@ -31,15 +31,27 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
+from contracts import search_attributes as sa
+from contracts.case import (
+    CASE_WORKFLOW,
+    DECIDE_SIGNAL,
+    DECIDE_UPDATE,
+    STATE_QUERY,
+    CaseInput,
+    CaseResult,
+    DecisionRequest,
+    DecisionResult,
+)
+from contracts.plan import PLAN_WORKFLOW, PlanDecisionRequest, PlanInput, PlanRunResult
 from domain.calendar import LONDON, london_instant
 from domain.case_state import CaseState
 from domain.decisions import BookConference, ConfirmIcpc, HoldConference, Outcome
 from domain.plan_decisions import (
     EndPlan,
-    PlanDecision,
     PlanEndReason,
     ReviewOutcome,
 )
+from domain.plan_rules import PlanDecision
 from domain.plan_state import PlanStage, PlanState
 from domain.procedure import Procedure
 from tests.conftest import MailCatcher
@@ -56,18 +68,6 @@ from tests.test_plan_rules import (
     who,
 )
 from workers.main import WORKFLOWS, build_worker
-from workflows import search_attributes as sa
-from workflows.case_contract import (
-    CASE_WORKFLOW,
-    DECIDE_SIGNAL,
-    DECIDE_UPDATE,
-    STATE_QUERY,
-    CaseInput,
-    CaseResult,
-    DecisionRequest,
-    DecisionResult,
-)
-from workflows.plan_contract import PLAN_WORKFLOW, PlanDecisionRequest, PlanInput, PlanRunResult
 from workflows.plan_seam import plan_search_attributes
 
 HISTORIES = Path(__file__).parent / "histories"

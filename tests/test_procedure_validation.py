@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from domain.procedure import ProcedureError, load_all, load_procedure
+from domain.procedure import ProcedureError
+from procedures import load_all, load_procedure
 from starters.cli import main
 
 VALID = """\

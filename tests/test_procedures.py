@@ -16,16 +16,9 @@ import pytest
 
 from domain.calendar import LONDON
 from domain.planner import PlannedMilestone, Schedule, plan
-from domain.procedure import (
-    ICPC_DEADLINE_ID,
-    PROCEDURES_DIR,
-    Enforcement,
-    Phase,
-    Procedure,
-    load_all,
-    load_procedure,
-)
+from domain.procedure import ICPC_DEADLINE_ID, Enforcement, Phase, Procedure
 from domain.vocabulary import Anchor, DecisionKind
+from procedures import PROCEDURES_DIR, load_all, load_procedure
 
 EXPECTED_IDS = {
     "bct-management-note",  # seed 000

@@ -13,9 +13,9 @@ from temporalio.worker import Worker
 
 from activities.mail import send_emails
 from activities.planning import plan_case
+from contracts.case import TASK_QUEUE
 from workers.connection import connect
 from workers.log_setup import configure_logging, get_logger
-from workflows.case_contract import TASK_QUEUE
 from workflows.case_workflow import IcpcCaseWorkflow
 from workflows.plan_workflow import IcpcPlanWorkflow
 

@@ -15,6 +15,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.mail import send_emails
     from domain.outbox import OutgoingEmail
 
 MAIL_TIMEOUT = timedelta(minutes=2)
@@ -34,7 +35,7 @@ class MailDelivery:
         while emails:
             try:
                 await workflow.execute_activity(
-                    "send_emails",
+                    send_emails,
                     emails,
                     start_to_close_timeout=MAIL_TIMEOUT,
                     retry_policy=MAIL_RETRY,

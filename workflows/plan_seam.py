@@ -12,15 +12,15 @@ from temporalio import workflow
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.workflow import ParentClosePolicy
 
-from domain.case_state import CaseState
-from domain.plan_state import PlanState
-from workflows import search_attributes as sa
-from workflows.plan_contract import (
+from contracts import search_attributes as sa
+from contracts.plan import (
     PLAN_STAGE_AT_START,
     PLAN_WORKFLOW,
     PlanInput,
     plan_workflow_id,
 )
+from domain.case_state import CaseState
+from domain.plan_state import PlanState
 
 # Cases that ended before the plan workflow existed replay without starting one.
 PATCH_ID = "start-plan-workflow"

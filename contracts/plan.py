@@ -2,22 +2,22 @@
 
 The plan workflow answers to the same signal, update and query names as the case workflow, so
 a client sends a decision the same way to whichever workflow holds the child's path now.
-Kept free of workflow code so starters and the web form can import it without the sandbox.
+Kept free of workflow code so the faces can import it without loading the workflows.
 """
 
 from __future__ import annotations
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from domain.plan_decisions import PlanDecision
-from domain.plan_state import PlanState
-from workflows.case_contract import (
+from contracts.case import (
     DECIDE_SIGNAL,
     DECIDE_UPDATE,
     STATE_QUERY,
     TASK_QUEUE,
     DecisionResult,
 )
+from domain.plan_rules import PlanDecision
+from domain.plan_state import PlanState
 
 PLAN_WORKFLOW = "IcpcPlan"
 PLAN_STAGE_AT_START = "child_protection_plan"  # IcpcStage of every plan workflow

@@ -1,6 +1,6 @@
 """What callers (CLI, web form, tests) need to talk to a case workflow: names and payloads.
 
-Kept free of workflow code so starters and the web form can import it without the sandbox.
+Kept free of workflow code so the faces can import it without loading the workflows.
 """
 
 from __future__ import annotations
@@ -8,9 +8,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from pydantic import AwareDatetime, BaseModel
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
-from domain.case_state import CaseState
-from domain.decisions import CaseDecision, CaseStart
+from contracts import search_attributes as sa
+from domain.calendar import LONDON
+from domain.case_rules import CaseDecision
+from domain.decisions import CaseStart
 from domain.procedure import Procedure
 
 TASK_QUEUE = "icpc-cases"
@@ -48,10 +51,17 @@ class CaseResult(BaseModel):
 
 def case_workflow_id(procedure_id: str, case_reference: str, strategy: datetime) -> str:
     """One id per child per strategy discussion: no name, no date of birth, no address."""
-    from domain.calendar import LONDON
-
     day = strategy.astimezone(LONDON).date()
     return f"icpc-{procedure_id}-{case_reference}-{day:%Y%m%d}"
 
 
-CaseView = CaseState  # the state query returns the whole case state
+def initial_search_attributes(case: CaseInput) -> TypedSearchAttributes:
+    """Set at start, so a case is findable before its first task runs."""
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(sa.PROCEDURE, case.procedure.id),
+            SearchAttributePair(sa.CASE_REFERENCE, case.start.case_reference),
+            SearchAttributePair(sa.FAMILY_REFERENCE, case.start.family_reference),
+            SearchAttributePair(sa.STAGE, "starting"),
+        ]
+    )

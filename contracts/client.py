@@ -1,34 +1,36 @@
-"""Talking to case workflows from outside: start, decide, read, list. Shared by CLI and tests."""
+"""Talking to a child's case from outside: start, decide, read, list.
+
+The one client the faces use (the command line, the web form, tests). A decision is routed to
+the path whose table takes it (:mod:`contracts.paths`), never by looking at an id.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from pydantic import BaseModel
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from domain.case_state import CaseState
-from domain.decisions import CaseDecision, CaseStart
-from domain.plan_decisions import PlanDecision
-from domain.plan_state import PlanState
-from domain.procedure import Procedure
-from workflows import search_attributes as sa
-from workflows.case_contract import (
+from contracts import search_attributes as sa
+from contracts.case import (
     CASE_WORKFLOW,
     DECIDE_SIGNAL,
     DECIDE_UPDATE,
     STATE_QUERY,
     TASK_QUEUE,
     CaseInput,
-    DecisionRequest,
     DecisionResult,
     case_workflow_id,
+    initial_search_attributes,
 )
-from workflows.case_workflow import initial_search_attributes
-from workflows.plan_contract import PlanDecisionRequest
+from contracts.paths import PATHS, path_for
+from domain.case_record import Stream
+from domain.case_state import CaseState
+from domain.decisions import CaseStart, DecisionBase
+from domain.plan_state import PlanState
+from domain.procedure import Procedure
 
 
 @dataclass(frozen=True)
@@ -72,22 +74,17 @@ class DecisionOutcome:
 
 async def send_decision(
     client: Client,
-    workflow_id: str,
-    decision: CaseDecision | PlanDecision,
+    case_id: str,
+    decision: DecisionBase,
     *,
+    stream: Stream | None = None,
     as_signal: bool = False,
 ) -> DecisionOutcome:
-    """Send a decision as a validated update (the answer comes back) or as a signal.
-
-    Plan decisions go to the plan workflow's id, case decisions to the case's; both answer to
-    the same signal and update names.
-    """
-    handle = client.get_workflow_handle(workflow_id)
-    request: BaseModel = (
-        PlanDecisionRequest(decision=decision)  # type: ignore[arg-type]
-        if workflow_id.endswith("-plan")
-        else DecisionRequest(decision=decision)  # type: ignore[arg-type]
-    )
+    """Send a decision to the path that takes it, as a validated update (the answer comes
+    back) or as a signal. ``stream`` picks the path for a decision both take (reassign)."""
+    contract = path_for(decision.kind, stream)  # type: ignore[attr-defined]
+    handle = client.get_workflow_handle(contract.workflow_id(case_id))
+    request = contract.request(decision=decision)
     if as_signal:
         await handle.signal(DECIDE_SIGNAL, request)
         return DecisionOutcome(True, "sent as a signal; `icpc show` tells whether it was taken")
@@ -99,15 +96,17 @@ async def send_decision(
     return DecisionOutcome(True, result.summary, result.stage)
 
 
-async def read_plan(client: Client, plan_id: str) -> PlanState:
-    handle = client.get_workflow_handle(plan_id)
-    state: PlanState = await handle.query(STATE_QUERY, result_type=PlanState)
+async def read_path(client: Client, case_id: str, stream: Stream) -> CaseState | PlanState:
+    """The state of one path of the case (the ICPC case, or the plan after it)."""
+    contract = PATHS[stream]
+    handle = client.get_workflow_handle(contract.workflow_id(case_id))
+    state: CaseState | PlanState = await handle.query(STATE_QUERY, result_type=contract.state)
     return state
 
 
 async def read_case(client: Client, case_id: str) -> CaseState:
-    handle = client.get_workflow_handle(case_id)
-    state: CaseState = await handle.query(STATE_QUERY, result_type=CaseState)
+    state = await read_path(client, case_id, Stream.CASE)
+    assert isinstance(state, CaseState)
     return state
 
 

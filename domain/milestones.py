@@ -1,0 +1,67 @@
+"""What both paths (the ICPC case and the plan after it) are made of: milestones and a timeline.
+
+A milestone is a planned due date and what has happened to it (met, reminded, escalated); the
+timeline is every decision and system event in order. Both paths hold lists of each.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import AwareDatetime, BaseModel
+
+from domain.decisions import Decider
+from domain.planner import PlannedMilestone
+
+
+class MilestoneStatus(StrEnum):
+    WAITING = "waiting"  # its anchor is not known yet
+    PENDING = "pending"  # due in the future, not met
+    OVERDUE = "overdue"  # past due, not met
+    MET = "met"
+    MET_LATE = "met_late"
+
+
+class MilestoneState(BaseModel):
+    planned: PlannedMilestone
+    met_at: AwareDatetime | None = None
+    reminded: bool = False
+    escalated: bool = False
+
+    @property
+    def id(self) -> str:
+        return self.planned.id
+
+    def status(self, now: datetime) -> MilestoneStatus:
+        due = self.planned.due
+        if self.met_at is not None:
+            late = due is not None and self.met_at > due
+            return MilestoneStatus.MET_LATE if late else MilestoneStatus.MET
+        if due is None:
+            return MilestoneStatus.WAITING
+        return MilestoneStatus.OVERDUE if now > due else MilestoneStatus.PENDING
+
+
+def merge_milestones(
+    current: list[MilestoneState], planned: list[PlannedMilestone]
+) -> list[MilestoneState]:
+    """New due dates over the old states: what was met stays met; a milestone whose due date
+    moved starts afresh (it may be reminded and escalated again)."""
+    previous = {m.id: m for m in current}
+    merged = []
+    for p in planned:
+        old = previous.get(p.id)
+        if old is not None and (old.met_at is not None or old.planned.due == p.due):
+            merged.append(old.model_copy(update={"planned": p}))
+        else:
+            merged.append(MilestoneState(planned=p))
+    return merged
+
+
+class TimelineEntry(BaseModel):
+    at: AwareDatetime
+    event: str  # a decision kind, or: case_started, reminder, escalation, overdue, refused, ...
+    by: Decider | None = None  # None: the system
+    summary: str
+    reason: str = ""

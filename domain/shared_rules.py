@@ -1,0 +1,27 @@
+"""Decisions both paths take, written once: reassigning a member of staff on the case."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from domain.decisions import ReassignWorker
+from domain.path import DecisionRule, Effects, PathState, Refusal
+
+
+def _check_reassign(state: PathState, d: ReassignWorker, now: datetime) -> None:
+    declared = {r.id for r in state.procedure.roles}
+    if d.contact.role not in declared:
+        raise Refusal(f"'{d.contact.role}' is not a role in this procedure.")
+
+
+def _reassign(state: PathState, d: ReassignWorker, now: datetime, fx: Effects) -> str:
+    """The new contact replaces whoever held the role; chasing emails go to them from now on."""
+    case = state.case
+    others = [c for c in case.start.contacts if c.role != d.contact.role]
+    case.start = case.start.model_copy(update={"contacts": [*others, d.contact]})
+    return f"{state.procedure.role(d.contact.role).title} reassigned"
+
+
+REASSIGN_WORKER: DecisionRule[PathState, ReassignWorker] = DecisionRule(
+    ReassignWorker, "reassign a worker", _reassign, check=_check_reassign
+)

@@ -1,0 +1,169 @@
+"""The durable half of the decision machine, composed into both workflows.
+
+Holds what the case and the plan workflows did alike: the queue of effects the rules asked for,
+waking on a decision or on the next milestone's timer, keeping signals that arrive before the
+path is ready, validating and applying decisions from updates, and telling the Temporal UI the
+path's stage (current details and search attributes). Each workflow keeps only its own steps:
+planning due dates, invitations, the plan's next cycle.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any, Generic, TypeVar
+
+from temporalio import workflow
+from temporalio.common import SearchAttributeUpdate
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from contracts.case import DecisionResult
+    from domain.path import Effects, Path, PathState, Refusal
+    from workflows.mail_delivery import MailDelivery
+
+S = TypeVar("S", bound=PathState)
+
+
+class DecisionLoop(Generic[S]):
+    def __init__(
+        self,
+        path: Path[S],
+        *,
+        details: Callable[[S, datetime], str],
+        search_attributes: Callable[[S, datetime, bool], list[SearchAttributeUpdate[Any]]],
+        pause_reason: str = "",
+        paused: Callable[[S], bool] = lambda state: False,
+    ) -> None:
+        self.path = path
+        self.state: S | None = None  # set once known; decisions wait until ``ready``
+        self.ready = False  # the path's due dates are planned: decisions can be checked
+        self.handing_over = False  # this run is about to continue as new
+        self.early: list[Any] = []  # signals that came before the path was ready
+        self.mail = MailDelivery(self._delivery_changed)
+        self._details = details
+        self._search_attributes = search_attributes
+        self._paused = paused
+        self._pause_reason = pause_reason
+        self._effects: list[Effects] = []
+        self._woken = False
+
+    # --- the run -------------------------------------------------------------------------
+
+    def begin(self, state: S) -> None:
+        """The path is planned: take the signals that waited for it."""
+        self.state = state
+        self.ready = True
+        for early in self.early:
+            self.take_signal(early)
+        self.early.clear()
+
+    async def run(
+        self, carry_out: Callable[[Effects], Awaitable[None]], keep_going: Callable[[], bool]
+    ) -> None:
+        """Tick the clock, carry out what is queued, wait for the next event; until done."""
+        state = self.require_state()
+        while True:
+            self.add(self.path.on_clock(state, workflow.now()))
+            while self._effects:  # including effects queued while these run
+                await carry_out(self._effects.pop(0))
+            if not keep_going():
+                break
+            self.publish()
+            await self._wait_for_next_event()
+
+    def add(self, effects: Effects) -> None:
+        """Queue effects to carry out in this round (a re-plan's escalations, say)."""
+        self._effects.append(effects)
+
+    async def _wait_for_next_event(self) -> None:
+        wake = self.path.next_wakeup(self.require_state())
+        self._woken = False
+        if wake is None:
+            await workflow.wait_condition(lambda: self._woken)
+            return
+        at, name = wake
+        delay = max(at - workflow.now(), timedelta(seconds=1))
+        with contextlib.suppress(TimeoutError):  # the timer fired: time for the next event
+            await workflow.wait_condition(lambda: self._woken, timeout=delay, timeout_summary=name)
+
+    # --- decisions -----------------------------------------------------------------------
+
+    def on_signal(self, request: Any) -> None:
+        """Fire and forget: kept until the path is ready; a refusal goes in the timeline."""
+        if not self.ready or self.between_runs():
+            self.early.append(request)
+            return
+        self.take_signal(request)
+
+    def take_signal(self, request: Any) -> None:
+        state = self.require_state()
+        now = workflow.now()
+        try:
+            self._queue(self.path.apply(state, request.decision, now))
+        except Refusal as refusal:
+            state.record(
+                now,
+                "refused",
+                f"Refused {request.decision.kind}: {refusal}",
+                by=request.decision.decided_by,
+            )
+            self._woken = True
+
+    async def on_update(self, request: Any, stage: Callable[[S], str]) -> DecisionResult:
+        # While the path is being planned the validator cannot check yet: the check is here.
+        await workflow.wait_condition(lambda: self.ready)
+        state = self.require_state()
+        try:
+            effects = self.path.apply(state, request.decision, workflow.now())
+        except Refusal as refusal:
+            raise refused(refusal) from None
+        self._queue(effects)
+        return DecisionResult(accepted=True, summary=effects.summary, stage=stage(state))
+
+    def validate(self, request: Any) -> None:
+        """Refuse before anything is written to history: a refused update leaves no trace."""
+        if self.between_runs():
+            raise refused(Refusal(self._pause_reason))
+        if not self.ready:
+            return
+        try:
+            self.path.check(self.require_state(), request.decision, workflow.now())
+        except Refusal as refusal:
+            raise refused(refusal) from None
+
+    def between_runs(self) -> bool:
+        """The path is handing over to its next run (the plan's next review cycle)."""
+        state = self.state
+        return self.handing_over or (self.ready and state is not None and self._paused(state))
+
+    def _queue(self, effects: Effects) -> None:
+        self._effects.append(effects)
+        self._woken = True
+
+    # --- what the outside sees ------------------------------------------------------------
+
+    def publish(self) -> None:
+        """Current details and search attributes, so a stuck path reads plainly in the UI."""
+        state = self.require_state()
+        now = workflow.now()
+        workflow.set_current_details(self._details(state, now))
+        workflow.upsert_search_attributes(self._search_attributes(state, now, self.mail.failing))
+
+    def _delivery_changed(self, failing: bool) -> None:
+        if failing:
+            self.require_state().record(
+                workflow.now(), "delivery_failing", "Email keeps failing; retrying"
+            )
+        self.publish()
+
+    def require_state(self) -> S:
+        if self.state is None:
+            raise Refusal("The case is still being set up; try again in a moment.")
+        return self.state
+
+
+def refused(refusal: Refusal) -> ApplicationError:
+    """A refusal the caller of an update sees as its plain reason."""
+    return ApplicationError(str(refusal), type="DecisionRefused", non_retryable=True)
