@@ -18,7 +18,7 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy domain
+	$(BIN)/mypy domain contracts procedures workflows activities workers starters web records
 	$(BIN)/pytest
 
 lint: $(STAMP)

@@ -85,11 +85,13 @@ def current_user(request: Request, settings: Settings, session: dict[str, Any]) 
             return None
         display = request.headers.get(settings.proxy_name_header, "").strip()
         return User(name, role, display if _PROXY_USER.match(display) else "")
-    user, role = session.get("u"), session.get("r")
-    if not isinstance(user, str) or not isinstance(role, str) or not user or not role:
+    signed_in, signed_role = session.get("u"), session.get("r")
+    if not isinstance(signed_in, str) or not isinstance(signed_role, str):
         return None
-    name = session.get("n")
-    return User(user, role, name if isinstance(name, str) else "")
+    if not signed_in or not signed_role:
+        return None
+    shown = session.get("n")
+    return User(signed_in, signed_role, shown if isinstance(shown, str) else "")
 
 
 @dataclass

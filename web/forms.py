@@ -1,629 +1,342 @@
-"""Decision forms: which fields each decision asks for, and how typed values become a payload.
+"""Decision forms: one table, keyed by decision, of the fields each asks for and its payload.
 
-The web layer only parses and validates the shape of what was typed (required fields, dates,
-the payload model in :mod:`domain.decisions`); whether the decision fits the case is for the
-case rules, which the workflow runs when the update arrives. The decider is never a field: it
-comes from the session and is added here.
+A form is the same whichever path takes its decision (reassigning a worker is written once for
+the case and the plan): its title and its payload model come from the path
+(:meth:`domain.path.Path.title`, :attr:`domain.path.Path.adapter`). The web layer only reads
+and checks the shape of what was typed (:mod:`web.parsing`); whether the decision fits is for
+the path's rules, which the workflow runs when the update arrives. The decider is never a
+field: it comes from the session.
+
+Adding a decision: its payload model and its row in the path's table (domain), and one entry
+in :data:`FORMS` here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import TypeAdapter
 
-from domain import plan_rules
-from domain.calendar import london_instant
-from domain.case_rules import DECISION_TITLES
-from domain.case_state import CaseState
-from domain.decisions import CASE_DECISION, CaseDecision, ConferenceFormat, Decider, Outcome
-from domain.plan_decisions import PLAN_DECISION, PlanDecision, PlanEndReason, ReviewOutcome
-from domain.plan_state import PlanState
+from domain.decisions import Outcome
+from domain.path import Path
+from domain.plan_decisions import PlanEndReason, ReviewOutcome
+from domain.procedure import Procedure
 from domain.vocabulary import DecisionKind
-
-INVITEE_ROWS = 4
-INVITEE_PARTS = (
-    ("name", "Name", "text"),
-    ("role_or_relationship", "Role or relationship to the child", "text"),
-    ("agency", "Agency", "text"),
-    ("email", "Email address", "email"),
-    ("telephone", "Telephone", "tel"),
-    ("postal_address", "Postal address", "textarea"),
-    ("is_school", "This invitee is the child's school", "checkbox"),
+from domain.wording import capitalised
+from web.fields import (
+    BOOKING_FIELDS,
+    BOOKING_LOCATIONS,
+    INVITEE_FIELDS,
+    NOTES,
+    Build,
+    Field,
+    Locations,
+    Values,
+    booked,
+    copied,
+    held_at,
+    held_fields,
+    invitees,
+    read_date,
+    reason,
 )
 
 
 @dataclass(frozen=True)
-class Field:
-    name: str
-    label: str
-    kind: str = "text"  # text, textarea, date, time, number, email, tel, radios, select, checkbox
-    required: bool = False
-    hint: str = ""
-    options: tuple[tuple[str, str], ...] = ()
-    default: str = ""
-    group: str = ""  # fields sharing a group are shown together in one fieldset
-    autocomplete: str = "off"
+class FormSpec:
+    """What a decision's form asks for and how the answers become its payload."""
 
-    @property
-    def id(self) -> str:
-        return f"f-{self.name}"
+    fields: tuple[Field, ...]
+    build: Build
+    # Payload error locations that are not simply a field's own name.
+    locations: Locations = field(default_factory=dict)
 
-    @property
-    def first_id(self) -> str:
-        """Where an error link should land: the field, or its first option."""
-        return f"{self.id}-0" if self.kind == "radios" else self.id
+
+FormBuilder = Callable[[Procedure], FormSpec]  # some forms offer the procedure's own choices
 
 
 @dataclass(frozen=True)
 class DecisionForm:
     kind: DecisionKind
     title: str
-    fields: list[Field]
-    build: Callable[[Mapping[str, str]], dict[str, Any]]
-    # Where pydantic's error locations land: a location prefix -> field name.
-    locations: dict[tuple[Any, ...], str] = field(default_factory=dict)
+    fields: tuple[Field, ...]
+    build: Build
+    locations: Locations  # a pydantic error location prefix -> field name
+    adapter: TypeAdapter[Any]  # the path's decisions, parsed by kind
     button: str = "Send decision"
-    adapter: TypeAdapter[Any] = CASE_DECISION  # the payload model: case or plan decisions
 
     def field(self, name: str) -> Field | None:
         return next((f for f in self.fields if f.name == name), None)
 
-
-@dataclass
-class Parsed:
-    decision: CaseDecision | PlanDecision | None
-    errors: dict[str, str]  # field name -> message, in the order the fields appear
-    values: dict[str, str]
-
-
-class _Invalid(ValueError):
-    def __init__(self, field_name: str, message: str) -> None:
-        super().__init__(message)
-        self.field_name = field_name
+    @property
+    def sections(self) -> list[tuple[str, list[Field]]]:
+        """The fields in order, those of one group together."""
+        sections: list[tuple[str, list[Field]]] = []
+        for f in self.fields:
+            if sections and sections[-1][0] == f.group:
+                sections[-1][1].append(f)
+            else:
+                sections.append((f.group, [f]))
+        return sections
 
 
-# --- field helpers ----------------------------------------------------------------------------
+def form_for(path: Path[Any], kind: DecisionKind, procedure: Procedure) -> DecisionForm:
+    """The form for ``kind`` on ``path``; LookupError if no form is written for it."""
+    builder = FORMS.get(kind)
+    if builder is None or not path.takes(kind):
+        raise LookupError(f"no form for {kind} on the {path.stream}")
+    spec = builder(procedure)
+    locations = {(f.name,): f.name for f in spec.fields} | spec.locations
+    title = capitalised(path.title(kind))
+    return DecisionForm(kind, title, spec.fields, spec.build, locations, path.adapter)
 
 
-def _reason(label: str, required: bool, hint: str = "") -> Field:
-    return Field("reason", label, "textarea", required=required, hint=hint)
+# --- the forms, one builder per decision ------------------------------------------------------
 
 
-def _date(values: Mapping[str, str], name: str, label: str) -> date | None:
-    raw = values.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise _Invalid(name, f"{label} must be a real date, like 2027-03-14") from None
+def _fixed(spec: FormSpec) -> FormBuilder:
+    return lambda procedure: spec
 
 
-def _time(values: Mapping[str, str], name: str, label: str) -> time | None:
-    raw = values.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        return time.fromisoformat(raw)
-    except ValueError:
-        raise _Invalid(name, f"{label} must be a time of day, like 10:30") from None
+def _just(reason_field: Field) -> FormBuilder:
+    """A decision that asks only for its reason (or notes)."""
+    return _fixed(FormSpec((reason_field,), copied(reason_field.name)))
 
 
-def _booking_fields() -> list[Field]:
-    return [
-        Field("date", "Date of the conference", "date", required=True),
-        Field("time", "Start time", "time", required=True, hint="UK time, for example 10:00"),
-        Field(
-            "duration_minutes",
-            "Length in minutes",
-            "number",
-            required=True,
-            default="120",
-        ),
-        Field(
-            "format",
-            "How will people attend?",
-            "radios",
-            required=True,
-            options=(
-                (ConferenceFormat.IN_PERSON.value, "In person"),
-                (ConferenceFormat.HYBRID.value, "Hybrid (in person and online)"),
-                (ConferenceFormat.VIRTUAL.value, "Online only"),
-            ),
-        ),
-        Field("venue", "Venue", hint="Leave empty for an online-only conference"),
-        Field("chair", "Chair", required=True, hint="The chair's name"),
-    ]
+def _booking(reason_field: Field) -> FormBuilder:
+    return _fixed(FormSpec((*BOOKING_FIELDS, reason_field), booked, BOOKING_LOCATIONS))
 
 
-def _booking(values: Mapping[str, str]) -> dict[str, Any]:
-    day = _date(values, "date", "The date of the conference")
-    at = _time(values, "time", "The start time")
-    assert day is not None and at is not None  # required fields, checked before
-    try:
-        minutes = int(values.get("duration_minutes", "").strip())
-    except ValueError:
-        raise _Invalid("duration_minutes", "The length must be a whole number of minutes") from None
+def _delay(values: Values) -> dict[str, Any]:
     return {
-        "starts_at": london_instant(day, at),
-        "duration_minutes": minutes,
-        "format": values.get("format", ""),
-        "venue": values.get("venue", ""),
-        "chair": values.get("chair", ""),
+        "proposed_date": read_date(values, "proposed_date", "The proposed date"),
+        "reason": values.get("reason", ""),
+        "safety_plan": values.get("safety_plan", ""),
     }
 
 
-_BOOKING_LOCATIONS: dict[tuple[Any, ...], str] = {
-    ("booking", "starts_at"): "date",
-    ("booking", "duration_minutes"): "duration_minutes",
-    ("booking", "format"): "format",
-    ("booking", "venue"): "venue",
-    ("booking", "chair"): "chair",
-}
-
-
-def _invitee_fields() -> list[Field]:
-    fields = []
-    for row in range(1, INVITEE_ROWS + 1):
-        for part, label, kind in INVITEE_PARTS:
-            fields.append(
-                Field(
-                    f"invitee{row}_{part}",
-                    label,
-                    kind,
-                    group=f"Invitee {row}" + ("" if row > 1 else " (at least one)"),
-                )
-            )
-    return fields
-
-
-def _invitees(values: Mapping[str, str]) -> dict[str, Any]:
-    people = []
-    for row in range(1, INVITEE_ROWS + 1):
-        typed = {
-            part: values.get(f"invitee{row}_{part}", "").strip() for part, _, _ in INVITEE_PARTS
-        }
-        if not any(v for k, v in typed.items() if k != "is_school"):
-            continue
-        for part in ("name", "role_or_relationship"):
-            if not typed[part]:
-                label = "name" if part == "name" else "role or relationship"
-                raise _Invalid(f"invitee{row}_{part}", f"Enter invitee {row}'s {label}")
-        people.append(
-            {
-                "name": typed["name"],
-                "role_or_relationship": typed["role_or_relationship"],
-                "agency": typed["agency"],
-                "email": typed["email"] or None,
-                "telephone": typed["telephone"] or None,
-                "postal_address": typed["postal_address"] or None,
-                "is_school": bool(typed["is_school"]),
-            }
-        )
-    if not people:
-        raise _Invalid("invitee1_name", "Enter at least one invitee")
-    return {"invitees": people}
-
-
-def _invitee_location(loc: tuple[Any, ...], values: Mapping[str, str]) -> str | None:
-    if len(loc) < 3 or loc[0] != "invitees" or not isinstance(loc[1], int):
-        return None
-    filled = [
-        row
-        for row in range(1, INVITEE_ROWS + 1)
-        if any(values.get(f"invitee{row}_{p}", "").strip() for p, _, _ in INVITEE_PARTS[:-1])
-    ]
-    if loc[1] >= len(filled):
-        return None
-    return f"invitee{filled[loc[1]]}_{loc[2]}"
-
-
-# --- the forms --------------------------------------------------------------------------------
-
-
-def form_for(kind: DecisionKind, state: CaseState) -> DecisionForm:
-    title = DECISION_TITLES[kind]
-    title = title[0].upper() + title[1:]
-    proc = state.procedure
-
-    def just_reason(values: Mapping[str, str]) -> dict[str, Any]:
-        return {"reason": values.get("reason", "")}
-
-    match kind:
-        case DecisionKind.CONFIRM_ICPC:
-            fields = [_reason("Notes (optional)", False)]
-            return DecisionForm(kind, title, fields, just_reason, {("reason",): "reason"})
-        case DecisionKind.WITHDRAW_ICPC:
-            fields = [_reason("Why is the ICPC no longer needed?", True)]
-            return DecisionForm(kind, title, fields, just_reason, {("reason",): "reason"})
-        case DecisionKind.SHARE_REPORT:
-            fields = [_reason("Notes (optional)", False)]
-            return DecisionForm(kind, title, fields, just_reason, {("reason",): "reason"})
-        case DecisionKind.REQUEST_POLICE_CHECKS:
-            fields = [
-                _reason(
-                    "Why are police checks needed?",
-                    True,
-                    "The police will not run a check without a brief description of why",
-                )
-            ]
-            return DecisionForm(kind, title, fields, just_reason, {("reason",): "reason"})
-        case DecisionKind.REQUEST_DELAY:
-            fields = [
-                Field(
-                    "proposed_date",
-                    "Proposed date of the conference",
-                    "date",
-                    required=True,
-                    hint="A date after the statutory limit",
-                ),
-                _reason("Why is a delay needed?", True),
-                Field(
-                    "safety_plan",
-                    "How will the child be kept safe until then?",
-                    "textarea",
-                    required=True,
-                    hint="The safety plan while the conference is delayed",
-                ),
-            ]
-
-            def delay(values: Mapping[str, str]) -> dict[str, Any]:
-                return {
-                    "proposed_date": _date(values, "proposed_date", "The proposed date"),
-                    "reason": values.get("reason", ""),
-                    "safety_plan": values.get("safety_plan", ""),
-                }
-
-            return DecisionForm(
-                kind,
-                title,
-                fields,
-                delay,
-                {
-                    ("proposed_date",): "proposed_date",
-                    ("reason",): "reason",
-                    ("safety_plan",): "safety_plan",
-                },
-            )
-        case DecisionKind.APPROVE_DELAY | DecisionKind.REJECT_DELAY:
-            verb = "approving" if kind == DecisionKind.APPROVE_DELAY else "rejecting"
-            fields = [_reason(f"Your reasons for {verb} the delay", True)]
-            return DecisionForm(kind, title, fields, just_reason, {("reason",): "reason"})
-        case DecisionKind.RECORD_REPEAT_PLAN_OVERSIGHT:
-            fields = [_reason("Your oversight, in your words", True)]
-            return DecisionForm(kind, title, fields, just_reason, {("reason",): "reason"})
-        case DecisionKind.REPORT_CAPACITY_PROBLEM:
-            fields = [
-                Field(
-                    "problem",
-                    "What is the problem?",
-                    "radios",
-                    required=True,
-                    options=tuple((c.id, c.title) for c in proc.capacity_escalations),
-                ),
-                _reason("Details (optional)", False),
-            ]
-
-            def capacity(values: Mapping[str, str]) -> dict[str, Any]:
-                return {"problem": values.get("problem", ""), "reason": values.get("reason", "")}
-
-            return DecisionForm(
-                kind, title, fields, capacity, {("problem",): "problem", ("reason",): "reason"}
-            )
-        case DecisionKind.STAND_DOWN:
-            reasons = tuple((r.id, r.title) for r in proc.stand_down_reasons)
-            fields = [
-                Field(
-                    "stand_down_reason",
-                    "Why is the conference stood down?",
-                    "radios" if reasons else "text",
-                    required=True,
-                    options=reasons,
-                ),
-                _reason("Your rationale", True),
-            ]
-
-            def stand_down(values: Mapping[str, str]) -> dict[str, Any]:
-                return {
-                    "stand_down_reason": values.get("stand_down_reason", ""),
-                    "reason": values.get("reason", ""),
-                }
-
-            return DecisionForm(
-                kind,
-                title,
-                fields,
-                stand_down,
-                {("stand_down_reason",): "stand_down_reason", ("reason",): "reason"},
-            )
-        case DecisionKind.BOOK_CONFERENCE | DecisionKind.REBOOK_CONFERENCE:
-            fields = [*_booking_fields(), _reason("Notes (optional)", False)]
-
-            def book(values: Mapping[str, str]) -> dict[str, Any]:
-                return {"booking": _booking(values), "reason": values.get("reason", "")}
-
-            return DecisionForm(
-                kind, title, fields, book, {**_BOOKING_LOCATIONS, ("reason",): "reason"}
-            )
-        case DecisionKind.HOLD_CONFERENCE:
-            fields = [
-                Field(
-                    "outcome",
-                    "What did the conference decide?",
-                    "radios",
-                    required=True,
-                    options=(
-                        (Outcome.CHILD_PROTECTION_PLAN.value, "A child protection plan"),
-                        (Outcome.NO_PLAN.value, "No plan"),
-                    ),
-                ),
-                Field(
-                    "held_date",
-                    "Date it was held (optional)",
-                    "date",
-                    hint="Leave empty if it was held when booked",
-                ),
-                Field("held_time", "Time it started (optional)", "time"),
-                _reason("Notes (optional)", False),
-            ]
-
-            def hold(values: Mapping[str, str]) -> dict[str, Any]:
-                day = _date(values, "held_date", "The date it was held")
-                at = _time(values, "held_time", "The time it started")
-                if day is None and at is not None:
-                    raise _Invalid("held_date", "Enter the date it was held, or no time")
-                if day is not None and at is None:
-                    raise _Invalid("held_time", "Enter the time it started")
-                held: datetime | None = london_instant(day, at) if day and at else None
-                return {
-                    "outcome": values.get("outcome", ""),
-                    "held_at": held,
-                    "reason": values.get("reason", ""),
-                }
-
-            return DecisionForm(
-                kind,
-                title,
-                fields,
-                hold,
-                {("outcome",): "outcome", ("held_at",): "held_date", ("reason",): "reason"},
-            )
-        case DecisionKind.REASSIGN_WORKER:
-            fields = [
-                Field(
-                    "contact_role",
-                    "Role",
-                    "select",
-                    required=True,
-                    options=tuple((r.id, r.title) for r in proc.roles if not r.mailbox),
-                ),
-                Field("contact_name", "Name of the new member of staff", required=True),
-                Field("contact_email", "Their work email address", "email", required=True),
-                Field(
-                    "contact_user",
-                    "Their sign-in id (optional)",
-                    hint="So the cases waiting for them show when they sign in",
-                ),
-                _reason("Notes (optional)", False),
-            ]
-
-            def reassign(values: Mapping[str, str]) -> dict[str, Any]:
-                return {
-                    "contact": {
-                        "role": values.get("contact_role", ""),
-                        "name": values.get("contact_name", ""),
-                        "email": values.get("contact_email", ""),
-                        "user": values.get("contact_user", "").strip() or None,
-                    },
-                    "reason": values.get("reason", ""),
-                }
-
-            return DecisionForm(
-                kind,
-                title,
-                fields,
-                reassign,
-                {
-                    ("contact", "role"): "contact_role",
-                    ("contact", "name"): "contact_name",
-                    ("contact", "email"): "contact_email",
-                    ("contact", "user"): "contact_user",
-                    ("reason",): "reason",
-                },
-            )
-        case DecisionKind.RECEIVE_CONVENING_SHEET:
-            fields = [*_invitee_fields(), _reason("Notes (optional)", False)]
-            return DecisionForm(kind, title, fields, _invitees, {("reason",): "reason"})
-    raise LookupError(f"no form for {kind}")
-
-
-def _held_fields(what: str) -> list[Field]:
-    return [
+REQUEST_DELAY = FormSpec(
+    (
         Field(
-            "held_date",
-            f"Date {what} was held (optional)",
+            "proposed_date",
+            "Proposed date of the conference",
             "date",
-            hint="Leave empty for the booked date (a core group: today)",
+            required=True,
+            hint="A date after the statutory limit",
         ),
-        Field("held_time", "Time it started (optional)", "time"),
-    ]
+        reason("Why is a delay needed?", True),
+        Field(
+            "safety_plan",
+            "How will the child be kept safe until then?",
+            "textarea",
+            required=True,
+            hint="The safety plan while the conference is delayed",
+        ),
+    ),
+    _delay,
+)
 
 
-def _held_at(values: Mapping[str, str]) -> datetime | None:
-    day = _date(values, "held_date", "The date it was held")
-    at = _time(values, "held_time", "The time it started")
-    if day is None and at is not None:
-        raise _Invalid("held_date", "Enter the date it was held, or no time")
-    if day is not None and at is None:
-        raise _Invalid("held_time", "Enter the time it started")
-    return london_instant(day, at) if day and at else None
+def _capacity_problem(procedure: Procedure) -> FormSpec:
+    problems = tuple((c.id, c.title) for c in procedure.capacity_escalations)
+    return FormSpec(
+        (
+            Field("problem", "What is the problem?", "radios", required=True, options=problems),
+            reason("Details (optional)"),
+        ),
+        copied("problem", "reason"),
+    )
 
 
-def plan_form_for(kind: DecisionKind, state: PlanState) -> DecisionForm:
-    """The form for a decision on the child protection plan after the ICPC."""
-    title = plan_rules.DECISION_TITLES[kind]
-    title = title[0].upper() + title[1:]
-    notes = {("reason",): "reason"}
-
-    def just_reason(values: Mapping[str, str]) -> dict[str, Any]:
-        return {"reason": values.get("reason", "")}
-
-    def plan_form(
-        fields: list[Field],
-        build: Callable[[Mapping[str, str]], dict[str, Any]],
-        locations: dict[tuple[Any, ...], str],
-    ) -> DecisionForm:
-        return DecisionForm(kind, title, fields, build, locations, adapter=PLAN_DECISION)
-
-    match kind:
-        case (
-            DecisionKind.SIGN_OFF_PLAN
-            | DecisionKind.SHARE_CONFERENCE_RECORD
-            | DecisionKind.SEND_REVIEW_ATTENDANCE_LIST
-            | DecisionKind.APPROVE_REVIEW_MOVE
-        ):
-            return plan_form([_reason("Notes (optional)", False)], just_reason, notes)
-        case DecisionKind.HOLD_CORE_GROUP:
-
-            def core_group(values: Mapping[str, str]) -> dict[str, Any]:
-                return {"held_at": _held_at(values), "reason": values.get("reason", "")}
-
-            fields = [*_held_fields("the meeting"), _reason("Notes (optional)", False)]
-            return plan_form(fields, core_group, {("held_at",): "held_date", **notes})
-        case DecisionKind.BOOK_REVIEW:
-
-            def book(values: Mapping[str, str]) -> dict[str, Any]:
-                return {"booking": _booking(values), "reason": values.get("reason", "")}
-
-            fields = [*_booking_fields(), _reason("Notes (optional)", False)]
-            return plan_form(fields, book, {**_BOOKING_LOCATIONS, **notes})
-        case DecisionKind.REQUEST_REVIEW_MOVE:
-
-            def move(values: Mapping[str, str]) -> dict[str, Any]:
-                return {"booking": _booking(values), "reason": values.get("reason", "")}
-
-            fields = [*_booking_fields(), _reason("Why move the review conference?", True)]
-            return plan_form(fields, move, {**_BOOKING_LOCATIONS, **notes})
-        case DecisionKind.HOLD_REVIEW:
-
-            def hold(values: Mapping[str, str]) -> dict[str, Any]:
-                return {
-                    "outcome": values.get("outcome", ""),
-                    "held_at": _held_at(values),
-                    "reason": values.get("reason", ""),
-                }
-
-            fields = [
-                Field(
-                    "outcome",
-                    "What did the review conference decide?",
-                    "radios",
-                    required=True,
-                    options=(
-                        (ReviewOutcome.PLAN_CONTINUES.value, "The plan continues"),
-                        (ReviewOutcome.PLAN_ENDS.value, "The plan ends"),
-                    ),
-                ),
-                *_held_fields("the review"),
-                _reason("Notes (optional)", False),
-            ]
-            return plan_form(
-                fields, hold, {("outcome",): "outcome", ("held_at",): "held_date", **notes}
-            )
-        case DecisionKind.END_PLAN:
-
-            def end(values: Mapping[str, str]) -> dict[str, Any]:
-                return {
-                    "end_reason": values.get("end_reason", ""),
-                    "reason": values.get("reason", ""),
-                }
-
-            fields = [
-                Field(
-                    "end_reason",
-                    "Why does the plan end?",
-                    "radios",
-                    required=True,
-                    options=(
-                        (PlanEndReason.LOOKED_AFTER.value, "The child became looked after"),
-                        (
-                            PlanEndReason.MOVED_AUTHORITY.value,
-                            "The child moved to another authority",
-                        ),
-                    ),
-                ),
-                _reason("Your reasons", True),
-            ]
-            return plan_form(fields, end, {("end_reason",): "end_reason", **notes})
-        case DecisionKind.REASSIGN_WORKER:
-            case_form = form_for(kind, state.case)
-            return DecisionForm(
-                kind,
-                title,
-                case_form.fields,
-                case_form.build,
-                case_form.locations,
-                adapter=PLAN_DECISION,
-            )
-    raise LookupError(f"no form for {kind}")
+def _stand_down(procedure: Procedure) -> FormSpec:
+    reasons = tuple((r.id, r.title) for r in procedure.stand_down_reasons)
+    return FormSpec(
+        (
+            Field(
+                "stand_down_reason",
+                "Why is the conference stood down?",
+                "radios" if reasons else "text",
+                required=True,
+                options=reasons,
+            ),
+            reason("Your rationale", True),
+        ),
+        copied("stand_down_reason", "reason"),
+    )
 
 
-# --- parsing ----------------------------------------------------------------------------------
+def _held(values: Values) -> dict[str, Any]:
+    """A conference recorded as held: what it decided, when, and notes."""
+    return {
+        "outcome": values.get("outcome", ""),
+        "held_at": held_at(values),
+        "reason": values.get("reason", ""),
+    }
 
-_MESSAGES = {
-    "string_pattern_mismatch": "is not in the expected form",
-    "string_too_long": "is too long",
-    "string_too_short": "must not be empty",
-    "missing": "is missing",
+
+def _outcome(label: str, *options: tuple[str, str]) -> Field:
+    return Field("outcome", label, "radios", required=True, options=options)
+
+
+HOLD_CONFERENCE = FormSpec(
+    (
+        _outcome(
+            "What did the conference decide?",
+            (Outcome.CHILD_PROTECTION_PLAN.value, "A child protection plan"),
+            (Outcome.NO_PLAN.value, "No plan"),
+        ),
+        *held_fields("it", "Leave empty if it was held when booked"),
+        NOTES,
+    ),
+    _held,
+    {("held_at",): "held_date"},
+)
+
+_PLAN_HELD_HINT = "Leave empty for the booked date (a core group: today)"
+
+HOLD_REVIEW = FormSpec(
+    (
+        _outcome(
+            "What did the review conference decide?",
+            (ReviewOutcome.PLAN_CONTINUES.value, "The plan continues"),
+            (ReviewOutcome.PLAN_ENDS.value, "The plan ends"),
+        ),
+        *held_fields("the review", _PLAN_HELD_HINT),
+        NOTES,
+    ),
+    _held,
+    {("held_at",): "held_date"},
+)
+
+
+def _core_group(values: Values) -> dict[str, Any]:
+    return {"held_at": held_at(values), "reason": values.get("reason", "")}
+
+
+HOLD_CORE_GROUP = FormSpec(
+    (*held_fields("the meeting", _PLAN_HELD_HINT), NOTES),
+    _core_group,
+    {("held_at",): "held_date"},
+)
+
+END_PLAN = FormSpec(
+    (
+        Field(
+            "end_reason",
+            "Why does the plan end?",
+            "radios",
+            required=True,
+            options=(
+                (PlanEndReason.LOOKED_AFTER.value, "The child became looked after"),
+                (PlanEndReason.MOVED_AUTHORITY.value, "The child moved to another authority"),
+            ),
+        ),
+        reason("Your reasons", True),
+    ),
+    copied("end_reason", "reason"),
+)
+
+
+def _split_advice(values: Values) -> dict[str, Any]:
+    answer = values.get("split_needed", "")
+    return {
+        "split_needed": {"yes": True, "no": False}.get(answer, answer),
+        "reason": values.get("reason", ""),
+    }
+
+
+ADVISE_CONFERENCE_SPLIT = FormSpec(
+    (
+        Field(
+            "split_needed",
+            "Does the conference need to be split?",
+            "radios",
+            required=True,
+            options=(("yes", "Yes, in two parts"), ("no", "No")),
+        ),
+        reason(
+            "Known risks or concerns with the family's participation",
+            True,
+            "Whoever books the conference is told, so it can be arranged",
+        ),
+    ),
+    _split_advice,
+)
+
+
+def _new_contact(values: Values) -> dict[str, Any]:
+    return {
+        "contact": {
+            "role": values.get("contact_role", ""),
+            "name": values.get("contact_name", ""),
+            "email": values.get("contact_email", ""),
+            "user": values.get("contact_user", "").strip() or None,
+        },
+        "reason": values.get("reason", ""),
+    }
+
+
+def _reassign_worker(procedure: Procedure) -> FormSpec:
+    people = tuple((r.id, r.title) for r in procedure.roles if not r.mailbox)
+    return FormSpec(
+        (
+            Field("contact_role", "Role", "select", required=True, options=people),
+            Field("contact_name", "Name of the new member of staff", required=True),
+            Field("contact_email", "Their work email address", "email", required=True),
+            Field(
+                "contact_user",
+                "Their sign-in id (optional)",
+                hint="So the cases waiting for them show when they sign in",
+            ),
+            NOTES,
+        ),
+        _new_contact,
+        {
+            ("contact", "role"): "contact_role",
+            ("contact", "name"): "contact_name",
+            ("contact", "email"): "contact_email",
+            ("contact", "user"): "contact_user",
+        },
+    )
+
+
+K = DecisionKind
+
+FORMS: dict[DecisionKind, FormBuilder] = {
+    # The ICPC case.
+    K.CONFIRM_ICPC: _just(NOTES),
+    K.WITHDRAW_ICPC: _just(reason("Why is the ICPC no longer needed?", True)),
+    K.RECEIVE_CONVENING_SHEET: _fixed(FormSpec((*INVITEE_FIELDS, NOTES), invitees)),
+    K.BOOK_CONFERENCE: _booking(NOTES),
+    K.SHARE_REPORT: _just(NOTES),
+    K.REQUEST_POLICE_CHECKS: _just(
+        reason(
+            "Why are police checks needed?",
+            True,
+            "The police will not run a check without a brief description of why",
+        )
+    ),
+    K.REQUEST_DELAY: _fixed(REQUEST_DELAY),
+    K.APPROVE_DELAY: _just(reason("Your reasons for approving the delay", True)),
+    K.REJECT_DELAY: _just(reason("Your reasons for rejecting the delay", True)),
+    K.REPORT_CAPACITY_PROBLEM: _capacity_problem,
+    K.STAND_DOWN: _stand_down,
+    K.REBOOK_CONFERENCE: _booking(NOTES),
+    K.HOLD_CONFERENCE: _fixed(HOLD_CONFERENCE),
+    K.RECORD_REPEAT_PLAN_OVERSIGHT: _just(reason("Your oversight, in your words", True)),
+    K.ADVISE_CONFERENCE_SPLIT: _fixed(ADVISE_CONFERENCE_SPLIT),
+    # Either path.
+    K.REASSIGN_WORKER: _reassign_worker,
+    # The child protection plan after the ICPC.
+    K.HOLD_CORE_GROUP: _fixed(HOLD_CORE_GROUP),
+    K.SIGN_OFF_PLAN: _just(NOTES),
+    K.SHARE_CONFERENCE_RECORD: _just(NOTES),
+    K.SEND_REVIEW_ATTENDANCE_LIST: _just(NOTES),
+    K.BOOK_REVIEW: _booking(NOTES),
+    K.REQUEST_REVIEW_MOVE: _booking(reason("Why move the review conference?", True)),
+    K.APPROVE_REVIEW_MOVE: _just(NOTES),
+    K.HOLD_REVIEW: _fixed(HOLD_REVIEW),
+    K.END_PLAN: _fixed(END_PLAN),
 }
-
-
-def _message(form: DecisionForm, name: str, error: Mapping[str, Any]) -> str:
-    f = form.field(name)
-    label = f.label if f else name.replace("_", " ")
-    if name.endswith("_email") or name == "email":
-        return f"Enter {label.lower()} in the right form, like name@example.org"
-    if error.get("type") == "less_than_equal" or error.get("type") == "greater_than":
-        return f"{label}: {error.get('msg', 'out of range')}"
-    return f"{label} {_MESSAGES.get(str(error.get('type')), 'is not valid')}"
-
-
-def parse(form: DecisionForm, raw: Mapping[str, str], decider: Decider) -> Parsed:
-    values = {f.name: str(raw.get(f.name, "")) for f in form.fields}
-    errors: dict[str, str] = {}
-    for f in form.fields:
-        if f.required and not values[f.name].strip():
-            verb = "Choose" if f.kind in ("radios", "select") else "Enter"
-            errors[f.name] = f"{verb} {f.label[0].lower()}{f.label[1:].rstrip('?')}"
-    if errors:
-        return Parsed(None, _ordered(form, errors), values)
-    try:
-        payload = form.build(values)
-    except _Invalid as invalid:
-        return Parsed(None, {invalid.field_name: str(invalid)}, values)
-    payload = {"kind": form.kind.value, "decided_by": decider, **payload}
-    try:
-        decision = form.adapter.validate_python(payload)
-    except ValidationError as error:
-        for e in error.errors():
-            loc = tuple(e["loc"])
-            if loc and loc[0] == form.kind.value:
-                loc = loc[1:]
-            name = _invitee_location(loc, values) or next(
-                (n for prefix, n in form.locations.items() if loc[: len(prefix)] == prefix), None
-            )
-            if name is None:  # not the user's doing (the decider, say): say so plainly
-                errors.setdefault("", "This decision could not be sent; please tell support.")
-            else:
-                errors.setdefault(name, _message(form, name, e))
-        return Parsed(None, _ordered(form, errors), values)
-    return Parsed(decision, {}, values)
-
-
-def _ordered(form: DecisionForm, errors: dict[str, str]) -> dict[str, str]:
-    order = {f.name: n for n, f in enumerate(form.fields)}
-    return dict(sorted(errors.items(), key=lambda item: order.get(item[0], -1)))

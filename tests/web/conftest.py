@@ -15,15 +15,16 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from contracts.case import DECIDE_UPDATE, DecisionRequest, DecisionResult
 from domain.calendar import LONDON
+from domain.case_rules import CASE_DECISION
 from domain.case_state import CaseState
-from domain.decisions import CASE_DECISION, Decider
+from domain.decisions import Decider
 from tests.case_helpers import RunningCase, procedure, start_running_case, unique
 from tests.conftest import MailCatcher
 from web.settings import Settings
 from web.users import UserStore
 from workers.main import build_worker
-from workflows.case_contract import DECIDE_UPDATE, DecisionRequest, DecisionResult
 
 BCT = "bct-management-note"
 PASSWORD = "correct horse battery staple"

@@ -16,14 +16,14 @@ from pathlib import Path
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from contracts.case import TASK_QUEUE
+from contracts.client import read_case, start_case
 from domain.calendar import LONDON, london_instant
 from domain.case_state import CaseState
-from starters.case_client import read_case, start_case
 from tests.case_helpers import case_start, procedure, unique
 from web.settings import Settings
 from web.users import UserStore
 from workers.main import build_worker
-from workflows.case_contract import TASK_QUEUE
 
 PROCEDURE = "bct-management-note"
 PASSWORD = "correct horse battery"

@@ -1,0 +1,106 @@
+"""What the routers share, kept on ``app.state.web``, and the FastAPI dependencies that give
+it to them: the signed-in user, the Temporal client, the CSRF-checked form, the error pages."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from temporalio.client import Client
+
+from domain.procedure import Procedure
+from web import csrf
+from web.auth import SessionCodec, SignInThrottle
+from web.rendering import Renderer
+from web.settings import Settings
+from web.users import User, UserStore
+
+ClientFactory = Callable[[], Awaitable[Client]]
+
+
+class SignInNeeded(Exception):
+    """No one is signed in: the page sends them to sign in, and back afterwards."""
+
+
+class Problem(Exception):
+    """An error page: 403, 404, 503 ..."""
+
+    def __init__(self, status: int, title: str, message: str) -> None:
+        super().__init__(title)
+        self.status, self.title, self.message = status, title, message
+
+
+class ClientHolder:
+    """One Temporal client for the app, connected on first use (and again after a failure)."""
+
+    def __init__(self, factory: ClientFactory) -> None:
+        self._factory = factory
+        self._client: Client | None = None
+        self._lock = asyncio.Lock()
+
+    async def get(self) -> Client:
+        if self._client is None:
+            async with self._lock:
+                if self._client is None:
+                    try:
+                        self._client = await self._factory()
+                    except Exception as error:
+                        raise Problem(
+                            503,
+                            "Sorry, the service is unavailable",
+                            "The form cannot reach the case service just now. Try again later.",
+                        ) from error
+        return self._client
+
+
+@dataclass
+class Services:
+    """Everything the pages share, made once at app creation."""
+
+    settings: Settings
+    renderer: Renderer
+    sessions: SessionCodec
+    throttle: SignInThrottle
+    users: UserStore
+    clients: ClientHolder
+    procedures: Mapping[str, Procedure]  # the installed procedures, loaded once
+
+
+def services(request: Request) -> Services:
+    found: Services = request.app.state.web
+    return found
+
+
+def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    return services(request).renderer.page(request, name, status, **context)
+
+
+# --- dependencies -----------------------------------------------------------------------------
+
+
+def require_user(request: Request) -> User:
+    user: User | None = request.state.user
+    if user is None:
+        raise SignInNeeded
+    return user
+
+
+async def temporal(request: Request) -> Client:
+    return await services(request).clients.get()
+
+
+async def form_values(request: Request) -> dict[str, str]:
+    """The posted form, once its CSRF token is checked against the session's."""
+    form = await request.form()
+    values = {k: v for k, v in form.items() if isinstance(v, str)}
+    if not csrf.valid(request.state.session.get("csrf"), values.get(csrf.FIELD)):
+        raise Problem(
+            403,
+            "This form has expired",
+            "For your security the form could not be sent. Go back, reload the page and try again.",
+        )
+    return values
