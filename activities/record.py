@@ -76,7 +76,6 @@ async def record_case_events(batch: RecordBatch) -> int:
             type="RecordBatchInvalid",
             non_retryable=True,
         ) from None
-    bound.info("case_events_recorded", events=len(batch.events), added=added)
     return added
 
 

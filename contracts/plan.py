@@ -47,6 +47,7 @@ class PlanInput(BaseModel):
 
     state: PlanState
     pending: list[PlanDecisionRequest] = Field(default_factory=list)
+    recorded: int = 0  # timeline entries already written to the case record
 
 
 class PlanRunResult(BaseModel):

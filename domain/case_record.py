@@ -15,7 +15,9 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, Field
 
+from domain.calendar import LONDON, WorkingDayTable
 from domain.decisions import Decider
+from domain.milestones import MilestoneState, TimelineEntry
 
 
 class Stream(StrEnum):
@@ -68,3 +70,89 @@ class RecordBatch(BaseModel):
     stream: Stream
     events: list[RecordedEvent] = Field(default_factory=list)
     summary: CaseSummary | None = None
+
+
+# --- what a batch holds: the path's new timeline entries, with what changed in its milestones --
+
+
+class MilestoneMark(BaseModel):
+    """What the record last saw of one milestone: when due, when met, whether escalated."""
+
+    due: AwareDatetime | None = None
+    met_at: AwareDatetime | None = None
+    escalated: bool = False
+
+
+Marks = dict[str, MilestoneMark]
+
+
+def milestone_marks(milestones: list[MilestoneState]) -> Marks:
+    return {
+        m.id: MilestoneMark(due=m.planned.due, met_at=m.met_at, escalated=m.escalated)
+        for m in milestones
+    }
+
+
+def new_events(
+    timeline: list[TimelineEntry],
+    since: int,
+    milestones: list[MilestoneState],
+    seen: Marks,
+    calendar: WorkingDayTable,
+) -> list[RecordedEvent]:
+    """The timeline entries from position ``since`` on, as record events.
+
+    What changed in the milestones since the record last looked (``seen``) rides on the last
+    new event, the one whose effects caused it: due dates planned or recomputed (``due``),
+    milestones met and by how many working days late (``met``), milestones missed (``missed``).
+    """
+    events = [
+        RecordedEvent(
+            position=position,
+            at=entry.at,
+            event=entry.event,
+            by=entry.by,
+            summary=entry.summary,
+            reason=entry.reason,
+        )
+        for position, entry in enumerate(timeline[since:], start=since)
+    ]
+    if not events:
+        return events
+    due: dict[str, str | None] = {}
+    met: dict[str, dict[str, Any]] = {}
+    missed: list[str] = []
+    for m in milestones:
+        before = seen.get(m.id)
+        if before is None or before.due != m.planned.due:
+            due[m.id] = m.planned.due.isoformat() if m.planned.due else None
+        if m.met_at is not None and (before is None or before.met_at is None):
+            met[m.id] = _met(m, calendar)
+        if m.escalated and m.met_at is None and (before is None or not before.escalated):
+            missed.append(m.id)
+    data = events[-1].data
+    if due:
+        data["due"] = due
+    if met:
+        data["met"] = met
+    if missed:
+        data["missed"] = missed
+    return events
+
+
+def _met(m: MilestoneState, calendar: WorkingDayTable) -> dict[str, Any]:
+    assert m.met_at is not None
+    due = m.planned.due
+    late: int | None = 0
+    if due is not None and m.met_at > due:
+        try:
+            late = calendar.working_days_between(
+                due.astimezone(LONDON).date(), m.met_at.astimezone(LONDON).date()
+            )
+        except ValueError:  # beyond the path's frozen calendar: not known here
+            late = None
+    return {
+        "at": m.met_at.isoformat(),
+        "due": due.isoformat() if due else None,
+        "working_days_late": late,
+    }

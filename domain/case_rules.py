@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from domain.case_record import Stream
+from domain.case_record import CaseSummary, Stream
 from domain.case_state import FINAL_STAGES, CaseState, DelayRequest, DelayStatus, Stage
 from domain.decisions import (
     AdviseConferenceSplit,
@@ -617,3 +617,37 @@ def stage_details(state: CaseState, now: datetime) -> str:
     if state.stage == Stage.AWAITING_DELAY_DECISION and state.delay:
         lines.append(f"Delay requested to {state.delay.proposed_date:%d %B %Y}")
     return "\n".join(lines)
+
+
+def record_summary(state: CaseState, now: datetime) -> CaseSummary:
+    """The case as it stands, for the case record's lists (no names, no addresses)."""
+    nxt = state.next_milestone() if state.is_open else None
+    awaiting = state.awaiting_roles()
+    plan_follows = state.outcome == Outcome.CHILD_PROTECTION_PLAN
+    closed_at = None if plan_follows else state.withdrawn_at or state.closed_at or state.held_at
+    reasons = {
+        Stage.WITHDRAWN: "ICPC withdrawn",
+        Stage.CLOSED: f"stood down: {state.stand_down_reason}",
+        Stage.HELD: "no plan at the ICPC",
+    }
+    return CaseSummary(
+        case_id=state.case_id,
+        case_reference=state.start.case_reference,
+        family_reference=state.start.family_reference,
+        procedure_id=state.procedure.id,
+        stream=Stream.CASE,
+        stage=state.stage,
+        is_open=state.is_open or plan_follows,
+        strategy_discussion=state.start.strategy_discussion,
+        icpc_deadline=state.deadline,
+        deadline=state.deadline if state.is_open else None,
+        next_due=nxt.planned.due if nxt else None,
+        next_milestone=nxt.id if nxt else None,
+        awaiting_role=awaiting[0] if awaiting else None,
+        out_of_timescale=state.out_of_timescale(now),
+        escalated=state.escalated(),
+        icpc_held_at=state.held_at,
+        outcome=state.outcome,
+        closed_at=closed_at,
+        closed_reason=None if closed_at is None else reasons.get(state.stage),
+    )

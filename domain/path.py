@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Generic, Protocol, TypeVar, Un
 
 from pydantic import Field, TypeAdapter
 
-from domain.calendar import LONDON
+from domain.calendar import LONDON, WorkingDayTable
 from domain.case_record import Stream
 from domain.decisions import DecisionBase
 from domain.milestones import MilestoneState, TimelineEntry
@@ -56,6 +56,9 @@ class PathState(Protocol):
 
     @property
     def case(self) -> CaseState: ...  # the ICPC case: whose contacts notices are sent to
+
+    @property
+    def calendar(self) -> WorkingDayTable: ...
 
     @property
     def is_open(self) -> bool: ...

@@ -126,9 +126,12 @@ def child_environment(args: argparse.Namespace) -> dict[str, str]:
         ICPC_SMTP_HOST=HOST,
         ICPC_SMTP_PORT=str(args.mail_port),
         ICPC_SMTP_STARTTLS="0",
-        ICPC_OUTBOX_DB=str(args.data_dir / "outbox.sqlite3"),
         PYTHONUNBUFFERED="1",
     )
+    # The case record (and the shared email ledger): a SQLite file in the data folder, unless
+    # ICPC_DATABASE_URL already points elsewhere (PostgreSQL, say).
+    env.setdefault("ICPC_DATABASE_URL", f"sqlite:///{args.data_dir / 'icpc-records.sqlite3'}")
+    env.pop("ICPC_OUTBOX_DB", None)
     env.pop("ICPC_SMTP_USERNAME", None)
     env.pop("ICPC_SMTP_PASSWORD", None)
     from workers.encryption import ensure_key_file
@@ -153,6 +156,13 @@ def _spawn(
         preexec_fn=_die_with_parent if _PRCTL is not None else None,
     )
     return Child(name, process, signal.SIGTERM if name == "temporal" else signal.SIGINT)
+
+
+def _shown(url: str) -> str:
+    """A database URL without its password."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def _icpc(*arguments: str) -> list[str]:
@@ -215,8 +225,15 @@ def run(args: argparse.Namespace) -> int:
         if _port_in_use(port):
             raise CommandError(f"port {port} ({what}) is already in use on {HOST}")
     args.data_dir.mkdir(parents=True, exist_ok=True)
+    args.data_dir.chmod(0o700)  # case data: the owner's only
     mail_dir = args.data_dir / "mail"
     env = child_environment(args)
+    from records.database import RecordStoreError, upgrade
+
+    try:
+        upgrade(env["ICPC_DATABASE_URL"])  # creates the record, or brings it up to this release
+    except RecordStoreError as error:
+        raise CommandError(str(error)) from None
     address = f"{HOST}:{args.port}"
 
     def on_sigterm(*_: object) -> None:
@@ -237,6 +254,7 @@ def run(args: argparse.Namespace) -> int:
         lines = [
             f"  Temporal gRPC     {address}",
             f"  Temporal Web UI   http://{HOST}:{args.ui_port}",
+            f"  Case record       {_shown(env['ICPC_DATABASE_URL'])}",
         ]
         children.append(
             _spawn(

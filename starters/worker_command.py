@@ -14,8 +14,13 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from records.database import RecordStoreError
+    from starters.cli import CommandError
     from workers.main import run_worker
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_worker())
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(run_worker())
+    except RecordStoreError as error:
+        raise CommandError(str(error)) from None
     return 0

@@ -59,6 +59,19 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
         yield env
 
 
+@pytest.fixture(scope="session", autouse=True)
+def case_record(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One case record (SQLite) for every worker this test session runs."""
+    from activities.record import reset_record_store
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('record') / 'icpc-records.sqlite3'}"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ICPC_DATABASE_URL", url)
+        reset_record_store()
+        yield url
+        reset_record_store()
+
+
 @pytest.fixture(scope="session")
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(

@@ -31,6 +31,7 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
+from activities.record import record_store
 from contracts import search_attributes as sa
 from contracts.case import (
     CASE_WORKFLOW,
@@ -44,6 +45,7 @@ from contracts.case import (
 )
 from contracts.plan import PLAN_WORKFLOW, PlanDecisionRequest, PlanInput, PlanRunResult
 from domain.calendar import LONDON, london_instant
+from domain.case_record import Stream
 from domain.case_state import CaseState
 from domain.decisions import BookConference, ConfirmIcpc, HoldConference, Outcome
 from domain.plan_decisions import (
@@ -409,10 +411,16 @@ async def test_a_review_out_of_timescale_is_refused_for_a_missing_approval(
     assert len(overdue) == 1
 
 
-async def test_the_case_starts_the_plan_as_a_child_that_outlives_it(
-    time_skipping_env: WorkflowEnvironment, ts_worker: Worker, smtp_server: MailCatcher
-) -> None:
-    env = time_skipping_env
+@dataclass
+class CaseThenPlan:
+    case_id: str
+    case: Any  # the case workflow's handle
+    plan: RunningPlan
+    icpc_at: datetime
+
+
+async def case_to_plan(env: WorkflowEnvironment, worker: Worker) -> CaseThenPlan:
+    """A case confirmed, booked and held with a plan, on the time-skipping server."""
     proc = after_icpc_procedure()
     now = await env.get_current_time()
     strategy = (now - timedelta(minutes=10)).astimezone(LONDON)
@@ -423,7 +431,7 @@ async def test_the_case_starts_the_plan_as_a_child_that_outlives_it(
         CASE_WORKFLOW,
         CaseInput(start=start, procedure=proc),
         id=case.case_id,
-        task_queue=ts_worker.task_queue,
+        task_queue=worker.task_queue,
         result_type=CaseResult,
     )
 
@@ -457,19 +465,61 @@ async def test_the_case_starts_the_plan_as_a_child_that_outlives_it(
     assert result.plan_workflow_id == f"{case.case_id}-plan"
     plan = RunningPlan(client=env.client, plan_id=result.plan_workflow_id, env=env)
     STARTED.append(plan)
+    return CaseThenPlan(case.case_id, handle, plan, icpc_at)
+
+
+async def test_the_case_starts_the_plan_as_a_child_that_outlives_it_and_the_record_holds_both(
+    time_skipping_env: WorkflowEnvironment, ts_worker: Worker, smtp_server: MailCatcher
+) -> None:
+    """The plan outlives its case; through a review (continue-as-new) to the plan's end, the
+    case record holds each path's timeline exactly, in order, once, and its summary says how
+    the child's path ended. (One scenario: the time-skipping server stalls on a second.)"""
+    path = await case_to_plan(time_skipping_env, ts_worker)
+    plan = path.plan
     state = await plan.until(lambda s: s.stage == PlanStage.AWAITING_REVIEW_BOOKING)
-    assert state.icpc_held_at == icpc_at
+    assert state.icpc_held_at == path.icpc_at
     desc = await plan.handle.describe()
     assert desc.status is not None and desc.status.name == "RUNNING"
-    assert desc.raw_description.workflow_execution_info.parent_execution.workflow_id == case.case_id
+    assert desc.raw_description.workflow_execution_info.parent_execution.workflow_id == path.case_id
+    day = working_days_before_due(state, 3)
+    await plan.signal(book(day))
+    await plan.sleep_until(afternoon(day))
+    await plan.signal_next_cycle(hold())
     result = await plan.signal_end(
         EndPlan(
             decided_by=who("team_manager"),
-            end_reason=PlanEndReason.LOOKED_AFTER,
-            reason="Child accommodated",
+            end_reason=PlanEndReason.MOVED_AUTHORITY,
+            reason="Family moved",
         )
     )
-    assert result.end_reason == "looked_after"
+    assert result.end_reason == "moved_authority"
+    case_state: CaseState = await path.case.query(STATE_QUERY, result_type=CaseState)
+    plan_state = await plan.state()
+    store = record_store()
+    recorded = store.timeline(path.case_id)
+    for stream, timeline in (
+        (Stream.CASE, case_state.timeline),
+        (Stream.PLAN, plan_state.timeline),
+    ):
+        events = [e for s, e in recorded if s == stream]
+        assert [e.position for e in events] == list(range(len(timeline)))
+        assert [(e.at, e.event, e.by, e.summary, e.reason) for e in events] == [
+            (t.at, t.event, t.by, t.summary, t.reason) for t in timeline
+        ]
+    case_events = [e for s, e in recorded if s == Stream.CASE]
+    # The due dates as planned ride on the start; the conference met the statutory limit.
+    assert case_events[0].event == "case_started"
+    assert "icpc_deadline" in case_events[0].data["due"]
+    held = next(e for e in case_events if e.event == "hold_conference")
+    assert held.data["met"]["icpc_deadline"]["working_days_late"] == 0
+    assert held.by is not None and held.by.role == "business_support"
+    plan_events = [e.event for s, e in recorded if s == Stream.PLAN]
+    assert plan_events.count("hold_review") == 1 and plan_events[-1] == "end_plan"
+    summary = store.summary(path.case_id)
+    assert summary is not None
+    assert summary.stream == Stream.PLAN and not summary.is_open
+    assert summary.closed_reason == "plan ended: moved_authority"
+    assert summary.icpc_held_at == path.icpc_at and summary.outcome == "child_protection_plan"
 
 
 # --- updates (dev server) -----------------------------------------------------------------------

@@ -13,14 +13,16 @@ from temporalio.worker import Worker
 
 from activities.mail import send_emails
 from activities.planning import plan_case
+from activities.record import RECORD_ACTIVITIES
 from contracts.case import TASK_QUEUE
+from records.database import check_current, database_url
 from workers.connection import connect
 from workers.log_setup import configure_logging, get_logger
 from workflows.case_workflow import IcpcCaseWorkflow
 from workflows.plan_workflow import IcpcPlanWorkflow
 
 WORKFLOWS: Sequence[type] = [IcpcCaseWorkflow, IcpcPlanWorkflow]
-ACTIVITIES: Sequence[Any] = [plan_case, send_emails]
+ACTIVITIES: Sequence[Any] = [plan_case, send_emails, *RECORD_ACTIVITIES]
 
 
 def build_worker(client: Client, task_queue: str = TASK_QUEUE) -> Worker:
@@ -35,6 +37,8 @@ def build_worker(client: Client, task_queue: str = TASK_QUEUE) -> Worker:
 
 async def run_worker() -> None:
     configure_logging()
+    # A record that is missing, behind, ahead or not ours stops the worker before any case runs.
+    check_current(database_url())
     client = await connect()
     log = get_logger()
     log.info("worker_started", task_queue=TASK_QUEUE, namespace=client.namespace)

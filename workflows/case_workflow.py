@@ -65,7 +65,10 @@ class IcpcCaseWorkflow:
     def __init__(self, case: CaseInput) -> None:
         self._input = case
         self._loop: DecisionLoop[CaseState] = DecisionLoop(
-            CASE_PATH, details=case_rules.stage_details, search_attributes=search_attributes
+            CASE_PATH,
+            details=case_rules.stage_details,
+            search_attributes=search_attributes,
+            summary=case_rules.record_summary,
         )
 
     # --- the run -------------------------------------------------------------------------
@@ -83,9 +86,11 @@ class IcpcCaseWorkflow:
         state.apply_schedule(planned.schedule)
         case_rules.start(state, workflow.now())
         self._loop.begin(state)
+        self._loop.start_recording()
         await self._loop.run(self._carry_out, keep_going=lambda: state.is_open)
 
         self._loop.publish()
+        await self._loop.all_recorded()
         await workflow.wait_condition(workflow.all_handlers_finished)
         plan_id = None
         if state.outcome == Outcome.CHILD_PROTECTION_PLAN:

@@ -9,19 +9,30 @@ planning due dates, invitations, the plan's next cycle.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeUpdate
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.record import record_case_events
     from contracts.case import DecisionResult
+    from domain.case_record import CaseSummary, Marks, RecordBatch, milestone_marks, new_events
     from domain.path import Effects, Path, PathState, Refusal
     from workflows.mail_delivery import MailDelivery
+
+# Paths started before the case record existed replay without writing to it.
+RECORD_PATCH = "case-record"
+RECORD_TIMEOUT = timedelta(seconds=30)
+# No attempt limit: a database that is down is retried, slower and slower, until it is back.
+RECORD_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5)
+)
 
 S = TypeVar("S", bound=PathState)
 
@@ -33,6 +44,7 @@ class DecisionLoop(Generic[S]):
         *,
         details: Callable[[S, datetime], str],
         search_attributes: Callable[[S, datetime, bool], list[SearchAttributeUpdate[Any]]],
+        summary: Callable[[S, datetime], CaseSummary],
         pause_reason: str = "",
         paused: Callable[[S], bool] = lambda state: False,
     ) -> None:
@@ -46,8 +58,13 @@ class DecisionLoop(Generic[S]):
         self._search_attributes = search_attributes
         self._paused = paused
         self._pause_reason = pause_reason
+        self._summary = summary
         self._effects: list[Effects] = []
         self._woken = False
+        self._busy = False  # carrying out effects: the record waits for the path to settle
+        self._recording = False
+        self.recorded = 0  # timeline entries already in the case record
+        self._marks: Marks = {}
 
     # --- the run -------------------------------------------------------------------------
 
@@ -66,8 +83,10 @@ class DecisionLoop(Generic[S]):
         state = self.require_state()
         while True:
             self.add(self.path.on_clock(state, workflow.now()))
+            self._busy = True
             while self._effects:  # including effects queued while these run
                 await carry_out(self._effects.pop(0))
+            self._busy = False
             if not keep_going():
                 break
             self.publish()
@@ -87,6 +106,53 @@ class DecisionLoop(Generic[S]):
         delay = max(at - workflow.now(), timedelta(seconds=1))
         with contextlib.suppress(TimeoutError):  # the timer fired: time for the next event
             await workflow.wait_condition(lambda: self._woken, timeout=delay, timeout_summary=name)
+
+    # --- the case record ------------------------------------------------------------------
+
+    def start_recording(self, recorded: int = 0) -> None:
+        """Write this path's events to the case record from now on (``recorded`` of its
+        timeline entries are there already), in the background: a database that is down
+        delays the record, never the case."""
+        if not workflow.patched(RECORD_PATCH):
+            return
+        self._recording = True
+        self.recorded = recorded
+        asyncio.create_task(self._record_forever())  # noqa: RUF006 - lives as long as the run
+
+    async def _record_forever(self) -> None:
+        state = self.require_state()
+        while True:
+            await workflow.wait_condition(
+                lambda: len(state.timeline) > self.recorded and self._settled()
+            )
+            upto = len(state.timeline)
+            marks = milestone_marks(state.milestones)
+            batch = RecordBatch(
+                case_id=state.case.case_id,
+                stream=self.path.stream,
+                events=new_events(
+                    state.timeline, self.recorded, state.milestones, self._marks, state.calendar
+                ),
+                summary=self._summary(state, workflow.now()),
+            )
+            await workflow.execute_activity(
+                record_case_events,
+                batch,
+                start_to_close_timeout=RECORD_TIMEOUT,
+                retry_policy=RECORD_RETRY,
+                summary=f"Record {len(batch.events)} event(s)",
+            )
+            self.recorded, self._marks = upto, marks
+
+    def _settled(self) -> bool:
+        """No decision's effects are still being carried out (a re-plan, say)."""
+        return not self._busy and not self._effects
+
+    async def all_recorded(self) -> None:
+        """Wait until the record holds every timeline entry (before the run ends)."""
+        if self._recording:
+            state = self.require_state()
+            await workflow.wait_condition(lambda: self.recorded >= len(state.timeline))
 
     # --- decisions -----------------------------------------------------------------------
 

@@ -68,6 +68,7 @@ class IcpcPlanWorkflow:
             PLAN_PATH,
             details=plan_rules.stage_details,
             search_attributes=search_attributes,
+            summary=plan_rules.record_summary,
             pause_reason=BETWEEN_CYCLES,
             paused=lambda state: state.needs_planning,
         )
@@ -84,6 +85,7 @@ class IcpcPlanWorkflow:
             state.apply_schedule(planned.schedule, planned.calendar)
             plan_rules.start(state, workflow.now())
         self._loop.begin(state)
+        self._loop.start_recording(plan.recorded)
 
         def keep_going() -> bool:
             # A long cycle (many decisions, mail retries) starts a fresh history too.
@@ -98,9 +100,12 @@ class IcpcPlanWorkflow:
         self._loop.handing_over = state.is_open
         self._loop.publish()
         await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._loop.all_recorded()
         if state.is_open:
             state.runs += 1
-            workflow.continue_as_new(PlanInput(state=state, pending=self._loop.early))
+            workflow.continue_as_new(
+                PlanInput(state=state, pending=self._loop.early, recorded=self._loop.recorded)
+            )
         return PlanRunResult(
             plan_id=state.plan_id,
             case_id=state.case.case_id,
