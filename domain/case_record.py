@@ -107,15 +107,7 @@ def new_events(
     milestones met and by how many working days late (``met``), milestones missed (``missed``).
     """
     events = [
-        RecordedEvent(
-            position=position,
-            at=entry.at,
-            event=entry.event,
-            by=entry.by,
-            summary=entry.summary,
-            reason=entry.reason,
-        )
-        for position, entry in enumerate(timeline[since:], start=since)
+        _as_event(position, entry) for position, entry in enumerate(timeline) if position >= since
     ]
     if not events:
         return events
@@ -156,3 +148,23 @@ def _met(m: MilestoneState, calendar: WorkingDayTable) -> dict[str, Any]:
         "due": due.isoformat() if due else None,
         "working_days_late": late,
     }
+
+
+def complete_timeline(
+    recorded: list[RecordedEvent], live: list[TimelineEntry] | None
+) -> list[RecordedEvent]:
+    """A path's whole timeline as the faces show it: what the record holds, then any entries
+    the running workflow has that the record has not written yet (it writes a moment later).
+    A path whose workflow Temporal has deleted is the record alone."""
+    return [*recorded, *(_as_event(p, e) for p, e in enumerate(live or []) if p >= len(recorded))]
+
+
+def _as_event(position: int, entry: TimelineEntry) -> RecordedEvent:
+    return RecordedEvent(
+        position=position,
+        at=entry.at,
+        event=entry.event,
+        by=entry.by,
+        summary=entry.summary,
+        reason=entry.reason,
+    )

@@ -3,25 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
-from collections.abc import Callable, Coroutine
-from datetime import date, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import ValidationError
 
 from contracts.paths import path_for
-from domain.calendar import LONDON
 from domain.case_record import Stream
-from domain.case_state import CaseState
 from domain.decisions import DecisionBase
-from domain.milestones import TimelineEntry
-from domain.plan_state import PlanState
 from domain.vocabulary import DecisionKind
 from procedures import load_all
+from starters import session
 from starters.case_input import (
     BadRow,
     InputError,
@@ -32,7 +26,6 @@ from starters.case_input import (
 )
 from starters.cli import CommandError
 
-T = TypeVar("T")
 ROLE_COLUMNS_HELP = "contacts as ROLE_name / ROLE_email / ROLE_user, e.g. social_worker_email"
 
 
@@ -89,37 +82,6 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--signal", action="store_true", help="fire and forget (no answer)")
     p.set_defaults(handler=decide)
 
-    p = subparsers.add_parser("show", help="print a case's state and timeline")
-    p.add_argument("case", help="the case's workflow id or case reference")
-    p.add_argument("--plan", action="store_true", help="the child protection plan after the ICPC")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(handler=show)
-
-    p = subparsers.add_parser("cases", help="list cases")
-    p.add_argument("--query", help="a Temporal visibility query")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(handler=cases)
-
-
-def _run(coroutine: Coroutine[Any, Any, T]) -> T:
-    from temporalio.service import RPCError
-
-    try:
-        return asyncio.run(coroutine)
-    except RPCError as error:
-        raise CommandError(f"Temporal: {error.message}") from None
-    except LookupError as error:
-        raise CommandError(str(error)) from None
-
-
-async def _client() -> Any:
-    from workers.connection import connect
-
-    try:
-        return await connect()
-    except RuntimeError as error:
-        raise CommandError(f"cannot reach Temporal ({error}); is `make run` going?") from None
-
 
 # --- start and import ---------------------------------------------------------------------
 
@@ -151,9 +113,9 @@ def start(args: argparse.Namespace) -> int:
     async def go() -> Any:
         from contracts.client import start_case
 
-        return await start_case(await _client(), case_start, procedure)
+        return await start_case(await session.client(), case_start, procedure)
 
-    started = _run(go())
+    started = session.run(go())
     if started.created:
         print(f"started {started.case_id}")
     else:
@@ -173,7 +135,7 @@ def import_batch(args: argparse.Namespace) -> int:
     async def go() -> tuple[int, int, list[BadRow]]:
         from contracts.client import start_case
 
-        client = await _client()
+        client = await session.client()
         created = existing = 0
         failed: list[BadRow] = []
         for done, (line, case_start, procedure) in enumerate(good, start=1):
@@ -187,7 +149,7 @@ def import_batch(args: argparse.Namespace) -> int:
             _progress(done, len(good))
         return created, existing, failed
 
-    created, existing, failed = _run(go()) if good else (0, 0, [])
+    created, existing, failed = session.run(go()) if good else (0, 0, [])
     for row in sorted(bad + failed, key=lambda r: r.line):
         print(f"{args.file}:{row.line}: {row.reason}", file=sys.stderr)
     print(
@@ -266,119 +228,16 @@ def decide(args: argparse.Namespace) -> int:
     async def go() -> Any:
         from contracts.client import find_case_id, send_decision
 
-        client = await _client()
+        client = await session.client()
         case_id = await find_case_id(client, args.case)
         return await send_decision(
             client, case_id, decision, stream=_stream(args), as_signal=args.signal
         )
 
-    outcome = _run(go())
+    outcome = session.run(go())
     if outcome.accepted:
         stage = f" (stage: {outcome.stage})" if outcome.stage else ""
         print(f"accepted: {outcome.message}{stage}")
         return 0
     print(f"refused: {outcome.message}")
     return 1
-
-
-# --- show and cases -----------------------------------------------------------------------
-
-
-def _local(at: datetime | None) -> str:
-    return at.astimezone(LONDON).strftime("%a %d %b %Y %H:%M") if at else "—"
-
-
-def render_case(state: CaseState, now: datetime) -> str:
-    lines = [
-        f"Case {state.case_id}",
-        f"Procedure: {state.procedure.title}",
-        f"Stage: {state.stage.replace('_', ' ')}",
-        f"ICPC deadline: {_local(state.deadline)}",
-    ]
-    if state.booking:
-        lines.append(f"Conference: {_local(state.booking.starts_at)} ({state.booking.format})")
-    lines += ["", "Milestones:"]
-    for m in state.milestones:
-        status = m.status(now).replace("_", " ")
-        day = "" if m.planned.working_day is None else f"day {m.planned.working_day:>2}  "
-        lines.append(f"  {status:<9} {day}{_local(m.planned.due):<22} {m.planned.title}")
-    lines += ["", "Timeline:"]
-    lines += [_timeline_line(entry) for entry in state.timeline]
-    return "\n".join(lines)
-
-
-def show(args: argparse.Namespace) -> int:
-    stream = Stream.PLAN if args.plan else Stream.CASE
-
-    async def go() -> CaseState | PlanState:
-        from contracts.client import find_case_id, read_path
-
-        client = await _client()
-        return await read_path(client, await find_case_id(client, args.case), stream)
-
-    state = _run(go())
-    if args.json:
-        print(state.model_dump_json(indent=2))
-    else:
-        print(RENDERERS[stream](state, datetime.now(LONDON)))
-    return 0
-
-
-def render_plan(state: PlanState, now: datetime) -> str:
-    lines = [
-        f"Plan {state.plan_id}",
-        f"Procedure: {state.procedure.title}",
-        f"Stage: {state.stage.replace('_', ' ')}",
-        f"Next review due by: {_local(state.review_due)}",
-    ]
-    if state.review_booking:
-        lines.append(f"Review booked: {_local(state.review_booking.starts_at)}")
-    lines += ["", "Conferences held:"]
-    for held in state.conferences:
-        late = "  (out of timescale)" if held.out_of_timescale else ""
-        lines.append(f"  {held.number:>2}  {_local(held.held_at)}  {held.outcome}{late}")
-    lines += ["", "Milestones:"]
-    for m in state.milestones:
-        status = m.status(now).replace("_", " ")
-        lines.append(f"  {status:<9} {_local(m.planned.due):<22} {m.planned.title}")
-    lines += ["", "Timeline:"]
-    lines += [_timeline_line(entry) for entry in state.timeline]
-    return "\n".join(lines)
-
-
-RENDERERS: dict[Stream, Callable[[Any, datetime], str]] = {
-    Stream.CASE: render_case,
-    Stream.PLAN: render_plan,
-}
-
-
-def _timeline_line(entry: TimelineEntry) -> str:
-    who = f"{entry.by.user} ({entry.by.role})" if entry.by else "system"
-    line = f"  {_local(entry.at)}  {who:<28} {entry.summary}"
-    return line + (f"\n  {'':<17}  {'':<28} reason: {entry.reason}" if entry.reason else "")
-
-
-def cases(args: argparse.Namespace) -> int:
-    async def go() -> Any:
-        from contracts.client import list_cases
-
-        return await list_cases(await _client(), args.query)
-
-    rows = _run(go())
-    if args.json:
-        print(json.dumps([row.__dict__ for row in rows], default=_json_default, indent=2))
-        return 0
-    print(f"{'case':<52} {'stage':<26} {'deadline':<17} {'waiting for':<24} late")
-    for row in rows:
-        late = "yes" if row.out_of_timescale else ""
-        print(
-            f"{row.case_id:<52} {(row.stage or row.status):<26} {_local(row.deadline)[:16]:<17}"
-            f" {(row.awaiting_role or ''):<24} {late}"
-        )
-    return 0
-
-
-def _json_default(value: object) -> str:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    raise TypeError(type(value).__name__)

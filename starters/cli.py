@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "starters.procedures_command",
     "starters.worker_command",
     "starters.case_commands",
+    "starters.reading_commands",
     "starters.mailsink_command",
     "starters.dev_command",
     "starters.web_command",

@@ -10,6 +10,9 @@ from typing import Any
 
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser("worker", help="host the case workflows and activities")
+    p.add_argument(
+        "--task-queue", default=None, help="the task queue to poll (default: icpc-cases)"
+    )
     p.set_defaults(handler=run)
 
 
@@ -20,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(run_worker())
+            asyncio.run(run_worker(args.task_queue))
     except RecordStoreError as error:
         raise CommandError(str(error)) from None
     return 0

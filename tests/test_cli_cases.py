@@ -10,8 +10,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
+from activities.record import record_store
 from contracts.case import TASK_QUEUE
 from domain.calendar import LONDON
 from starters.cli import main
@@ -131,3 +135,55 @@ async def test_import_starts_good_rows_names_bad_ones_and_never_starts_twice(
             break
         await asyncio.sleep(0.1)
     assert [r["case_reference"] for r in rows] == [good1]
+
+
+async def test_a_case_deleted_from_temporal_is_still_shown_from_the_record(
+    cli_env: WorkflowEnvironment, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Retention: after Temporal deletes a closed case, `icpc show` and `icpc cases` read its
+    whole history from the case record."""
+    ref = reference("RET")
+    await icpc(
+        capsys, "start", "--procedure", "bct-management-note", "--case-reference", ref,
+        "--family-reference", "FAM-9", "--strategy-date", recent_working_day(),
+    )  # fmt: skip
+    await icpc(capsys, "decide", ref, "confirm_icpc", "--by", "sol", "--role", "social_worker")
+    code, out, _ = await icpc(
+        capsys, "decide", ref, "withdraw_icpc", "--by", "sol", "--role", "social_worker",
+        "--reason", "Enquiry concluded: no ICPC needed",
+    )  # fmt: skip
+    assert code == 0, out
+    store = record_store()
+    [summary] = store.find(ref)
+    for _ in range(100):  # the record is written a moment after the decision
+        summary = store.summary(summary.case_id) or summary
+        if not summary.is_open:
+            break
+        await asyncio.sleep(0.1)
+    assert summary.stage == "withdrawn" and summary.closed_reason == "ICPC withdrawn"
+    client = cli_env.client
+    await client.workflow_service.delete_workflow_execution(
+        DeleteWorkflowExecutionRequest(
+            namespace=client.namespace,
+            workflow_execution=WorkflowExecution(workflow_id=summary.case_id),
+        )
+    )
+    for _ in range(240):  # the server deletes in the background
+        try:
+            await client.get_workflow_handle(summary.case_id).describe()
+        except RPCError as error:
+            assert error.status == RPCStatusCode.NOT_FOUND
+            break
+        await asyncio.sleep(0.25)
+    else:
+        raise AssertionError("the workflow was not deleted")
+
+    code, out, _ = await icpc(capsys, "show", ref)
+    assert code == 0
+    assert "from the case record" in out and "Stage: withdrawn" in out
+    assert "sol (social_worker)" in out and "ICPC confirmed" in out and "ICPC withdrawn" in out
+    assert "reason: Enquiry concluded: no ICPC needed" in out
+    code, out, _ = await icpc(capsys, "cases", "--status", "closed", "--reference", ref)
+    assert code == 0 and summary.case_id in out and "closed ICPC withdrawn" in out
+    code, out, _ = await icpc(capsys, "cases", "--reference", ref)  # open only, by default
+    assert summary.case_id not in out

@@ -35,18 +35,19 @@ def build_worker(client: Client, task_queue: str = TASK_QUEUE) -> Worker:
     )
 
 
-async def run_worker() -> None:
+async def run_worker(task_queue: str | None = None) -> None:
     configure_logging()
     # A record that is missing, behind, ahead or not ours stops the worker before any case runs.
     check_current(database_url())
+    task_queue = task_queue or TASK_QUEUE
     client = await connect()
     log = get_logger()
-    log.info("worker_started", task_queue=TASK_QUEUE, namespace=client.namespace)
+    log.info("worker_started", task_queue=task_queue, namespace=client.namespace)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         # Installed explicitly, so a worker started with SIGINT ignored still stops cleanly.
         loop.add_signal_handler(signum, stop.set)
-    async with build_worker(client):
+    async with build_worker(client, task_queue):
         await stop.wait()
-        log.info("worker_stopping", task_queue=TASK_QUEUE)
+        log.info("worker_stopping", task_queue=task_queue)

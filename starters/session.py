@@ -1,0 +1,48 @@
+"""What every command that talks to the running product shares: a Temporal client, one event
+loop per command, and the case record; each failure is one line for the operator."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from starters.cli import CommandError
+
+if TYPE_CHECKING:
+    from records.store import RecordStore
+
+T = TypeVar("T")
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    from temporalio.service import RPCError
+
+    try:
+        return asyncio.run(coroutine)
+    except RPCError as error:
+        raise CommandError(f"Temporal: {error.message}") from None
+    except LookupError as error:
+        raise CommandError(str(error)) from None
+
+
+async def client() -> Any:
+    from workers.connection import connect
+
+    try:
+        return await connect()
+    except RuntimeError as error:
+        raise CommandError(f"cannot reach Temporal ({error}); is `make run` going?") from None
+
+
+def record() -> RecordStore:
+    """The case record (``ICPC_DATABASE_URL``), checked to fit this release."""
+    from records.database import RecordStoreError, check_current, database_url
+    from records.store import RecordStore
+
+    url = database_url()
+    try:
+        check_current(url)
+    except RecordStoreError as error:
+        raise CommandError(str(error)) from None
+    return RecordStore(url)
