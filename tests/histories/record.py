@@ -190,7 +190,9 @@ async def main(out: Path = HERE) -> None:
     with tempfile.TemporaryDirectory() as scratch:
         os.environ["ICPC_SMTP_HOST"] = catcher.host
         os.environ["ICPC_SMTP_PORT"] = str(catcher.port)
-        os.environ["ICPC_OUTBOX_DB"] = str(Path(scratch) / "outbox.sqlite3")
+        os.environ.pop("ICPC_OUTBOX_DB", None)
+        # The case record (and the email ledger) in a scratch SQLite file.
+        os.environ["ICPC_DATABASE_URL"] = f"sqlite:///{Path(scratch) / 'records.sqlite3'}"
         os.environ["ICPC_PAYLOAD_KEY_FILE"] = ""
         os.environ.pop("ICPC_PAYLOAD_KEY", None)
         try:
