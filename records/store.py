@@ -31,8 +31,6 @@ from records.schema import STREAM_RANK, CaseEventRow, CaseSummaryRow
 
 LONDON = ZoneInfo("Europe/London")
 SUMMARY_FIELDS: tuple[str, ...] = tuple(CaseSummary.model_fields)
-# Fixed PostgreSQL limit of bind parameters per statement, with room to spare.
-_ROWS_PER_INSERT = 500
 
 
 class CaseFilter(BaseModel):
@@ -48,6 +46,7 @@ class CaseFilter(BaseModel):
     reference_match: Literal["exact", "prefix"] = "prefix"  # prefix: case-insensitive
     strategy_month: str | None = Field(default=None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
     outcome: str | None = None
+    awaiting_role: str | None = None  # whose decision the case waits for (open cases)
 
     @field_validator("reference")
     @classmethod
@@ -121,6 +120,21 @@ class RecordStore:
         else:
             self.engine = make_engine(engine_or_url)
             self._owns_engine = True
+        # Built once: the same statement every call, so SQLAlchemy compiles it once too.
+        events = self._insert(CaseEventRow)
+        self._insert_events_statement = events.on_conflict_do_nothing(
+            index_elements=["case_id", "stream", "position"]
+        ).returning(CaseEventRow.position)
+        summary = self._insert(CaseSummaryRow)
+        newer_or_same = tuple_(summary.excluded.stamp_rank, summary.excluded.stamp_position) >= (
+            tuple_(CaseSummaryRow.stamp_rank, CaseSummaryRow.stamp_position)
+        )
+        columns = [*SUMMARY_FIELDS, "stamp_rank", "stamp_position"]
+        self._upsert_summary_statement = summary.on_conflict_do_update(
+            index_elements=["case_id"],
+            set_={name: summary.excluded[name] for name in columns if name != "case_id"},
+            where=newer_or_same,
+        )
 
     def close(self) -> None:
         if self._owns_engine:
@@ -166,17 +180,11 @@ class RecordStore:
 
     def _insert_events(self, connection: Connection, batch: RecordBatch) -> int:
         rows = [_event_row(batch.case_id, batch.stream, event_) for event_ in batch.events]
-        added = 0
-        for start in range(0, len(rows), _ROWS_PER_INSERT):
-            chunk = rows[start : start + _ROWS_PER_INSERT]
-            statement = (
-                self._insert(CaseEventRow)
-                .values(chunk)
-                .on_conflict_do_nothing(index_elements=["case_id", "stream", "position"])
-                .returning(CaseEventRow.position)
-            )
-            added += len(connection.execute(statement).all())
-        return added
+        if not rows:
+            return 0
+        # One statement, many rows: SQLAlchemy sends them in batches the database accepts.
+        result = connection.execute(self._insert_events_statement, rows)
+        return len(result.all())
 
     def _upsert_summary(self, connection: Connection, batch: RecordBatch) -> None:
         summary = batch.summary
@@ -196,16 +204,7 @@ class RecordStore:
         values["stream"] = summary.stream.value
         values["stamp_rank"] = STREAM_RANK[batch.stream]
         values["stamp_position"] = position
-        statement = self._insert(CaseSummaryRow).values(values)
-        newer_or_same = tuple_(
-            statement.excluded.stamp_rank, statement.excluded.stamp_position
-        ) >= tuple_(CaseSummaryRow.stamp_rank, CaseSummaryRow.stamp_position)
-        statement = statement.on_conflict_do_update(
-            index_elements=["case_id"],
-            set_={name: statement.excluded[name] for name in values if name != "case_id"},
-            where=newer_or_same,
-        )
-        connection.execute(statement)
+        connection.execute(self._upsert_summary_statement, values)
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -301,6 +300,8 @@ def _conditions(filters: CaseFilter) -> list[ColumnElement[bool]]:
         conditions.append(table.team == filters.team)
     if filters.outcome is not None:
         conditions.append(table.outcome == filters.outcome)
+    if filters.awaiting_role is not None:
+        conditions.append(table.awaiting_role == filters.awaiting_role)
     if filters.reference is not None:
         if filters.reference_match == "exact":
             conditions.append(table.case_reference == filters.reference)
