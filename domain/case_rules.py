@@ -40,7 +40,7 @@ from domain.decisions import (
 from domain.milestones import MilestoneState
 from domain.notices import invitation_emails, when
 from domain.outbox import CalendarMethod, OutgoingEmail
-from domain.path import DecisionRule, Effects, Path, Refusal, flag, satisfy
+from domain.path import DecisionRule, Effects, Path, Refusal, flag, refuse_if, satisfy
 from domain.path import day_of as _day
 from domain.procedure import Enforcement, Procedure
 from domain.shared_rules import REASSIGN_WORKER
@@ -71,12 +71,6 @@ def _withdraw(state: CaseState, d: WithdrawIcpc, now: datetime, fx: Effects) -> 
 
 
 # --- the convening sheet ---------------------------------------------------------------------
-
-
-def _invitations_not_out(state: CaseState, role: str) -> str | None:
-    if state.invitations_sent_sequence is not None:
-        return "Invitations have already gone out for this conference."
-    return None
 
 
 def _check_sheet(state: CaseState, d: ReceiveConveningSheet, now: datetime) -> None:
@@ -226,12 +220,6 @@ def _cancel_invitations(state: CaseState, now: datetime, fx: Effects) -> None:
 # --- the report and police checks -----------------------------------------------------------
 
 
-def _booked(state: CaseState, role: str) -> str | None:
-    if state.booking is None:
-        return "There is no conference booked to share a report for."
-    return None
-
-
 def _share_report(state: CaseState, d: ShareReport, now: datetime, fx: Effects) -> str:
     state.report_shared_at = now
     return "Report shared with the family"
@@ -253,10 +241,6 @@ def _request_police(state: CaseState, d: RequestPoliceChecks, now: datetime, fx:
 
 def _delay_pending(state: CaseState) -> bool:
     return state.delay is not None and state.delay.status == DelayStatus.PENDING
-
-
-def _no_delay_pending(state: CaseState, role: str) -> str | None:
-    return "A delay is already waiting for a decision." if _delay_pending(state) else None
 
 
 def _check_request_delay(state: CaseState, d: RequestDelay, now: datetime) -> None:
@@ -286,10 +270,10 @@ def _request_delay(state: CaseState, d: RequestDelay, now: datetime, fx: Effects
     return f"Delay requested to {d.proposed_date:%d %B %Y}"
 
 
-def _delay_awaits(state: CaseState, role: str) -> str | None:
-    if not _delay_pending(state):
-        return "No delay has been requested, so there is nothing to approve or reject."
-    return None
+_delay_awaits_a_decision = refuse_if(
+    lambda s: not _delay_pending(s),
+    "No delay has been requested, so there is nothing to approve or reject.",
+)
 
 
 def _delay_requester(state: CaseState) -> tuple[str, str] | None:
@@ -324,12 +308,6 @@ def _decide_delay(
 # --- capacity, standing down, holding ---------------------------------------------------------
 
 
-def _capacity_named(state: CaseState, role: str) -> str | None:
-    if not state.procedure.capacity_escalations:
-        return "This procedure names no capacity problems to report."
-    return None
-
-
 def _check_capacity(state: CaseState, d: ReportCapacityProblem, now: datetime) -> None:
     known = [c.id for c in state.procedure.capacity_escalations]
     if d.problem not in known:
@@ -344,12 +322,6 @@ def _report_capacity(state: CaseState, d: ReportCapacityProblem, now: datetime, 
     text = f"Capacity problem reported: {problem.title}.\n\n{d.reason}"
     flag(state, fx, problem.escalate_to, f"Escalation: {problem.title}", text)
     return f"Capacity problem: {problem.title}"
-
-
-def _booked_to_stand_down(state: CaseState, role: str) -> str | None:
-    if state.booking is None:
-        return "There is no booked conference to stand down."
-    return None
 
 
 def _check_stand_down(state: CaseState, d: StandDown, now: datetime) -> None:
@@ -377,12 +349,6 @@ def _stand_down(state: CaseState, d: StandDown, now: datetime, fx: Effects) -> s
     return f"Conference stood down: {reason.title if reason else d.stand_down_reason}"
 
 
-def _booked_to_hold(state: CaseState, role: str) -> str | None:
-    if state.booking is None:
-        return "No conference is booked, so none can be recorded as held."
-    return None
-
-
 def _check_hold(state: CaseState, d: HoldConference, now: datetime) -> None:
     assert state.booking is not None
     held = d.held_at or state.booking.starts_at
@@ -408,12 +374,6 @@ def _hold(state: CaseState, d: HoldConference, now: datetime, fx: Effects) -> st
 def _has_repeat_step(procedure: Procedure) -> str | None:
     if procedure.repeat_plan is None:
         return "This procedure has no repeat-plan oversight step."
-    return None
-
-
-def _oversight_needed(state: CaseState, role: str) -> str | None:
-    if not state.needs_repeat_oversight:
-        return "This case does not need repeat-plan oversight (or it is recorded already)."
     return None
 
 
@@ -461,7 +421,10 @@ CASE_PATH: Path[CaseState] = Path(
             ReceiveConveningSheet,
             "record the convening sheet",
             _receive_sheet,
-            open_when=_invitations_not_out,
+            open_when=refuse_if(
+                lambda s: s.invitations_sent_sequence is not None,
+                "Invitations have already gone out for this conference.",
+            ),
             check=_check_sheet,
         ),
         Rule(
@@ -475,7 +438,10 @@ CASE_PATH: Path[CaseState] = Path(
             ShareReport,
             "record the report as shared with the family",
             _share_report,
-            open_when=_booked,
+            open_when=refuse_if(
+                lambda s: s.booking is None,
+                "There is no conference booked to share a report for.",
+            ),
         ),
         Rule(
             RequestPoliceChecks,
@@ -487,35 +453,40 @@ CASE_PATH: Path[CaseState] = Path(
             RequestDelay,
             "request a delay",
             _request_delay,
-            open_when=_no_delay_pending,
+            open_when=refuse_if(_delay_pending, "A delay is already waiting for a decision."),
             check=_check_request_delay,
         ),
         Rule(
             ApproveDelay,
             "approve a delay",
             _decide_delay,
-            open_when=_delay_awaits,
+            open_when=_delay_awaits_a_decision,
             forbidden_to=_delay_requester,
         ),
         Rule(
             RejectDelay,
             "reject a delay",
             _decide_delay,
-            open_when=_delay_awaits,
+            open_when=_delay_awaits_a_decision,
             forbidden_to=_delay_requester,
         ),
         Rule(
             ReportCapacityProblem,
             "report a capacity problem",
             _report_capacity,
-            open_when=_capacity_named,
+            open_when=refuse_if(
+                lambda s: not s.procedure.capacity_escalations,
+                "This procedure names no capacity problems to report.",
+            ),
             check=_check_capacity,
         ),
         Rule(
             StandDown,
             "stand the conference down",
             _stand_down,
-            open_when=_booked_to_stand_down,
+            open_when=refuse_if(
+                lambda s: s.booking is None, "There is no booked conference to stand down."
+            ),
             check=_check_stand_down,
         ),
         Rule(
@@ -529,7 +500,10 @@ CASE_PATH: Path[CaseState] = Path(
             HoldConference,
             "record the conference as held",
             _hold,
-            open_when=_booked_to_hold,
+            open_when=refuse_if(
+                lambda s: s.booking is None,
+                "No conference is booked, so none can be recorded as held.",
+            ),
             check=_check_hold,
         ),
         REASSIGN_WORKER,
@@ -537,7 +511,10 @@ CASE_PATH: Path[CaseState] = Path(
             RecordRepeatPlanOversight,
             "record oversight of a repeat plan",
             _record_oversight,
-            open_when=_oversight_needed,
+            open_when=refuse_if(
+                lambda s: not s.needs_repeat_oversight,
+                "This case does not need repeat-plan oversight (or it is recorded already).",
+            ),
             in_procedure=_has_repeat_step,
         ),
         Rule(

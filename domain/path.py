@@ -286,6 +286,15 @@ def _barred(rule: DecisionRule[S, Any], state: S) -> str | None:
 # --- pieces every rule may use ----------------------------------------------------------------
 
 
+def refuse_if(test: Callable[[Any], bool], reason: str) -> Callable[[Any, str], str | None]:
+    """An open-when written in the row itself: closed, with ``reason``, while ``test`` holds."""
+
+    def open_when(state: Any, role: str) -> str | None:
+        return reason if test(state) else None
+
+    return open_when
+
+
 def day_of(at: datetime) -> date:
     """The London calendar day of an instant."""
     return at.astimezone(LONDON).date()

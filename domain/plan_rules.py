@@ -15,7 +15,7 @@ from domain.case_record import CaseSummary, Stream
 from domain.decisions import Booking, DecisionBase
 from domain.milestones import MilestoneState
 from domain.notices import when
-from domain.path import DecisionRule, Effects, Path, Refusal, flag
+from domain.path import DecisionRule, Effects, Path, Refusal, flag, refuse_if
 from domain.path import day_of as _day
 from domain.plan_decisions import (
     ApproveReviewMove,
@@ -66,21 +66,9 @@ def _core_group_met_at(d: HoldCoreGroup, now: datetime) -> datetime:
     return d.held_at or now
 
 
-def _not_signed_off(state: PlanState, role: str) -> str | None:
-    if state.signed_off_for == state.conference_number:
-        return "The plan from the last conference is already signed off."
-    return None
-
-
 def _sign_off(state: PlanState, d: SignOffPlan, now: datetime, fx: Effects) -> str:
     state.signed_off_for = state.conference_number
     return "Child protection plan signed off"
-
-
-def _record_not_shared(state: PlanState, role: str) -> str | None:
-    if state.record_shared_for == state.conference_number:
-        return "The record of the last conference is already shared."
-    return None
 
 
 def _share_record(state: PlanState, d: ShareConferenceRecord, now: datetime, fx: Effects) -> str:
@@ -264,12 +252,6 @@ def _move_takes_effect(state: PlanState, now: datetime, fx: Effects) -> str:
 # --- holding the review, ending the plan ------------------------------------------------------
 
 
-def _review_booked(state: PlanState, role: str) -> str | None:
-    if state.review_booking is None:
-        return "No review conference is booked, so none can be recorded as held."
-    return None
-
-
 def _check_hold_review(state: PlanState, d: HoldReview, now: datetime) -> None:
     booking = state.review_booking
     assert booking is not None  # open only while a review is booked
@@ -390,12 +372,23 @@ PLAN_PATH: Path[PlanState] = Path(
             check=_check_core_group,
             met_at=_core_group_met_at,
         ),
-        Rule(SignOffPlan, "sign off the plan", _sign_off, open_when=_not_signed_off),
+        Rule(
+            SignOffPlan,
+            "sign off the plan",
+            _sign_off,
+            open_when=refuse_if(
+                lambda s: s.signed_off_for == s.conference_number,
+                "The plan from the last conference is already signed off.",
+            ),
+        ),
         Rule(
             ShareConferenceRecord,
             "record the conference record as shared",
             _share_record,
-            open_when=_record_not_shared,
+            open_when=refuse_if(
+                lambda s: s.record_shared_for == s.conference_number,
+                "The record of the last conference is already shared.",
+            ),
         ),
         Rule(
             SendReviewAttendanceList,
@@ -427,7 +420,10 @@ PLAN_PATH: Path[PlanState] = Path(
             HoldReview,
             "record the review conference as held",
             _hold_review,
-            open_when=_review_booked,
+            open_when=refuse_if(
+                lambda s: s.review_booking is None,
+                "No review conference is booked, so none can be recorded as held.",
+            ),
             check=_check_hold_review,
         ),
         Rule(EndPlan, "end the plan", _end_plan),
