@@ -54,4 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # As ``python -m starters.cli``: run the imported module's main, so the CommandError the
+    # commands raise (starters.cli's) is the one caught, not a second copy in __main__.
+    from starters.cli import main as imported_main
+
+    sys.exit(imported_main())

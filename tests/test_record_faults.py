@@ -51,6 +51,7 @@ from workers.main import WORKFLOWS
 __all__ = ["postgres_server"]  # the fixture, for the PostgreSQL half
 
 ROOT = Path(__file__).resolve().parent.parent
+ICPC = Path(sys.executable).parent / "icpc"  # the installed command, as operators run it
 BCT = "bct-management-note"
 attempts: list[tuple[str, int]] = []
 
@@ -216,7 +217,7 @@ async def two_workers(
     )
     workers = [
         subprocess.Popen(
-            [sys.executable, "-m", "starters.cli", "worker", "--task-queue", queue],
+            [str(ICPC), "worker", "--task-queue", queue],
             env=env,
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
@@ -265,3 +266,41 @@ async def test_two_worker_processes_send_every_invitation_exactly_once(
     assert all(w.poll() is None for w in workers)  # both were serving the queue throughout
     for handle in handles:
         await handle.terminate("test finished")
+
+
+# --- the worker refuses a record it cannot use, in one line -------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("setup", "expected"),
+    [
+        ("unreachable", "cannot reach the case record"),
+        ("garbage", "not a SQLite database"),
+    ],
+)
+def test_a_worker_refuses_a_record_it_cannot_use_in_one_line(
+    setup: str, expected: str, tmp_path: Path
+) -> None:
+    if setup == "unreachable":
+        url = "postgresql+psycopg://icpc:secret@127.0.0.1:1/icpc_records"
+    else:
+        junk = tmp_path / "records.sqlite3"
+        junk.write_bytes(os.urandom(4096))
+        url = f"sqlite:///{junk}"
+    before = junk.read_bytes() if setup == "garbage" else b""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ICPC_", "TEMPORAL_"))}
+    env.update(ICPC_DATABASE_URL=url, ICPC_PAYLOAD_KEY_FILE="", PYTHONPATH=str(ROOT))
+    done = subprocess.run(
+        [str(ICPC), "worker", "--task-queue", unique("never")],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], done.stderr
+    assert "Traceback" not in done.stderr and "secret" not in done.stderr
+    if setup == "garbage":
+        assert junk.read_bytes() == before  # refused, never overwritten
