@@ -2,12 +2,13 @@
 
 A thin face: it parses and validates what was typed, checks the signed-in user may take the
 decision now (the path's own ``available``) and forwards it as a validated update; the
-workflow's rules accept it or give their reason. Nothing typed is ever logged or put in a URL;
-the decider always comes from the session.
+workflow's rules accept it or give their reason. Nothing typed is ever logged or put in a URL,
+except the case list's own search (a case reference, a stage, a procedure, a month: references,
+never names); the decider always comes from the session.
 
 This module puts the app together: what the pages share (:class:`web.dependencies.Services`,
-on ``app.state.web``), sessions and security headers, the error pages, and the routers:
-:mod:`web.signin`, :mod:`web.lists`, :mod:`web.case_pages`.
+on ``app.state.web``, the case record among them), sessions and security headers, the error
+pages, and the routers: :mod:`web.signin`, :mod:`web.lists`, :mod:`web.case_pages`.
 """
 
 from __future__ import annotations
@@ -23,15 +24,9 @@ from fastapi.staticfiles import StaticFiles
 from procedures import load_all
 from web import case_pages, lists, signin
 from web.auth import SessionCodec, SignInThrottle, current_user
-from web.dependencies import (
-    ClientFactory,
-    ClientHolder,
-    Problem,
-    Services,
-    SignInNeeded,
-    render,
-    services,
-)
+from web.dependencies import ClientFactory, ClientHolder, Services, render, services
+from web.problems import Problem, SignInNeeded
+from web.record_access import RecordHolder
 from web.rendering import SERVICE_NAME, Renderer
 from web.settings import Settings
 from web.users import UserStore
@@ -60,6 +55,7 @@ def create_app(settings: Settings, client_factory: ClientFactory) -> FastAPI:
         users=UserStore(settings.users_file),
         clients=ClientHolder(client_factory),
         procedures=procedures,
+        records=RecordHolder(settings.record_url),
     )
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.middleware("http")(sessions_and_headers)

@@ -22,17 +22,26 @@ from temporalio.service import RPCError, RPCStatusCode
 from contracts.client import read_path, send_decision
 from contracts.paths import PathState
 from domain.calendar import LONDON
+from domain.case_record import CaseSummary, RecordedEvent, Stream, complete_timeline
+from domain.case_state import Stage
 from domain.decisions import Decider
 from domain.vocabulary import DecisionKind
 from domain.wording import capitalised, role_title, roles_text
-from web.dependencies import Problem, form_values, render, require_user, temporal
+from records.store import RecordStore
+from web.dependencies import form_values, render, require_user, services, temporal
 from web.forms import DecisionForm, form_for
 from web.pages import CASE_ID, PAGES, PathPage
 from web.parsing import parse
 from web.presentation import STAGE_TAGS, days_left, milestone_rows, role_label
+from web.problems import Problem
+from web.record_access import RecordsUnavailable
 from web.users import User
 
 READ_TIMEOUT = 30.0  # seconds a path may take to answer for its own page
+RECORD_UNAVAILABLE_NOTE = (
+    "The case records are temporarily unavailable: the decisions and events below are the ones"
+    " the case holds now."
+)
 
 router = APIRouter()
 
@@ -40,8 +49,13 @@ CurrentUser = Annotated[User, Depends(require_user)]
 FormValues = Annotated[dict[str, str], Depends(form_values)]
 
 
-async def load_state(request: Request, page: PathPage, case_id: str) -> PathState:
-    """The path's state, asked of its workflow; a 404 or 503 page when it cannot be."""
+async def load_state(
+    request: Request, page: PathPage, case_id: str, *, gone: bool = False
+) -> PathState | None:
+    """The path's state, asked of its workflow; a 404 or 503 page when it cannot be.
+
+    With ``gone``, None when Temporal has no such workflow (never started, or deleted after
+    the namespace's retention): the page then reads the case record instead."""
     noun = page.noun
     if not CASE_ID.match(case_id):
         raise Problem(404, f"{capitalised(noun)} not found", f"There is no {noun} at this address.")
@@ -52,11 +66,20 @@ async def load_state(request: Request, page: PathPage, case_id: str) -> PathStat
     except TimeoutError as error:
         raise Problem(503, unreadable, f"The {noun} did not answer. Try again.") from error
     except RPCError as error:
+        if gone and error.status == RPCStatusCode.NOT_FOUND:
+            return None
         if error.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
             raise Problem(404, f"{capitalised(noun)} not found", page.not_found) from None
         raise Problem(503, unreadable, "Try again in a moment.") from error
     except WorkflowQueryFailedError as error:
         raise Problem(503, unreadable, "Try again in a moment.") from error
+
+
+async def live_state(request: Request, page: PathPage, case_id: str) -> PathState:
+    """The path's state, for its decision forms: only a running path takes decisions."""
+    state = await load_state(request, page, case_id)
+    assert state is not None
+    return state
 
 
 def offered(page: PathPage, state: PathState, user: User) -> list[DecisionKind]:
@@ -137,16 +160,93 @@ def decision_page(
 
 
 async def show_path(request: Request, page: PathPage, case_id: str, user: User) -> Response:
-    state = await load_state(request, page, case_id)
+    """The path's page: what its workflow says now, with its timeline from the case record;
+    from the record alone once Temporal has deleted the workflow."""
+    state = await load_state(request, page, case_id, gone=True)
+    if state is None:
+        return await show_recorded(request, page, case_id)
     flash = request.state.session.pop("flash", None)
-    return render(request, page.template, flash=flash, **path_context(page, state, user))
+    try:
+        recorded = await recorded_events(request, case_id, page.stream)
+    except RecordsUnavailable:  # the workflow's own timeline is whole while it runs
+        recorded, record_note = [], RECORD_UNAVAILABLE_NOTE
+    else:
+        record_note = ""
+    return render(
+        request,
+        page.template,
+        flash=flash,
+        timeline=complete_timeline(recorded, state.timeline),
+        record_note=record_note,
+        **path_context(page, state, user),
+    )
+
+
+async def recorded_events(request: Request, case_id: str, stream: Stream) -> list[RecordedEvent]:
+    timeline = await services(request).records.read(lambda store: store.timeline(case_id))
+    return [event for recorded_stream, event in timeline if recorded_stream == stream]
+
+
+async def show_recorded(request: Request, page: PathPage, case_id: str) -> Response:
+    """A path whose workflow Temporal no longer has, as the case record keeps it."""
+
+    def read(store: RecordStore) -> tuple[CaseSummary | None, list[RecordedEvent]]:
+        timeline = store.timeline(case_id)
+        return store.summary(case_id), [e for s, e in timeline if s == page.stream]
+
+    summary, events = await services(request).records.read(read)
+    if summary is None or (summary.stream != page.stream and not events):  # no plan, say
+        raise Problem(404, f"{capitalised(page.noun)} not found", page.not_found)
+    return render(request, "recorded.html", **recorded_context(request, page, summary, events))
+
+
+def recorded_context(
+    request: Request, page: PathPage, summary: CaseSummary, events: list[RecordedEvent]
+) -> dict[str, Any]:
+    procedure = services(request).procedures.get(summary.procedure_id)
+    # The ICPC case, whose child's path the plan after it holds now.
+    moved_on = page.stream == Stream.CASE and summary.stream == Stream.PLAN
+    if moved_on and summary.is_open:
+        note = (
+            "The ICPC of this case is over and kept in the case record; it takes no more"
+            " decisions. The child protection plan after it is open."
+        )
+    elif not summary.is_open:
+        note = (
+            f"This {page.noun} is closed and kept in the case record; it takes no more decisions."
+        )
+    else:
+        note = (
+            f"This {page.noun} is no longer running; this is what the case record keeps, and it"
+            " takes no more decisions."
+        )
+
+    def role_text(role: str) -> str:
+        return role_title(procedure, role) if procedure is not None else role.replace("_", " ")
+
+    return {
+        "page": page,
+        "summary": summary,
+        "procedure_title": procedure.title if procedure is not None else summary.procedure_id,
+        "authority": procedure.authority if procedure is not None else "",
+        "stage": Stage.HELD.value if moved_on else summary.stage,
+        "plan_url": PAGES[Stream.PLAN].url(summary.case_id),
+        "has_plan": summary.stream == Stream.PLAN,
+        "timeline": events,
+        "note": note,
+        "stage_tags": STAGE_TAGS,
+        "role_text": role_text,
+        "awaiting": role_label(procedure, summary.awaiting_role)
+        if procedure is not None and summary.is_open and not moved_on
+        else "",
+    }
 
 
 async def show_form(
     request: Request, page: PathPage, case_id: str, kind: str, user: User
 ) -> Response:
     wanted = decision_kind(page, kind)
-    state = await load_state(request, page, case_id)
+    state = await live_state(request, page, case_id)
     return decision_page(request, page, state, may_take(page, state, user, wanted))
 
 
@@ -159,7 +259,7 @@ async def take(
     values: Mapping[str, str],
 ) -> Response:
     wanted = decision_kind(page, kind)
-    state = await load_state(request, page, case_id)
+    state = await live_state(request, page, case_id)
     form = may_take(page, state, user, wanted)
     parsed = parse(form, values, Decider(user=user.user, role=user.role))
     if parsed.decision is None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -15,23 +15,15 @@ from temporalio.client import Client
 from domain.procedure import Procedure
 from web import csrf
 from web.auth import SessionCodec, SignInThrottle
+from web.problems import Problem, SignInNeeded
 from web.rendering import Renderer
 from web.settings import Settings
 from web.users import User, UserStore
 
+if TYPE_CHECKING:
+    from web.record_access import RecordHolder
+
 ClientFactory = Callable[[], Awaitable[Client]]
-
-
-class SignInNeeded(Exception):
-    """No one is signed in: the page sends them to sign in, and back afterwards."""
-
-
-class Problem(Exception):
-    """An error page: 403, 404, 503 ..."""
-
-    def __init__(self, status: int, title: str, message: str) -> None:
-        super().__init__(title)
-        self.status, self.title, self.message = status, title, message
 
 
 class ClientHolder:
@@ -68,6 +60,7 @@ class Services:
     users: UserStore
     clients: ClientHolder
     procedures: Mapping[str, Procedure]  # the installed procedures, loaded once
+    records: RecordHolder  # the case record: lists, timelines, cases Temporal has deleted
 
 
 def services(request: Request) -> Services:

@@ -11,6 +11,8 @@ ICPC_TRUST_PROXY_HEADERS   1: take the user and role from an authenticating reve
 ICPC_PROXY_USER_HEADER     the header with the sign-in id (X-Remote-User).
 ICPC_PROXY_ROLE_HEADER     the header with the role id (X-Remote-Role).
 ICPC_PROXY_NAME_HEADER     the header with a display name (X-Remote-Name), optional.
+ICPC_DATABASE_URL          the case record the lists and case pages read (as the workers write
+                           it; sqlite:///var/icpc-records.sqlite3).
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from records.database import database_url
 
 DEFAULT_SECRET_FILE = Path("var/web-secret")
 DEFAULT_USERS_FILE = Path("var/users.json")
@@ -36,6 +40,7 @@ class Settings:
     proxy_user_header: str = "X-Remote-User"
     proxy_role_header: str = "X-Remote-Role"
     proxy_name_header: str = "X-Remote-Name"
+    record_url: str = field(default_factory=database_url, repr=False)  # may hold a password
 
 
 def _flag(value: str | None) -> bool:
@@ -74,4 +79,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         proxy_user_header=env.get("ICPC_PROXY_USER_HEADER") or "X-Remote-User",
         proxy_role_header=env.get("ICPC_PROXY_ROLE_HEADER") or "X-Remote-Role",
         proxy_name_header=env.get("ICPC_PROXY_NAME_HEADER") or "X-Remote-Name",
+        record_url=database_url(dict(env)),
     )

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from web.auth import sign_in
-from web.dependencies import Problem, form_values, render, services
+from web.dependencies import form_values, render, services
+from web.problems import Problem
 
 router = APIRouter()
 

@@ -20,6 +20,7 @@ from domain.calendar import LONDON
 from domain.case_rules import CASE_DECISION
 from domain.case_state import CaseState
 from domain.decisions import Decider
+from records.database import ensure_ready
 from tests.case_helpers import RunningCase, procedure, start_running_case, unique
 from tests.conftest import MailCatcher
 from web.settings import Settings
@@ -43,6 +44,14 @@ def csrf_token(html: str) -> str:
     found = CSRF_INPUT.search(html)
     assert found, "the page has no CSRF token"
     return found.group(1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def record_ready(case_record: str) -> str:
+    """The session's case record exists before any page reads it (a worker would create it
+    on start; the lists are read before any worker may have started)."""
+    ensure_ready(case_record)
+    return case_record
 
 
 @pytest.fixture

@@ -19,7 +19,9 @@ from temporalio.testing import WorkflowEnvironment
 from contracts.case import TASK_QUEUE
 from contracts.client import read_case, start_case
 from domain.calendar import LONDON, london_instant
+from domain.case_record import CaseSummary, RecordBatch, Stream
 from domain.case_state import CaseState
+from records.store import RecordStore
 from tests.case_helpers import case_start, procedure, unique
 from web.settings import Settings
 from web.users import UserStore
@@ -108,3 +110,44 @@ async def worker_and_cleanup(env: WorkflowEnvironment) -> AsyncIterator[list[Web
             for case in cases:
                 with contextlib.suppress(Exception):
                     await env.client.get_workflow_handle(case.case_id).terminate("test finished")
+
+
+def invented_summary(
+    reference: str,
+    *,
+    procedure_id: str = PROCEDURE,
+    strategy: datetime,
+    deadline: datetime | None,
+    stage: str = "awaiting_confirmation",
+    is_open: bool = True,
+    awaiting_role: str | None = "team_manager",
+    outcome: str | None = None,
+    closed_reason: str | None = None,
+) -> CaseSummary:
+    """A case summary as a workflow would record it, for a case that never ran."""
+    day = strategy.astimezone(LONDON)
+    return CaseSummary(
+        case_id=f"icpc-{procedure_id}-{reference}-{day:%Y%m%d}",
+        case_reference=reference,
+        family_reference=f"FAM-{reference}",
+        procedure_id=procedure_id,
+        stream=Stream.CASE,
+        stage=stage,
+        is_open=is_open,
+        strategy_discussion=strategy,
+        icpc_deadline=strategy + timedelta(days=21),
+        deadline=deadline if is_open else None,
+        awaiting_role=awaiting_role if is_open else None,
+        outcome=outcome,
+        closed_at=None if is_open else strategy + timedelta(days=10),
+        closed_reason=None if is_open else closed_reason,
+    )
+
+
+def record_summaries(url: str, summaries: list[CaseSummary]) -> None:
+    """Write each summary to the case record, as the record activity does."""
+    with RecordStore(url) as store:
+        for summary in summaries:
+            store.append(
+                RecordBatch(case_id=summary.case_id, stream=summary.stream, summary=summary)
+            )
