@@ -36,7 +36,6 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlch
 ENVIRONMENT_VARIABLE = "ICPC_DATABASE_URL"
 DEFAULT_URL = "sqlite:///var/icpc-records.sqlite3"
 VERSION_TABLE = "icpc_record_version"  # also named in migrations/env.py
-SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_SECONDS = 30.0
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -171,11 +170,15 @@ def known_revisions() -> frozenset[str]:
 
 
 def _readonly_sqlite_engine(path: Path) -> Engine:
-    """Reads a SQLite file without writing a byte to it (no WAL switch, no creation)."""
-    uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+    """Reads a SQLite file without writing to it (no WAL switch, no creation, no statement
+    that writes). Not ``mode=ro``: a record left with a hot WAL by a worker that died must be
+    recovered as it is opened, and a read-only connection cannot do that."""
+    uri = f"file:{quote(str(path.resolve()))}?mode=rw"
 
     def connect() -> sqlite3.Connection:
-        return sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_SECONDS)
+        connection = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_SECONDS)
+        connection.execute("PRAGMA query_only = ON")
+        return connection
 
     return create_engine("sqlite://", creator=connect)
 
@@ -191,13 +194,11 @@ def _inspection_connection(url: str | URL) -> Iterator[Connection | Status]:
             return
         if not path.is_file():
             raise RecordStoreError(f"{path} is not a file; refusing to use it")
-        with path.open("rb") as file:
-            header = file.read(len(SQLITE_HEADER))
-        if not header:
+        # Never open the file outside SQLite: closing any descriptor of it drops every lock
+        # this process's SQLite connections hold on it (POSIX), and another process could then
+        # corrupt the record. SQLite itself says "file is not a database" (handled below).
+        if path.stat().st_size == 0:
             yield Status(State.EMPTY)
-            return
-        if header != SQLITE_HEADER:
-            yield Status(State.NOT_A_DATABASE)
             return
         engine = _readonly_sqlite_engine(path)
     else:

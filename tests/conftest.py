@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import socket
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes
@@ -60,16 +61,18 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def case_record(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """One case record (SQLite) for every worker this test session runs."""
+def case_record() -> Iterator[str]:
+    """One case record (SQLite) for every worker this test session runs. In a folder of its
+    own, not pytest's: another pytest session on the machine prunes those as it starts."""
     from activities.record import reset_record_store
 
-    url = f"sqlite:///{tmp_path_factory.mktemp('record') / 'icpc-records.sqlite3'}"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("ICPC_DATABASE_URL", url)
-        reset_record_store()
-        yield url
-        reset_record_store()
+    with tempfile.TemporaryDirectory(prefix="icpc-record-") as folder:
+        url = f"sqlite:///{Path(folder) / 'icpc-records.sqlite3'}"
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("ICPC_DATABASE_URL", url)
+            reset_record_store()
+            yield url
+            reset_record_store()
 
 
 @pytest.fixture(scope="session")
