@@ -167,4 +167,5 @@ def _as_event(position: int, entry: TimelineEntry) -> RecordedEvent:
         by=entry.by,
         summary=entry.summary,
         reason=entry.reason,
+        data=dict(entry.data),
     )

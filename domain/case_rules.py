@@ -566,7 +566,12 @@ def prepare_invitations(state: CaseState, now: datetime) -> list[OutgoingEmail]:
 
 def invitations_sent(state: CaseState, now: datetime, count: int) -> None:
     state.invitations_sent_sequence = state.booking_sequence
-    state.record(now, SystemEvent.INVITATIONS_SENT, f"Invitations sent to {count} recipient(s)")
+    state.record(
+        now,
+        SystemEvent.INVITATIONS_SENT,
+        f"Invitations sent to {count} recipient(s)",
+        data={"invitations": count},
+    )
     satisfy(state, SystemEvent.INVITATIONS_SENT, now)
 
 

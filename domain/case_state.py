@@ -13,7 +13,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from domain.calendar import LONDON, WorkingDayTable, add_calendar_months
 from domain.decisions import Booking, CaseStart, Decider, Invitee, Outcome
-from domain.milestones import MilestoneState, TimelineEntry, merge_milestones
+from domain.milestones import MilestoneState, Timeline, merge_milestones
 from domain.planner import Schedule
 from domain.procedure import ICPC_DEADLINE_ID, Phase, Procedure
 from domain.vocabulary import Anchor, DecisionKind
@@ -53,7 +53,7 @@ class DelayRequest(BaseModel):
     comments: str = ""
 
 
-class CaseState(BaseModel):
+class CaseState(Timeline):
     case_id: str
     start: CaseStart
     procedure: Procedure
@@ -75,7 +75,6 @@ class CaseState(BaseModel):
     closed_at: AwareDatetime | None = None
     held_at: AwareDatetime | None = None
     outcome: Outcome | None = None
-    timeline: list[TimelineEntry] = Field(default_factory=list)
 
     # --- derived views -------------------------------------------------------------------
 
@@ -179,10 +178,3 @@ class CaseState(BaseModel):
     def apply_schedule(self, schedule: Schedule) -> None:
         """Take new due dates, keeping what was met; a moved due date may remind again."""
         self.milestones = merge_milestones(self.milestones, schedule.milestones)
-
-    def record(
-        self, at: datetime, event: str, summary: str, by: Decider | None = None, reason: str = ""
-    ) -> None:
-        self.timeline.append(
-            TimelineEntry(at=at, event=event, by=by, summary=summary, reason=reason)
-        )

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from pydantic import AwareDatetime, BaseModel
+from pydantic import AwareDatetime, BaseModel, Field
 
 from domain.decisions import Decider
 from domain.planner import PlannedMilestone
@@ -65,3 +66,26 @@ class TimelineEntry(BaseModel):
     by: Decider | None = None  # None: the system
     summary: str
     reason: str = ""
+    # Structured details for the record: the roles a reminder, escalation or notice went to.
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class Timeline(BaseModel):
+    """What both paths' states keep alike: every decision and system event, in order."""
+
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+
+    def record(
+        self,
+        at: datetime,
+        event: str,
+        summary: str,
+        by: Decider | None = None,
+        reason: str = "",
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        self.timeline.append(
+            TimelineEntry(
+                at=at, event=event, by=by, summary=summary, reason=reason, data=data or {}
+            )
+        )

@@ -64,7 +64,13 @@ class PathState(Protocol):
     def is_open(self) -> bool: ...
 
     def record(
-        self, at: datetime, event: str, summary: str, by: Decider | None = None, reason: str = ""
+        self,
+        at: datetime,
+        event: str,
+        summary: str,
+        by: Decider | None = None,
+        reason: str = "",
+        data: dict[str, Any] | None = None,
     ) -> None: ...
 
 
@@ -86,6 +92,8 @@ class Effects:
     key: str = ""  # stable per decision: makes its notices' idempotency keys
     # (event, summary) notes the decision raised, recorded right after it.
     notes: list[tuple[str, str]] = field(default_factory=list)
+    # The notices it sent: {"topic", "roles"}, kept with the decision for the record.
+    notified: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, email: OutgoingEmail | None) -> None:
         if email is not None:
@@ -212,7 +220,10 @@ class Path(Generic[S]):
         # Milestones first: a decision may start a new review cycle with milestones of its own.
         satisfy(state, rule.kind, rule.met_at(decision, now))
         fx.summary = rule.apply(state, decision, now, fx)
-        state.record(now, rule.kind, fx.summary, by=decision.decided_by, reason=decision.reason)
+        notified = {"notified": fx.notified} if fx.notified else None
+        state.record(
+            now, rule.kind, fx.summary, decision.decided_by, decision.reason, data=notified
+        )
         for event, text in fx.notes:
             state.record(now, event, text)
         fx.ended = not state.is_open
@@ -260,7 +271,8 @@ class Path(Generic[S]):
                 continue
             if due <= now and not m.escalated:
                 m.escalated = m.reminded = True
-                state.record(now, "overdue", f"Overdue: {m.planned.title}")
+                roles = {"notified": m.planned.escalate_to, "milestone": m.id}
+                state.record(now, "overdue", f"Overdue: {m.planned.title}", data=roles)
                 _milestone_mail(state, m, EmailPurpose.ESCALATION, fx, now)
             elif (
                 not m.reminded
@@ -268,7 +280,8 @@ class Path(Generic[S]):
                 and m.planned.remind_at <= now < due
             ):
                 m.reminded = True
-                state.record(now, "reminder", f"Reminder sent: {m.planned.title}")
+                roles = {"notified": m.planned.remind, "milestone": m.id}
+                state.record(now, "reminder", f"Reminder sent: {m.planned.title}", data=roles)
                 _milestone_mail(state, m, EmailPurpose.REMINDER, fx, now)
         return fx
 
@@ -313,6 +326,7 @@ def flag(
     """A one-off notice to ``roles``; a role nobody can be emailed for is noted in the timeline."""
     email, missing = flag_email(state.case, roles, topic, text, fx.key + suffix)
     fx.add(email)
+    fx.notified.append({"topic": topic, "roles": roles})
     if missing:
         fx.note("no_address", unaddressed(missing, topic))
 

@@ -21,7 +21,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 from domain.calendar import LONDON, WorkingDayTable, add_calendar_months, london_instant
 from domain.case_state import CaseState
 from domain.decisions import Booking, Decider
-from domain.milestones import MilestoneState, TimelineEntry, merge_milestones
+from domain.milestones import MilestoneState, Timeline, merge_milestones
 from domain.planner import PlannedMilestone, Schedule
 from domain.procedure import Phase, Procedure
 from domain.vocabulary import Anchor, DecisionKind
@@ -76,7 +76,7 @@ class ConferenceHeld(BaseModel):
     outcome: str
 
 
-class PlanState(BaseModel):
+class PlanState(Timeline):
     plan_id: str
     case: CaseState  # the ICPC as it ended: contacts, procedure, calendar, its own timeline
     cycle: int = 1  # the number of the review this cycle works towards
@@ -97,7 +97,6 @@ class PlanState(BaseModel):
     attendance_list_for: int | None = None  # the review whose attendance list went out
     ended_at: AwareDatetime | None = None
     end_reason: str | None = None
-    timeline: list[TimelineEntry] = Field(default_factory=list)
 
     @classmethod
     def begin(cls, plan_id: str, case: CaseState) -> PlanState:
@@ -265,13 +264,6 @@ class PlanState(BaseModel):
         # belong to the cycle that just ended.
         self.milestones = [m for m in self.milestones if m.planned.anchor == Anchor.CONFERENCE_HELD]
         self.needs_planning = True
-
-    def record(
-        self, at: datetime, event: str, summary: str, by: Decider | None = None, reason: str = ""
-    ) -> None:
-        self.timeline.append(
-            TimelineEntry(at=at, event=event, by=by, summary=summary, reason=reason)
-        )
 
 
 def _is_review_itself(m: PlannedMilestone) -> bool:

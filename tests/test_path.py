@@ -158,3 +158,23 @@ def test_reassigning_is_one_rule_on_both_paths() -> None:
     assert [c.email for c in state.start.contacts if c.role == "social_worker"] == [
         "sw7@staff.example.org"
     ]
+
+
+def test_who_was_notified_is_kept_with_the_entry_for_the_record() -> None:
+    proc = procedure("leicestershire-leaflet")
+    state = new_state(proc, STRATEGY)
+    advice = decision(proc, "advise_conference_split", split_needed=False, reason="None known")
+    case_rules.apply(state, advice, on_day(state, 1))
+    assert state.timeline[-1].data == {
+        "notified": [
+            {
+                "topic": "Conference arrangements: it does not need to be split",
+                "roles": ["safeguarding_unit"],
+            }
+        ]
+    }
+    # A milestone missed: the escalation entry names the milestone and whom it went to.
+    case_rules.on_clock(state, on_day(state, 6, 17))
+    overdue = [t for t in state.timeline if t.event == "overdue"]
+    assert overdue and overdue[0].data["milestone"] == "request_icpc"
+    assert overdue[0].data["notified"] == proc.milestone("request_icpc").escalate_to
