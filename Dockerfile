@@ -1,4 +1,4 @@
-# The ICPC app (worker and web form) as one image; docker-compose.yml runs it twice.
+# The ICPC app as one image; docker-compose.yml runs it three times (migrate, worker, web form).
 # Not built or tested here (no Docker engine in this project's CI); `make run` is the tested path.
 FROM python:3.11-slim
 
@@ -8,22 +8,24 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 COPY pyproject.toml README.md ./
+# Every package in pyproject's [tool.setuptools] packages (tests/test_compose_file.py checks).
 COPY domain ./domain
+COPY contracts ./contracts
 COPY workflows ./workflows
 COPY activities ./activities
 COPY workers ./workers
 COPY starters ./starters
 COPY web ./web
+COPY records ./records
 COPY procedures ./procedures
-# Editable, so the procedures folder next to the code is found as in a checkout.
+# Editable, so data files beside the code (the procedures' TOML, the record's migration
+# templates) are found as in a checkout.
 RUN pip install --no-cache-dir -e . \
-    && useradd --create-home --uid 10001 icpc \
-    && mkdir -p /data \
-    && chown icpc:icpc /data
+    && useradd --create-home --uid 10001 icpc
 
 USER icpc
-# The outbox ledger (which emails already went out) must survive restarts: keep /data on a volume.
-ENV ICPC_OUTBOX_DB=/data/outbox.sqlite3
-VOLUME ["/data"]
+# The case record (and the email ledger) is a database named by ICPC_DATABASE_URL, set by the
+# environment: docker-compose.yml points it at its PostgreSQL service, and its `migrate` service
+# runs `icpc db upgrade` before the worker and the web form start.
 
 CMD ["icpc", "worker"]
