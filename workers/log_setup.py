@@ -17,6 +17,8 @@ import structlog
 def configure_logging() -> None:
     level = getattr(logging, os.environ.get("ICPC_LOG_LEVEL", "INFO").upper(), logging.INFO)
     logging.basicConfig(stream=sys.stderr, level=level, format="%(message)s")
+    # Alembic says which dialect it inspects each time the record is checked: not news.
+    logging.getLogger("alembic").setLevel(max(level, logging.WARNING))
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
