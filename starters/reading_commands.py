@@ -49,7 +49,7 @@ def add_parser(subparsers: Any) -> None:
 
 def show(args: argparse.Namespace) -> int:
     stream = Stream.PLAN if args.plan else Stream.CASE
-    store = session.record()
+    store = session.record_if_any()
 
     async def go() -> tuple[str, CaseState | PlanState | None]:
         from temporalio.service import RPCError, RPCStatusCode
@@ -57,7 +57,7 @@ def show(args: argparse.Namespace) -> int:
         from contracts.client import find_case_id, read_path
 
         client = await session.client()
-        found = store.find(args.case) if not args.case.startswith("icpc-") else []
+        found = store.find(args.case) if store and not args.case.startswith("icpc-") else []
         case_id = found[0].case_id if found else await find_case_id(client, args.case)
         try:
             return case_id, await read_path(client, case_id, stream)
@@ -67,8 +67,8 @@ def show(args: argparse.Namespace) -> int:
             return case_id, None  # deleted after retention: the record holds it
 
     case_id, state = session.run(go())
-    summary = store.summary(case_id)
-    recorded = [e for s, e in store.timeline(case_id) if s == stream]
+    summary = store.summary(case_id) if store else None
+    recorded = [e for s, e in store.timeline(case_id) if s == stream] if store else []
     timeline = complete_timeline(recorded, state.timeline if state else None)
     if state is None and not timeline:
         raise CommandError(f"no {stream.value} for '{args.case}' in Temporal or the case record")

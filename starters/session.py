@@ -37,11 +37,26 @@ async def client() -> Any:
 
 def record() -> RecordStore:
     """The case record (``ICPC_DATABASE_URL``), checked to fit this release."""
-    from records.database import RecordStoreError, check_current, database_url
+    store = record_if_any()
+    if store is None:
+        from records.database import database_url, describe
+
+        raise CommandError(
+            f"no case record at {describe(database_url())} yet: run `icpc db upgrade` to create it"
+        )
+    return store
+
+
+def record_if_any() -> RecordStore | None:
+    """The case record, or None while none has been created yet (a worker creates it as the
+    first case starts): what reads a running case can do without it."""
+    from records.database import RecordStoreError, State, check_current, database_url, status
     from records.store import RecordStore
 
     url = database_url()
     try:
+        if status(url).state in (State.MISSING, State.EMPTY):
+            return None
         check_current(url)
     except RecordStoreError as error:
         raise CommandError(str(error)) from None

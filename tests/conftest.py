@@ -61,6 +61,15 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def worker_logs_on_stderr() -> None:
+    """Workers in tests log as in production: JSON lines on stderr, never into a command's
+    output that a test reads from stdout."""
+    from workers.log_setup import configure_logging
+
+    configure_logging()
+
+
+@pytest.fixture(scope="session", autouse=True)
 def case_record() -> Iterator[str]:
     """One case record (SQLite) for every worker this test session runs. In a folder of its
     own, not pytest's: another pytest session on the machine prunes those as it starts."""
