@@ -7,7 +7,7 @@ the path whose table takes it (:mod:`contracts.paths`), never by looking at an i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -27,6 +27,7 @@ from contracts.case import (
 )
 from contracts.paths import PATHS, path_for
 from domain.case_record import Stream
+from domain.case_start import check_start
 from domain.case_state import CaseState
 from domain.decisions import CaseStart, DecisionBase
 from domain.plan_state import PlanState
@@ -40,9 +41,19 @@ class Started:
 
 
 async def start_case(
-    client: Client, start: CaseStart, procedure: Procedure, task_queue: str = TASK_QUEUE
+    client: Client,
+    start: CaseStart,
+    procedure: Procedure,
+    task_queue: str = TASK_QUEUE,
+    *,
+    now: datetime | None = None,
 ) -> Started:
-    """Start one case; starting the same case twice never creates a second one."""
+    """Start one case; starting the same case twice never creates a second one.
+
+    The start is checked first (:func:`domain.case_start.check_start`, at ``now``, default
+    the clock): a start that must not start a case raises ``StartRefused`` and starts none.
+    """
+    check_start(start, procedure, now or datetime.now(UTC))
     case_id = case_workflow_id(procedure.id, start.case_reference, start.strategy_discussion)
     case = CaseInput(start=start, procedure=procedure)
     try:

@@ -1,7 +1,8 @@
 """The working-day calendar: weekends, the nation's bank holidays and an authority's closures.
 
-Day 0 is the strategy discussion (or the next working day, if it was held on a day off);
-day N is the Nth working day after it. Pure and deterministic: the holiday tables are read
+Day 0 is the strategy discussion's own date, whatever day it falls on (a Saturday, a bank
+holiday); day N is the Nth working day after it, so day 1 is the first working day after the
+discussion. Pure and deterministic: the holiday tables are read
 here, so this module must only run in activities and tools, never inside workflow code.
 """
 
@@ -57,18 +58,14 @@ class WorkingDayCounting:
             day -= timedelta(days=1)
         return day
 
-    def day_zero(self, day: date) -> date:
-        """Day 0 of a count that starts on ``day``: it, or the next working day."""
-        return self.next_working_day(day)
-
     def add_working_days(self, start: date, n: int) -> date:
-        """Day ``n`` counted from ``start`` (day 0). Negative ``n`` counts backwards.
+        """Day ``n`` counted from ``start`` (day 0, whatever day of the week it is).
 
-        Both directions count from the same day 0 (``start``, or the next working day when
-        ``start`` is a day off), so day -1 of a Saturday is the Friday before it and
-        :meth:`working_days_between` inverts negative ``n`` too.
+        Day N is the Nth working day after ``start``; day -N the Nth working day before it.
+        ``start`` itself is day 0 even when it is a day off: a strategy discussion on Saturday
+        14 November 2026 has day 1 on Monday 16 and day 15 on Friday 4 December 2026.
         """
-        current = self.day_zero(start)
+        current = start
         step = 1 if n >= 0 else -1
         remaining = abs(n)
         while remaining:
@@ -81,27 +78,25 @@ class WorkingDayCounting:
         """The working-day number of ``end`` counted from ``start`` as day 0.
 
         The inverse of :meth:`add_working_days`: for every n,
-        ``working_days_between(s, add_working_days(s, n)) == n``. An ``end`` before day 0
-        gives a negative number. An ``end`` that is not a working day counts as the nearest
-        working day towards day 0: the last one before it when it is after day 0, the first
-        one after it when it is before (so a day off between day -1 and day 0 is day 0).
+        ``working_days_between(s, add_working_days(s, n)) == n``. After ``start`` it counts
+        the working days in (start, end], so an ``end`` that is a day off counts as the last
+        working day before it (or 0, when there is none since ``start``). Before ``start`` it
+        counts the working days in [end, start), negated, so a day off counts as the first
+        working day after it.
         """
-        zero = self.day_zero(start)
-        if end >= zero:
-            count = 0
-            current = zero
+        count = 0
+        if end >= start:
+            current = start
             while current < end:
                 current += timedelta(days=1)
                 if self.is_working_day(current):
                     count += 1
             return count
-        count = 0
-        current = zero
-        target = self.next_working_day(end)
-        while current > target:
-            current -= timedelta(days=1)
+        current = end
+        while current < start:
             if self.is_working_day(current):
                 count -= 1
+            current += timedelta(days=1)
         return count
 
 

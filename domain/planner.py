@@ -7,13 +7,32 @@ workflow never calls this directly; an activity does, so the result is kept in h
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from pydantic import AwareDatetime, BaseModel
 
 from domain.calendar import LONDON, add_calendar_months, london_instant
 from domain.procedure import Milestone, Phase, Procedure
 from domain.vocabulary import Anchor
+
+# The strategy discussions the planner counts from. A date outside is a typing mistake
+# (9999-12-20, 1900-01-01), and would run the working-day calendar, or Python's own dates,
+# out of range; the faces refuse far narrower windows before a case starts (domain.case_start).
+PLANNABLE_FROM = date(2000, 1, 1)
+PLANNABLE_TO = date(2099, 12, 31)
+
+
+class PlanningError(ValueError):
+    """A case the planner cannot plan (a date out of range); the message says why, plainly."""
+
+
+def check_plannable(day: date) -> None:
+    """Raise :class:`PlanningError` for a strategy discussion outside the planner's range."""
+    if not PLANNABLE_FROM <= day <= PLANNABLE_TO:
+        raise PlanningError(
+            f"a strategy discussion on {day.isoformat()} cannot be planned: only dates from"
+            f" {PLANNABLE_FROM.isoformat()} to {PLANNABLE_TO.isoformat()} can"
+        )
 
 
 class PlannedMilestone(BaseModel):
@@ -86,10 +105,28 @@ def plan(
     naive = [str(anchor) for anchor, at in (anchors or {}).items() if at.tzinfo is None]
     if naive:
         raise ValueError(f"anchors must carry their time zone: {', '.join(naive)}")
+    strategy_day = strategy_discussion.astimezone(LONDON).date()
+    check_plannable(strategy_day)
     known: dict[Anchor, datetime] = {Anchor.STRATEGY_DISCUSSION: strategy_discussion}
     known.update(anchors or {})
+    try:
+        milestones = _plan_milestones(procedure, strategy_day, known)
+    except OverflowError:
+        raise PlanningError(
+            "a due date of this case falls outside the dates that can be counted"
+        ) from None
+    return Schedule(
+        procedure=procedure.id,
+        strategy_discussion=strategy_discussion,
+        day_zero=strategy_day.isoformat(),  # the discussion's own date, whatever day it is
+        milestones=milestones,
+    )
+
+
+def _plan_milestones(
+    procedure: Procedure, strategy_day: date, known: Mapping[Anchor, datetime]
+) -> list[PlannedMilestone]:
     cal = procedure.calendar
-    strategy_day = strategy_discussion.astimezone(LONDON).date()
     planned = []
     for m in procedure.milestones:
         common = dict(
@@ -119,9 +156,4 @@ def plan(
                 remind_at=reminder_instant(procedure, m, due),
             )
         )
-    return Schedule(
-        procedure=procedure.id,
-        strategy_discussion=strategy_discussion,
-        day_zero=cal.day_zero(strategy_day).isoformat(),
-        milestones=planned,
-    )
+    return planned

@@ -8,12 +8,13 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from domain.calendar import london_instant
+from domain.case_start import StartRefused, check_start
 from domain.decisions import CaseStart, Contact, Likelihood
 from domain.procedure import Procedure, ProcedureError
 
@@ -57,10 +58,16 @@ def parse_bool(text: str) -> bool:
     raise InputError(f"'{text}' is not yes or no")
 
 
+def clock() -> datetime:
+    """Now, for the start checks (tests against a time-skipping server replace it)."""
+    return datetime.now(UTC)
+
+
 def build_case_start(
-    fields: Mapping[str, str], procedures: Mapping[str, Procedure]
+    fields: Mapping[str, str], procedures: Mapping[str, Procedure], now: datetime | None = None
 ) -> tuple[CaseStart, Procedure]:
-    """One case start from flat fields (a CSV row, or the CLI's flags)."""
+    """One case start from flat fields (a CSV row, or the CLI's flags), checked against the
+    domain's start rules (:func:`domain.case_start.check_start`) at ``now`` (default: now)."""
     procedure_id = (fields.get("procedure") or "").strip()
     if procedure_id not in procedures:
         raise InputError(
@@ -111,13 +118,19 @@ def build_case_start(
         )
     except ValidationError as error:
         raise InputError(pydantic_reason(error)) from None
+    except OverflowError:
+        raise InputError(f"strategy_date {day.isoformat()} is out of range") from None
     except ValueError as error:
+        raise InputError(str(error)) from None
+    try:
+        check_start(start, procedure, now or clock())
+    except StartRefused as error:
         raise InputError(str(error)) from None
     return start, procedure
 
 
 def read_batch(
-    path: Path, procedures: Mapping[str, Procedure]
+    path: Path, procedures: Mapping[str, Procedure], now: datetime | None = None
 ) -> Iterator[tuple[int, CaseStart, Procedure] | BadRow]:
     """Each row of a CSV file as a case start, or a :class:`BadRow` naming its line."""
     try:
@@ -137,7 +150,7 @@ def read_batch(
                 continue
             try:
                 start, procedure = build_case_start(
-                    {k: (v or "") for k, v in row.items()}, procedures
+                    {k: (v or "") for k, v in row.items()}, procedures, now
                 )
             except (InputError, ProcedureError) as error:
                 yield BadRow(line, str(error))

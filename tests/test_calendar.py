@@ -2,8 +2,8 @@
 
 Every expectation below was counted on a paper calendar first (the counting is in the
 comment next to it) and only then run against the ``holidays`` package. Day 0 is the
-strategy discussion (or the next working day when it was held on a day off); day N is the
-Nth working day after it.
+strategy discussion's own date, whatever day it falls on; day N is the Nth working day after
+it, so day 1 is the first working day after the discussion.
 """
 
 from __future__ import annotations
@@ -227,31 +227,73 @@ def test_weekend() -> None:
     assert ENGLAND.working_days_between(D(2026, 6, 1), D(2026, 6, 22)) == 15
 
 
-def test_strategy_on_a_saturday_counts_from_monday() -> None:
-    # Sat 19 Dec 2026: day 0 Mon 21, 1 Tue 22, 2 Wed 23, 3 Thu 24, 4 Tue 29.
+# Issue 11, and DESIGN: "The strategy discussion's own date is day 0, whatever day of the week
+# it falls on; day N is the Nth working day after it. A discussion on a Saturday has its day 1
+# on the Monday." Every kind of day off, with day 1 and day 15 counted by hand.
+DAY_OFF_STARTS = [
+    # Weekend. Sat 14 Nov 2026: 1 Mon 16, 5 Fri 20, 10 Fri 27, 11 Mon 30, 15 Fri 4 Dec
+    # (the old rule made Mon 16 day 0 and gave Mon 7 Dec).
+    ("saturday", D(2026, 11, 14), D(2026, 11, 16), D(2026, 12, 4)),
+    ("sunday", D(2026, 11, 15), D(2026, 11, 16), D(2026, 12, 4)),
+    # Bank holiday. Good Friday 26 Mar 2027: [weekend, Easter Monday 29], 1 Tue 30, 2 Wed 31,
+    # 3 Thu 1, 4 Fri 2, 5 Mon 5, 10 Mon 12, 15 Mon 19 Apr 2027 (old rule: Tue 20 Apr).
+    ("good_friday", D(2027, 3, 26), D(2027, 3, 30), D(2027, 4, 19)),
+    ("easter_monday", D(2027, 3, 29), D(2027, 3, 30), D(2027, 4, 19)),
+    # Substitute day. Mon 28 Dec 2026 (Boxing Day's, Sat 26): 1 Tue 29, 2 Wed 30, 3 Thu 31,
+    # [1 Jan, weekend], 4 Mon 4, 5 Tue 5, 9 Mon 11, 14 Mon 18, 15 Tue 19 Jan 2027.
+    ("substitute_day", D(2026, 12, 28), D(2026, 12, 29), D(2027, 1, 19)),
+    # Christmas to New Year. Christmas Day Fri 25 Dec 2026: the same count as Mon 28.
+    ("christmas_day", D(2026, 12, 25), D(2026, 12, 29), D(2027, 1, 19)),
+    # New Year's Day Fri 1 Jan 2027: [weekend], 1 Mon 4, 5 Fri 8, 10 Fri 15, 15 Fri 22 Jan.
+    ("new_years_day", D(2027, 1, 1), D(2027, 1, 4), D(2027, 1, 22)),
+]
+
+
+@pytest.mark.parametrize(
+    ("kind", "strategy", "day_1", "day_15"), DAY_OFF_STARTS, ids=[d[0] for d in DAY_OFF_STARTS]
+)
+def test_a_strategy_discussion_on_a_day_off_is_day_0_itself(
+    kind: str, strategy: date, day_1: date, day_15: date
+) -> None:
+    assert not ENGLAND.is_working_day(strategy)
+    assert ENGLAND.add_working_days(strategy, 0) == strategy
+    assert ENGLAND.add_working_days(strategy, 1) == day_1
+    assert ENGLAND.add_working_days(strategy, 15) == day_15
+    assert ENGLAND.working_days_between(strategy, strategy) == 0
+    assert ENGLAND.working_days_between(strategy, day_1) == 1
+    assert ENGLAND.working_days_between(strategy, day_15) == 15
+    # Day 1 is the first working day after the discussion: nothing in between counts.
+    assert ENGLAND.working_days_between(strategy, day_1 - timedelta(days=1)) == 0
+
+
+def test_friday_saturday_and_sunday_discussions_share_day_15() -> None:
+    # Fri 13 Nov 2026 is a working day: its day 1 is Mon 16 too, so its day 15 is Fri 4 Dec.
+    for day in (D(2026, 11, 13), D(2026, 11, 14), D(2026, 11, 15)):
+        assert ENGLAND.add_working_days(day, 15) == D(2026, 12, 4)
+
+
+def test_strategy_on_a_saturday_before_christmas() -> None:
+    # Sat 19 Dec 2026: day 0 Sat 19, 1 Mon 21, 2 Tue 22, 3 Wed 23, 4 Thu 24, 5 Tue 29.
     saturday = D(2026, 12, 19)
-    assert ENGLAND.day_zero(saturday) == D(2026, 12, 21)
-    assert ENGLAND.add_working_days(saturday, 0) == D(2026, 12, 21)
-    assert ENGLAND.add_working_days(saturday, 3) == D(2026, 12, 24)
-    assert ENGLAND.add_working_days(saturday, 4) == D(2026, 12, 29)
-    # Sat 6 Mar 2027: day 0 Mon 8; 5 Mon 15; 10 Mon 22; 13 Thu 25; [Good Friday 26, weekend,
-    # Easter Monday 29]; 14 Tue 30; 15 Wed 31 Mar.
-    assert ENGLAND.add_working_days(D(2027, 3, 6), 15) == D(2027, 3, 31)
+    assert ENGLAND.add_working_days(saturday, 0) == saturday
+    assert ENGLAND.add_working_days(saturday, 1) == D(2026, 12, 21)
+    assert ENGLAND.add_working_days(saturday, 4) == D(2026, 12, 24)
+    assert ENGLAND.add_working_days(saturday, 5) == D(2026, 12, 29)
+    # Sat 6 Mar 2027: 1 Mon 8, 5 Fri 12, 10 Fri 19, 14 Thu 25, [Good Friday 26, weekend,
+    # Easter Monday 29], 15 Tue 30 Mar.
+    assert ENGLAND.add_working_days(D(2027, 3, 6), 14) == D(2027, 3, 25)
+    assert ENGLAND.add_working_days(D(2027, 3, 6), 15) == D(2027, 3, 30)
 
 
-def test_strategy_on_a_bank_holiday_counts_from_the_next_working_day() -> None:
-    # Mon 28 Dec 2026 (substitute day): day 0 Tue 29, 1 Wed 30, 2 Thu 31, 3 Mon 4 Jan,
-    # 4 Tue 5, 5 Wed 6 Jan 2027.
-    assert ENGLAND.day_zero(D(2026, 12, 28)) == D(2026, 12, 29)
-    assert ENGLAND.add_working_days(D(2026, 12, 28), 1) == D(2026, 12, 30)
-    assert ENGLAND.add_working_days(D(2026, 12, 28), 5) == D(2027, 1, 6)
-    # Good Friday 26 Mar 2027: day 0 Tue 30 (after the weekend and Easter Monday), 1 Wed 31.
-    assert ENGLAND.day_zero(D(2027, 3, 26)) == D(2027, 3, 30)
-    assert ENGLAND.add_working_days(D(2027, 3, 26), 1) == D(2027, 3, 31)
+def test_a_scottish_substitute_day() -> None:
+    # Scotland: 2 Jan 2027 is a Saturday, so Mon 4 Jan is its substitute. A discussion on
+    # Sat 2 Jan: day 1 Tue 5 Jan (England: Mon 4 Jan).
+    assert SCOTLAND.add_working_days(D(2027, 1, 2), 1) == D(2027, 1, 5)
+    assert ENGLAND.add_working_days(D(2027, 1, 2), 1) == D(2027, 1, 4)
 
 
-def test_day_zero_of_a_working_day_is_itself() -> None:
-    assert ENGLAND.day_zero(D(2026, 12, 17)) == D(2026, 12, 17)
+def test_next_and_previous_working_day() -> None:
+    assert ENGLAND.next_working_day(D(2026, 12, 17)) == D(2026, 12, 17)
     assert ENGLAND.next_working_day(D(2026, 12, 25)) == D(2026, 12, 29)
     assert ENGLAND.previous_working_day(D(2026, 12, 28)) == D(2026, 12, 24)
 
@@ -270,8 +312,9 @@ def test_closure_days() -> None:
     assert closed.add_working_days(D(2026, 12, 17), 4) == D(2026, 12, 29)
     assert closed.add_working_days(D(2026, 12, 17), 5) == D(2026, 12, 30)
     assert closed.working_days_between(D(2026, 12, 17), D(2026, 12, 30)) == 5
-    # A strategy discussion on a closure day counts from the next working day.
-    assert closed.day_zero(D(2026, 12, 23)) == D(2026, 12, 29)
+    # A strategy discussion on a closure day is day 0 itself; its day 1 is Tue 29 Dec.
+    assert closed.add_working_days(D(2026, 12, 23), 0) == D(2026, 12, 23)
+    assert closed.add_working_days(D(2026, 12, 23), 1) == D(2026, 12, 29)
 
 
 # --- negative offsets and working_days_between ------------------------------------------------
@@ -286,12 +329,12 @@ def test_negative_offsets() -> None:
     assert ENGLAND.add_working_days(D(2026, 12, 29), -1) == D(2026, 12, 24)
 
 
-def test_negative_offset_from_a_day_off_counts_from_the_same_day_zero() -> None:
-    # Sat 2 Jan 2027: day 0 is Mon 4 Jan, so day -1 is Thu 31 Dec and day -2 Wed 30 Dec.
+def test_negative_offset_from_a_day_off_counts_back_from_the_day_itself() -> None:
+    # Sat 2 Jan 2027 is day 0: day -1 is Thu 31 Dec and day -2 Wed 30 Dec.
     assert ENGLAND.add_working_days(D(2027, 1, 2), -1) == D(2026, 12, 31)
     assert ENGLAND.add_working_days(D(2027, 1, 2), -2) == D(2026, 12, 30)
     assert ENGLAND.working_days_between(D(2027, 1, 2), D(2026, 12, 31)) == -1
-    # Sat 19 Dec 2026: day 0 Mon 21, so day -1 is Fri 18 Dec.
+    # Sat 19 Dec 2026 is day 0, so day -1 is Fri 18 Dec.
     assert ENGLAND.add_working_days(D(2026, 12, 19), -1) == D(2026, 12, 18)
 
 

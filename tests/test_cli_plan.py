@@ -21,6 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from contracts.case import TASK_QUEUE
 from domain.calendar import LONDON, WorkingDayCalendar, london_instant
+from starters import case_input
 from starters.cli import main
 from workers.main import build_worker
 
@@ -44,11 +45,17 @@ async def icpc(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str
 
 
 async def test_decisions_reach_the_plan_after_an_icpc_that_makes_one(
-    cli_env: WorkflowEnvironment, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    cli_env: WorkflowEnvironment,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     env = cli_env
     calendar = WorkingDayCalendar()
-    today = (await env.get_current_time()).astimezone(LONDON).date()
+    server_now = await env.get_current_time()
+    # The start checks read the clock: here, the test server's (skipped well ahead).
+    monkeypatch.setattr(case_input, "clock", lambda: server_now)
+    today = server_now.astimezone(LONDON).date()
     strategy = calendar.previous_working_day(today)
     conference_day = calendar.add_working_days(strategy, 10)
     ref = f"CLIP-{uuid.uuid4().hex[:6]}"

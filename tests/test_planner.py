@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from domain.calendar import LONDON, london_instant
-from domain.planner import plan
+from domain.planner import PlanningError, plan
 from domain.procedure import Procedure, parse_procedure
 from domain.vocabulary import Anchor
 
@@ -130,14 +130,52 @@ def test_a_strategy_discussion_given_in_utc_counts_from_its_london_day() -> None
 
 
 def test_a_strategy_discussion_on_a_saturday() -> None:
-    # Sat 19 Dec 2026: day 0 Mon 21, 1 Tue 22, 2 Wed 23, 3 Thu 24, [25-28 off], 4 Tue 29,
-    # 5 Wed 30 Dec.
+    # Sat 19 Dec 2026 is day 0 itself: 1 Mon 21, 2 Tue 22, 3 Wed 23, 4 Thu 24, [25-28 off],
+    # 5 Tue 29 Dec.
     proc = procedure(milestone("confirm", working_days=5))
     schedule = plan(proc, at(2026, 12, 19, 11))
-    assert schedule.day_zero == "2026-12-21"
+    assert schedule.day_zero == "2026-12-19"
     confirm = schedule.get("confirm")
-    assert confirm.due is not None and confirm.due.date() == date(2026, 12, 30)
+    assert confirm.due is not None and confirm.due.date() == date(2026, 12, 29)
     assert confirm.working_day == 5
+
+
+@pytest.mark.parametrize(
+    ("strategy", "day_15"),
+    [
+        # Issue 11's examples. Sat 14 Nov 2026: 1 Mon 16 ... 5 Fri 20, 10 Fri 27, 11 Mon 30,
+        # 12 Tue 1, 13 Wed 2, 14 Thu 3, 15 Fri 4 Dec 2026 (the old rule gave Mon 7 Dec).
+        (date(2026, 11, 14), date(2026, 12, 4)),
+        # Good Friday 26 Mar 2027: [weekend, Easter Monday 29], 1 Tue 30, 2 Wed 31, 3 Thu 1,
+        # 4 Fri 2, 5 Mon 5 ... 9 Fri 9, 10 Mon 12 ... 14 Fri 16, 15 Mon 19 Apr 2027 (old: Tue 20).
+        (date(2027, 3, 26), date(2027, 4, 19)),
+    ],
+)
+def test_statutory_day_15_counts_from_a_day_off_itself(strategy: date, day_15: date) -> None:
+    schedule = plan(procedure(), at(strategy.year, strategy.month, strategy.day, 11))
+    assert schedule.day_zero == strategy.isoformat()
+    deadline = schedule.get("icpc_deadline")
+    assert deadline.due is not None and deadline.due.date() == day_15
+    assert deadline.working_day == 15
+
+
+@pytest.mark.parametrize(
+    "strategy",
+    [
+        datetime(9999, 12, 20, 10, tzinfo=LONDON),
+        datetime(1900, 1, 1, 10, tzinfo=LONDON),
+        datetime(1999, 12, 31, 10, tzinfo=LONDON),
+        datetime(2100, 1, 1, 10, tzinfo=LONDON),
+    ],
+)
+def test_a_strategy_discussion_out_of_range_cannot_be_planned(strategy: datetime) -> None:
+    with pytest.raises(PlanningError, match=r"cannot be planned: only dates from 2000-01-01"):
+        plan(procedure(), strategy)
+
+
+def test_the_last_plannable_day_plans_without_overflow() -> None:
+    schedule = plan(procedure(), datetime(2099, 12, 31, 10, tzinfo=LONDON))
+    assert schedule.get("icpc_deadline").due is not None
 
 
 def test_milestones_wait_on_an_unknown_anchor_until_it_is_given() -> None:

@@ -1,0 +1,63 @@
+"""What a case may start with: checked once, before any case starts, by every face alike.
+
+``icpc start``, ``icpc import`` and the client's ``start_case`` all call :func:`check_start`,
+so a start refused at one is refused, with the same words, at the others. Pure: ``now`` is
+passed in. Kept apart from :class:`domain.decisions.CaseStart`'s own validation on purpose:
+``CaseStart`` is read back from every running case's history, and a rule that depends on the
+time of day must never stop an old case from loading.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from domain.calendar import LONDON
+from domain.decisions import CaseStart
+from domain.planner import PlanningError, check_plannable
+from domain.procedure import Procedure
+
+# How long after its strategy discussion a case may still be started. Registering a few
+# days late is ordinary (each milestone already missed is escalated once, at start); a
+# discussion more than three months old had its 15 working days long ago and belongs in the
+# authority's case management system, not a new countdown.
+MAX_START_DELAY = timedelta(days=90)
+
+
+class StartRefused(ValueError):
+    """A case start that must not start a case; the message is the plain reason."""
+
+
+def _when(at: datetime) -> str:
+    return at.astimezone(LONDON).strftime("%A %d %B %Y at %H:%M")
+
+
+def check_start(start: CaseStart, procedure: Procedure, now: datetime) -> None:
+    """Raise :class:`StartRefused` if ``start`` must not start a case at ``now``."""
+    if start.procedure_id != procedure.id:
+        raise StartRefused(
+            f"the case names procedure '{start.procedure_id}' but was given '{procedure.id}'"
+        )
+    if not start.section_47_initiated:
+        # 000 action 2: "The countdown for holding an ICPC within timescale begins from the
+        # Strategy Meeting/Discussion at which a Section 47 is initiated."
+        raise StartRefused(
+            "an ICPC follows a section 47 enquiry: a strategy discussion that initiated no"
+            " section 47 enquiry starts no ICPC case (start one if a later discussion does)"
+        )
+    at = start.strategy_discussion
+    try:
+        check_plannable(at.astimezone(LONDON).date())
+    except PlanningError as error:
+        raise StartRefused(str(error)) from None
+    if at > now:
+        # 000 action 1: "Strategy Meetings should not be recorded as open before they happen".
+        raise StartRefused(
+            f"the strategy discussion ({_when(at)}) is later than now ({_when(now)}, UK time):"
+            " a strategy discussion is recorded once it has happened"
+        )
+    if now - at > MAX_START_DELAY:
+        raise StartRefused(
+            f"the strategy discussion ({_when(at)}) is more than {MAX_START_DELAY.days} days"
+            f" ago: a case can be started up to {MAX_START_DELAY.days} days after its strategy"
+            " discussion"
+        )
