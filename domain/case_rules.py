@@ -12,11 +12,19 @@ files that grant it to a role.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from domain.case_record import CaseSummary, Stream
-from domain.case_state import FINAL_STAGES, CaseState, DelayRequest, DelayStatus, Stage
+from domain.case_state import (
+    FINAL_STAGES,
+    CaseState,
+    DelayRequest,
+    DelayStatus,
+    Stage,
+    WithdrawalRequest,
+)
 from domain.decisions import (
     AdviseConferenceSplit,
     ApproveDelay,
@@ -44,8 +52,9 @@ from domain.path import DecisionRule, Effects, Path, Refusal, flag, refuse_if, s
 from domain.path import day_of as _day
 from domain.procedure import Enforcement, Procedure
 from domain.shared_rules import REASSIGN_WORKER
+from domain.step_rules import RECORD_STEP
 from domain.vocabulary import DecisionKind, SystemEvent
-from domain.wording import roles_text
+from domain.wording import capitalised, role_title, roles_text, with_article
 
 __all__ = ["CASE_DECISION", "CASE_PATH", "CaseDecision", "Effects", "Refusal"]
 
@@ -64,10 +73,55 @@ def _confirm(state: CaseState, d: ConfirmIcpc, now: datetime, fx: Effects) -> st
     return "ICPC confirmed"
 
 
+def _withdrawal_permission(state: CaseState) -> str | None:
+    """Whose agreement withdrawing needs now: once the conference is booked, the permission
+    the procedure's "no longer needed" stand-down asks for (004: the CP chair)."""
+    reason = state.procedure.no_longer_needed
+    if state.booking is None or reason is None:
+        return None
+    return reason.permission_from
+
+
 def _withdraw(state: CaseState, d: WithdrawIcpc, now: datetime, fx: Effects) -> str:
+    """004: the social worker makes "contact with the allocated CP Chair to discuss and agree
+    the meeting to no longer go ahead": after booking, a withdrawal by anyone else waits for
+    that agreement, which the agreeing role records by withdrawing too."""
+    needed = _withdrawal_permission(state)
+    booking = state.booking
+    if needed and booking is not None and d.decided_by.role != needed:
+        state.withdrawal_requested = WithdrawalRequest(
+            requested_by=d.decided_by, requested_at=now, reason=d.reason
+        )
+        who = roles_text(state.procedure, [needed])
+        asker = with_article(role_title(state.procedure, d.decided_by.role))
+        text = (
+            f"{capitalised(asker)} asks to withdraw the ICPC booked for {when(booking.starts_at)}."
+            f" It goes ahead unless {who} agrees: record the withdrawal (withdraw_icpc) to agree,"
+            f" with your reasons.\n\nReason given: {d.reason}"
+        )
+        flag(state, fx, [needed], "Withdrawal requested: your agreement is needed", text, "w")
+        return f"Withdrawal requested; the conference stays booked until {who} agrees"
+    requested = state.withdrawal_requested
     _cancel_invitations(state, now, fx)
     state.withdrawn_at = now
-    return "ICPC withdrawn"
+    if booking is None:
+        return "ICPC withdrawn"
+    reason = state.procedure.no_longer_needed
+    roles = list(reason.notify) if reason else []
+    if requested is not None:
+        roles.append(requested.requested_by.role)
+    if roles:
+        text = (
+            f"The ICPC booked for {when(booking.starts_at)} will not go ahead: it has been"
+            f" withdrawn.\n\nReason: {d.reason}"
+        )
+        flag(state, fx, list(dict.fromkeys(roles)), "ICPC cancelled: withdrawn", text, "c")
+    if needed:
+        agreed = f" with {with_article(role_title(state.procedure, needed))}'s agreement"
+        if requested is not None:
+            agreed += f" (requested by {requested.requested_by.user})"
+        return f"ICPC withdrawn{agreed}; the booked conference is cancelled"
+    return "ICPC withdrawn; the booked conference is cancelled"
 
 
 # --- the convening sheet ---------------------------------------------------------------------
@@ -137,8 +191,8 @@ def _check_booking(state: CaseState, d: BookConference | RebookConference, now: 
         raise Refusal(f"{day:%A %d %B %Y} is not a working day for this authority.")
     deadline = _day(state.deadline)
     if day > deadline:
-        delay = state.delay
-        if delay is None or delay.status != DelayStatus.APPROVED:
+        delay = state.approved_delay
+        if delay is None:
             approvers = roles_text(
                 state.procedure, state.procedure.roles_for(DecisionKind.APPROVE_DELAY)
             )
@@ -249,25 +303,57 @@ def _check_request_delay(state: CaseState, d: RequestDelay, now: datetime) -> No
             f"{d.proposed_date:%d %B %Y} is within the statutory limit"
             f" ({_day(state.deadline):%d %B %Y}); no delay is needed."
         )
-    if d.proposed_date <= _day(now):
+    # A conference already held late (on or after its booked day) may still be put right.
+    booked = _day(state.booking.starts_at) if state.booking is not None else None
+    retrospective = booked is not None and booked <= d.proposed_date
+    if d.proposed_date <= _day(now) and not retrospective:
         raise Refusal(f"The proposed date {d.proposed_date:%d %B %Y} is not in the future.")
 
 
 def _request_delay(state: CaseState, d: RequestDelay, now: datetime, fx: Effects) -> str:
-    state.delay = DelayRequest(
-        requested_by=d.decided_by,
-        requested_at=now,
-        reason=d.reason,
-        proposed_date=d.proposed_date,
-        safety_plan=d.safety_plan,
+    rule = state.procedure.delays
+    working_day = state.calendar.working_days_between(state.strategy_day, _day(now))
+    by_day = rule.request_by_working_day
+    late = by_day is not None and working_day > by_day
+    standing = state.approved_delay
+    state.delays.append(
+        DelayRequest(
+            requested_by=d.decided_by,
+            requested_at=now,
+            reason=d.reason,
+            proposed_date=d.proposed_date,
+            safety_plan=d.safety_plan,
+            late=late,
+            working_day=working_day,
+        )
     )
     approvers = state.procedure.roles_for(DecisionKind.APPROVE_DELAY)
+    lateness = (
+        f"This request is late: made on working day {working_day}; the procedure asks for it"
+        f" by day {by_day}.\n\n"
+        if late
+        else ""
+    )
+    earlier = (
+        f"It is a new request: the delay approved to {standing.proposed_date:%d %B %Y} stands"
+        " until this one is decided.\n\n"
+        if standing is not None
+        else ""
+    )
     text = (
         f"A delay to {d.proposed_date:%d %B %Y} has been requested and needs your"
-        f" decision.\n\nReason: {d.reason}\nSafety plan: {d.safety_plan}"
+        f" decision.\n\n{lateness}{earlier}Reason: {d.reason}\nSafety plan: {d.safety_plan}"
     )
-    flag(state, fx, approvers, "Delay requested: your decision is needed", text)
-    return f"Delay requested to {d.proposed_date:%d %B %Y}"
+    roles = list(dict.fromkeys([*approvers, *rule.request_copy_to]))
+    flag(state, fx, roles, "Delay requested: your decision is needed", text)
+    summary = f"Delay requested to {d.proposed_date:%d %B %Y}"
+    if late:
+        if rule.late_request_escalate_to:
+            flag(state, fx, rule.late_request_escalate_to, "Late delay request", text, "l")
+        summary += f" (late: working day {working_day}, due by day {by_day})"
+    if standing is not None:
+        summary += f"; a new request after the delay approved to {standing.proposed_date:%d %B %Y}"
+    return summary
 
 
 _delay_awaits_a_decision = refuse_if(
@@ -290,7 +376,7 @@ def _decide_delay(
 ) -> str:
     assert state.delay is not None
     approved = isinstance(d, ApproveDelay)
-    state.delay = state.delay.model_copy(
+    decided = state.delay.model_copy(
         update={
             "status": DelayStatus.APPROVED if approved else DelayStatus.REJECTED,
             "decided_by": d.decided_by,
@@ -298,10 +384,20 @@ def _decide_delay(
             "comments": d.reason,
         }
     )
+    state.delays[-1] = decided
     verdict = "approved" if approved else "rejected"
-    requester = [state.delay.requested_by.role]
-    text = f"The delay to {state.delay.proposed_date:%d %B %Y} was {verdict}.\n\n{d.reason}"
-    flag(state, fx, requester, f"Delay {verdict}", text)
+    # 001 step 14: the Area Manager "will inform the Ops Manager (CP) of this agreement and the
+    # rationale for this decision": the rationale goes to whoever the procedure copies in.
+    roles = list(
+        dict.fromkeys([decided.requested_by.role, *state.procedure.delays.decision_copy_to])
+    )
+    decider = with_article(role_title(state.procedure, d.decided_by.role))
+    text = (
+        f"The delay to {decided.proposed_date:%d %B %Y} was {verdict} by {decider}"
+        f" ({d.decided_by.user}).\n\nRationale: {d.reason}\n\nReason for the request:"
+        f" {decided.reason}\nSafety plan: {decided.safety_plan}"
+    )
+    flag(state, fx, roles, f"Delay {verdict}", text)
     return f"Delay {verdict}"
 
 
@@ -339,12 +435,20 @@ def _check_stand_down(state: CaseState, d: StandDown, now: datetime) -> None:
 
 def _stand_down(state: CaseState, d: StandDown, now: datetime, fx: Effects) -> str:
     reason = state.procedure.stand_down_reason(d.stand_down_reason)
+    booking = state.booking
     _cancel_invitations(state, now, fx)
     state.booking = None
     state.invitations_sent_sequence = None
     state.stand_down_reason = d.stand_down_reason
     if reason is not None and reason.ends_case:
         state.closed_at = now
+    state.withdrawal_requested = None
+    if reason is not None and reason.notify and booking is not None:
+        text = (
+            f"The conference booked for {when(booking.starts_at)} has been stood down:"
+            f" {reason.title}.\n\nReason: {d.reason}"
+        )
+        flag(state, fx, reason.notify, "Conference stood down", text, "s")
     fx.replan = True
     return f"Conference stood down: {reason.title if reason else d.stand_down_reason}"
 
@@ -357,15 +461,51 @@ def _check_hold(state: CaseState, d: HoldConference, now: datetime) -> None:
             f"The conference is booked for {when(state.booking.starts_at)}; it cannot be"
             " recorded as held before then."
         )
+    late = _held_late_without_approval(state, held)
+    if late:
+        raise Refusal(late)
+
+
+def _held_late_without_approval(state: CaseState, held: datetime) -> str | None:
+    """A conference held after the statutory limit needs an approved delay that covers its
+    date (the approval the procedure names, with the request's reason and safety plan)."""
+    day, deadline = _day(held), _day(state.deadline)
+    if day <= deadline:
+        return None
+    approved = state.approved_delay
+    if approved is not None and day <= approved.proposed_date:
+        return None
+    approvers = roles_text(state.procedure, state.procedure.roles_for(DecisionKind.APPROVE_DELAY))
+    past = (
+        f"after the date the delay was approved for ({approved.proposed_date:%d %B %Y})"
+        if approved is not None
+        else f"after the statutory limit ({deadline:%d %B %Y}, working day 15) with no"
+        " approved delay"
+    )
+    return (
+        f"A conference held on {day:%d %B %Y} is {past}: recording it needs a delay to that"
+        f" date, with its reason, approved by {approvers} first (request_delay)."
+    )
 
 
 def _hold(state: CaseState, d: HoldConference, now: datetime, fx: Effects) -> str:
     assert state.booking is not None
     state.held_at = d.held_at or state.booking.starts_at
     state.outcome = d.outcome
+    state.withdrawal_requested = None
     fx.replan = True
     plan = "a child protection plan" if d.outcome == Outcome.CHILD_PROTECTION_PLAN else "no plan"
-    return f"Conference held on {when(state.held_at)}: {plan}"
+    summary = f"Conference held on {when(state.held_at)}: {plan}"
+    approved = state.approved_delay
+    if _day(state.held_at) > _day(state.deadline) and approved is not None:
+        assert approved.decided_by is not None
+        reason = d.reason or approved.reason
+        summary += (
+            f"; after the statutory limit, within the delay to"
+            f" {approved.proposed_date:%d %B %Y} approved by {approved.decided_by.user}"
+            f" ({role_title(state.procedure, approved.decided_by.role)}). Reason: {reason}"
+        )
+    return summary
 
 
 # --- repeat plans (004) -------------------------------------------------------------------------
@@ -507,6 +647,7 @@ CASE_PATH: Path[CaseState] = Path(
             check=_check_hold,
         ),
         REASSIGN_WORKER,
+        RECORD_STEP,  # the procedure's own timed steps (domain/step_rules.py)
         Rule(
             RecordRepeatPlanOversight,
             "record oversight of a repeat plan",
@@ -550,7 +691,65 @@ def invitations_due(state: CaseState) -> bool:
         and state.booking is not None
         and state.invitees is not None
         and state.invitations_sent_sequence != state.booking_sequence
+        and state.invitations_held_sequence != state.booking_sequence
     )
+
+
+@dataclass
+class Invitations:
+    """What sending a booking's invitations comes to: the emails to send (invitations and any
+    notice), and how many invitations are among them (none when they were held back)."""
+
+    emails: list[OutgoingEmail] = field(default_factory=list)
+    count: int = 0
+    short: str = ""  # the notice shortfall, when there is one
+
+
+def send_invitations(state: CaseState, now: datetime) -> Invitations:
+    """The invitations for the current booking, with the procedure's notice checked at the
+    moment they go out (001 step 8: "no ICPC can be convened without giving parents and other
+    professionals at least 5 days' notice"): a booking made early and a convening sheet received
+    late must not send them short. Refused: none is sent, and the bookers and the roles the
+    procedure names are told to rebook. Flagged: they go, and those roles are told."""
+    notice = state.procedure.invitation_notice
+    assert state.booking is not None
+    shortfall = _notice_shortfall(state, state.booking, now)
+    if notice is None or shortfall is None:
+        emails = prepare_invitations(state, now)
+        return Invitations(emails=emails, count=len(emails))
+    fx = Effects(key=f"invitations/{state.booking_sequence}/")
+    bookers = [
+        *state.procedure.roles_for(DecisionKind.BOOK_CONFERENCE),
+        *state.procedure.roles_for(DecisionKind.REBOOK_CONFERENCE),
+    ]
+    if notice.enforcement == Enforcement.REFUSE:
+        state.invitations_held_sequence = state.booking_sequence
+        roles = list(dict.fromkeys([*notice.escalate_to, *bookers]))
+        text = (
+            f"The invitations were NOT sent. {shortfall} Stand the conference down and rebook"
+            " it on a date that gives enough notice."
+        )
+        flag(state, fx, roles, "Invitations not sent: too little notice", text, "held")
+        state.record(
+            now,
+            "invitations_held",
+            f"Invitations not sent: {shortfall}",
+            data={"notified": fx.notified},
+        )
+        _record_notes(state, fx, now)
+        return Invitations(emails=fx.emails, short=shortfall)
+    emails = prepare_invitations(state, now)
+    # Booked today: the booking already told them of this same shortfall.
+    if state.booked_at is None or _day(state.booked_at) != _day(now):
+        text = f"The invitations went out with too little notice. {shortfall}"
+        flag(state, fx, notice.escalate_to, "Short notice for invitees", text, "short")
+        _record_notes(state, fx, now)
+    return Invitations(emails=[*emails, *fx.emails], count=len(emails), short=shortfall)
+
+
+def _record_notes(state: CaseState, fx: Effects, now: datetime) -> None:
+    for event, text in fx.notes:
+        state.record(now, event, text)
 
 
 def prepare_invitations(state: CaseState, now: datetime) -> list[OutgoingEmail]:
@@ -564,12 +763,12 @@ def prepare_invitations(state: CaseState, now: datetime) -> list[OutgoingEmail]:
     return emails
 
 
-def invitations_sent(state: CaseState, now: datetime, count: int) -> None:
+def invitations_sent(state: CaseState, now: datetime, count: int, short: str = "") -> None:
     state.invitations_sent_sequence = state.booking_sequence
     state.record(
         now,
         SystemEvent.INVITATIONS_SENT,
-        f"Invitations sent to {count} recipient(s)",
+        f"Invitations sent to {count} recipient(s)" + (f", short notice: {short}" if short else ""),
         data={"invitations": count},
     )
     satisfy(state, SystemEvent.INVITATIONS_SENT, now)
@@ -586,6 +785,43 @@ def start(state: CaseState, now: datetime) -> None:
     state.record(now, "case_started", f"Case opened{suffix}")
 
 
+# The start notice's key: one per case, so however often it is asked for it is sent once.
+START_NOTICE_KEY = "start"
+
+
+def start_notice(state: CaseState, now: datetime) -> Effects:
+    """000 action 3: the conference service hears of the strategy discussion on the day.
+
+    Call right after :func:`start`; the notice, its roles and the likelihood are recorded on
+    the case's start entry.
+
+    "The Social Worker attending the Strategy Discussion at which a Section 47 is initiated
+    must contact the CP Conference Service ... on the day of the Strategy Discussion and notify
+    them of the decision and give a view on the likelihood that an ICPC will be required. This
+    will allow the CPCS to identify and plan for any capacity problems."
+
+    The conference service is, in every procedure, whoever may book the conference there (the
+    roles granted ``book_conference``): the CP Conference Service, QARSS business support, the
+    ISU, the conference business support, the safeguarding unit.
+    """
+    fx = Effects(key=START_NOTICE_KEY)
+    likelihood = state.start.icpc_likelihood
+    bookers = state.procedure.roles_for(DecisionKind.BOOK_CONFERENCE)
+    text = (
+        f"A strategy discussion on {when(state.start.strategy_discussion)} initiated a"
+        f" section 47 enquiry. The social worker's view: an ICPC is {likelihood}.\n\n"
+        "This is notice to plan for capacity; the need for the ICPC is confirmed or"
+        " withdrawn separately."
+    )
+    flag(state, fx, bookers, f"Section 47 strategy discussion: ICPC {likelihood}", text)
+    # Kept with the case's start, where the record also finds its first due dates.
+    opened = next(e for e in reversed(state.timeline) if e.event == "case_started")
+    opened.data.update(notified=fx.notified, likelihood=str(likelihood))
+    for event, note in fx.notes:
+        state.record(now, event, note)
+    return fx
+
+
 def stage_details(state: CaseState, now: datetime) -> str:
     """Plain words for the Temporal UI's current details."""
     lines = [f"Stage: {state.stage.replace('_', ' ')}", f"ICPC deadline: {when(state.deadline)}"]
@@ -598,6 +834,10 @@ def stage_details(state: CaseState, now: datetime) -> str:
         lines.append(f"Waiting for: {roles_text(state.procedure, awaiting)}")
     if state.stage == Stage.AWAITING_DELAY_DECISION and state.delay:
         lines.append(f"Delay requested to {state.delay.proposed_date:%d %B %Y}")
+    if state.withdrawal_requested and state.is_open:
+        lines.append("Withdrawal requested: waiting for agreement")
+    if state.invitations_held_sequence == state.booking_sequence and state.booking:
+        lines.append("Invitations held back: too little notice; rebook the conference")
     return "\n".join(lines)
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
 from domain.calendar import LONDON, WorkingDayTable, add_calendar_months
 from domain.decisions import Booking, CaseStart, Decider, Invitee, Outcome
@@ -51,6 +52,17 @@ class DelayRequest(BaseModel):
     decided_by: Decider | None = None
     decided_at: AwareDatetime | None = None
     comments: str = ""
+    # Made after the day the procedure asks requests by (001 step 13: "By day 8").
+    late: bool = False
+    working_day: int | None = None  # the working day it was made on
+
+
+class WithdrawalRequest(BaseModel):
+    """A withdrawal after booking, waiting for the agreement the procedure names (004)."""
+
+    requested_by: Decider
+    requested_at: AwareDatetime
+    reason: str
 
 
 class CaseState(Timeline):
@@ -67,7 +79,12 @@ class CaseState(Timeline):
     booking_sequence: int = 0  # raised at each booking; keeps one calendar uid per case
     invitations_sent_sequence: int | None = None
     stand_down_reason: str | None = None
-    delay: DelayRequest | None = None
+    # Every delay requested, in order; the current one last. A request after an approval is a
+    # new request needing its own decision: the earlier ones stay as they were decided.
+    delays: list[DelayRequest] = Field(default_factory=list)
+    withdrawal_requested: WithdrawalRequest | None = None
+    # The booking whose invitations were held back for too little notice (not sent).
+    invitations_held_sequence: int | None = None
     repeat_oversight_at: AwareDatetime | None = None
     report_shared_at: AwareDatetime | None = None
     police_checks_requested_at: AwareDatetime | None = None
@@ -76,7 +93,28 @@ class CaseState(Timeline):
     held_at: AwareDatetime | None = None
     outcome: Outcome | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _one_delay_before(cls, data: Any) -> Any:
+        """States saved before delays were a list held one ``delay``: it becomes the list."""
+        if isinstance(data, dict) and "delay" in data:
+            data = dict(data)
+            old = data.pop("delay")
+            if "delays" not in data:
+                data["delays"] = [] if old is None else [old]
+        return data
+
     # --- derived views -------------------------------------------------------------------
+
+    @property
+    def delay(self) -> DelayRequest | None:
+        """The current delay request (the latest), whatever was decided on it."""
+        return self.delays[-1] if self.delays else None
+
+    @property
+    def approved_delay(self) -> DelayRequest | None:
+        """The latest approved delay: the one a late booking or conference may rely on."""
+        return next((d for d in reversed(self.delays) if d.status == DelayStatus.APPROVED), None)
 
     @property
     def stage(self) -> Stage:
@@ -150,6 +188,9 @@ class CaseState(Timeline):
             return self.procedure.roles_for(DecisionKind.APPROVE_DELAY)
         if stage == Stage.AWAITING_REPEAT_OVERSIGHT and self.procedure.repeat_plan:
             return [self.procedure.repeat_plan.oversight_role]
+        reason = self.procedure.no_longer_needed
+        if self.withdrawal_requested and reason and reason.permission_from:
+            return [reason.permission_from]
         nxt = self.next_milestone()
         return [nxt.planned.responsible] if nxt else []
 

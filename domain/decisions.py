@@ -177,6 +177,16 @@ class RecordRepeatPlanOversight(DecisionBase):
     reason: RequiredText
 
 
+class RecordStep(DecisionBase):
+    """A step the procedure names as a milestone (satisfied by ``record_step``), recorded as done
+    by the role responsible for it: the strategy form, the s47 authorised, a safety screening..."""
+
+    kind: Literal[DecisionKind.RECORD_STEP] = DecisionKind.RECORD_STEP
+    step: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+    # One of the step's ``choices`` when it declares some (003: "hybrid" or "virtual").
+    choice: Annotated[str, Field(max_length=64)] = ""
+
+
 class AdviseConferenceSplit(DecisionBase):
     """004: "The social worker at this time should advise if the conference needs to be split
     and any known risks or concerns with the families participation in the meeting." """

@@ -115,6 +115,10 @@ def _met_now(decision: Any, now: datetime) -> datetime:
     return now
 
 
+def _meets_all(decision: Any, milestone_id: str) -> bool:
+    return True
+
+
 @dataclass(frozen=True)
 class DecisionRule(Generic[S_contra, D]):
     """One decision on one path: everything about it, side by side."""
@@ -132,6 +136,8 @@ class DecisionRule(Generic[S_contra, D]):
     in_procedure: Callable[[Procedure], str | None] | None = None
     # When the milestones the decision satisfies count as met (a core group held earlier...).
     met_at: Callable[[D, datetime], datetime] = _met_now
+    # Which of the milestones it satisfies it meets (record_step: only the step it names).
+    meets: Callable[[D, str], bool] = _meets_all
 
     @property
     def kind(self) -> DecisionKind:
@@ -218,7 +224,9 @@ class Path(Generic[S]):
         rule = self.rules[decision.kind]  # type: ignore[attr-defined]
         fx = Effects(key=self._mail_key(state))
         # Milestones first: a decision may start a new review cycle with milestones of its own.
-        satisfy(state, rule.kind, rule.met_at(decision, now))
+        satisfy(
+            state, rule.kind, rule.met_at(decision, now), lambda m_id: rule.meets(decision, m_id)
+        )
         fx.summary = rule.apply(state, decision, now, fx)
         notified = {"notified": fx.notified} if fx.notified else None
         state.record(
@@ -313,10 +321,16 @@ def day_of(at: datetime) -> date:
     return at.astimezone(LONDON).date()
 
 
-def satisfy(state: PathState, satisfier: str, at: datetime) -> None:
-    """Mark met, at ``at``, every open milestone that ``satisfier`` records."""
+def satisfy(
+    state: PathState,
+    satisfier: str,
+    at: datetime,
+    which: Callable[[str], bool] = lambda milestone_id: True,
+) -> None:
+    """Mark met, at ``at``, every open milestone that ``satisfier`` records (of those ``which``
+    accepts by id)."""
     for m in state.milestones:
-        if m.met_at is None and satisfier in m.planned.satisfied_by:
+        if m.met_at is None and satisfier in m.planned.satisfied_by and which(m.id):
             m.met_at = at
 
 

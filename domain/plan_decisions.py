@@ -50,6 +50,9 @@ class BookReview(DecisionBase):
 
     kind: Literal[DecisionKind.BOOK_REVIEW] = DecisionKind.BOOK_REVIEW
     booking: Booking
+    # 000 action 12: booked earlier than the procedure allows only because the core group feel
+    # ending the plan can be considered (the reason says so).
+    to_consider_ending: bool = False
 
 
 class RequestReviewMove(DecisionBase):
@@ -58,6 +61,7 @@ class RequestReviewMove(DecisionBase):
     kind: Literal[DecisionKind.REQUEST_REVIEW_MOVE] = DecisionKind.REQUEST_REVIEW_MOVE
     booking: Booking
     reason: RequiredText
+    to_consider_ending: bool = False  # as for booking: an earlier date to consider ending
 
 
 class ApproveReviewMove(DecisionBase):

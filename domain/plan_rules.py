@@ -115,13 +115,41 @@ def _check_book(state: PlanState, d: BookReview, now: datetime) -> None:
     _check_date(state, d.booking, now)
     if not state.within_timescale(_day(d.booking.starts_at)):
         raise Refusal(_out_of_timescale_reason(state, d.booking.starts_at))
+    assert state.review_due is not None
+    _not_too_early(state, d.booking.starts_at, state.review_due, d.to_consider_ending, d.reason)
+
+
+def _not_too_early(
+    state: PlanState, at: datetime, due: datetime, to_consider_ending: bool, reason: str
+) -> None:
+    """000 action 12: reviews are not booked early in anticipation of expected progress; only
+    when the core group feel ending the plan can be considered may one be asked for sooner."""
+    earliest = state.procedure.reviews.earliest_working_days_before_due
+    if earliest is None:
+        return
+    if to_consider_ending:
+        if not reason.strip():
+            raise Refusal(
+                "A review brought forward to consider ending the plan needs the reason: what"
+                " progress the core group has seen."
+            )
+        return
+    first = state.calendar.add_working_days(_day(due), -earliest)
+    if _day(at) < first:
+        raise Refusal(
+            f"Review conferences are not booked early in anticipation of expected progress:"
+            f" this review falls due by {when(due)}, so it may be booked from {first:%d %B %Y}"
+            f" ({earliest} working days before). If the core group feel ending the plan can be"
+            " considered, say so (to consider ending the plan) with the reason."
+        )
 
 
 def _book(state: PlanState, d: BookReview, now: datetime, fx: Effects) -> str:
     state.review_booking = d.booking
     state.review_booked_at = now
     fx.replan = True
-    return f"Review {state.cycle} booked for {when(d.booking.starts_at)}"
+    early = " (early, to consider ending the plan)" if d.to_consider_ending else ""
+    return f"Review {state.cycle} booked for {when(d.booking.starts_at)}{early}"
 
 
 def _out_of_timescale_reason(state: PlanState, at: datetime) -> str:
@@ -146,6 +174,8 @@ def _check_request_move(state: PlanState, d: RequestReviewMove, now: datetime) -
         raise Refusal(
             "This procedure names nobody who may agree to hold a review out of timescale."
         )
+    assert state.review_due is not None
+    _not_too_early(state, d.booking.starts_at, state.review_due, d.to_consider_ending, d.reason)
 
 
 def _move_requested(state: PlanState, role: str) -> str | None:
@@ -236,12 +266,15 @@ def _move_takes_effect(state: PlanState, now: datetime, fx: Effects) -> str:
         f"Review conference {state.cycle} has moved to {when(move.booking.starts_at)}"
         f" ({kind}).\n\nReason: {move.reason}"
     )
+    # 001 step 18: a move within timescale is notified to the Area Manager and Ops Manager.
+    told = [] if move.out_of_timescale else state.procedure.reviews.notify_moves_within_timescale
     roles = list(
         dict.fromkeys(
             [
                 move.requested_by.role,
                 *move.required_roles,
                 *state.procedure.roles_for(DecisionKind.BOOK_REVIEW),
+                *told,
             ]
         )
     )
@@ -285,12 +318,13 @@ def _check_hold_review(state: PlanState, d: HoldReview, now: datetime) -> None:
             raise Refusal(f"The next review ({when(nxt)}) must come after this one.")
         if not state.calendar.is_working_day(_day(nxt)):
             raise Refusal(f"{_day(nxt):%A %d %B %Y} is not a working day for this authority.")
-        limit = state.due_after(held, state.procedure.reviews.then_every_months)
+        limit = state.due_after(held, state.procedure.reviews.then)
         if _day(nxt) > _day(limit):
             raise Refusal(
                 f"The next review ({when(nxt)}) would be after it falls due ({when(limit)});"
                 " book it within timescale."
             )
+        _not_too_early(state, nxt, limit, False, "")
 
 
 def _hold_review(state: PlanState, d: HoldReview, now: datetime, fx: Effects) -> str:
@@ -464,7 +498,7 @@ def start(state: PlanState, now: datetime) -> None:
         now,
         "review_cycle",
         f"Review {state.cycle} falls due by {when(state.review_due)}"
-        f" ({state.months_to_review()} months after the conference on {when(state.last_held_at)})",
+        f" ({state.review_interval().text} after the conference on {when(state.last_held_at)})",
     )
 
 

@@ -3,7 +3,9 @@
 The plan runs in review cycles. Cycle N works towards review conference N: it counts from the
 last conference actually held (the ICPC for cycle 1), and the review falls due on the last
 working day on or before the same date ``first_within_months`` (cycle 1) or
-``then_every_months`` (later cycles) calendar months on, as Working Together sets it.
+``then_every_months`` (later cycles) calendar months on, as Working Together sets it, or, for a
+procedure that counts days (001: "3 months (90 days)"), ``first_within_days`` or
+``then_every_days`` calendar days on.
 
 Everything here is serialisable: the whole state travels through continue-as-new at each
 review, the timeline with it. The ICPC case state rides along as ``case`` (its contacts,
@@ -13,7 +15,7 @@ procedure and frozen working-day table are what the plan needs), so the email he
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, Field
@@ -23,7 +25,7 @@ from domain.case_state import CaseState
 from domain.decisions import Booking, Decider
 from domain.milestones import MilestoneState, Timeline, merge_milestones
 from domain.planner import PlannedMilestone, Schedule
-from domain.procedure import Phase, Procedure
+from domain.procedure import Phase, Procedure, ReviewInterval
 from domain.vocabulary import Anchor, DecisionKind
 
 REVIEW_MILESTONE_ID = "review_conference"
@@ -149,14 +151,21 @@ class PlanState(Timeline):
     def is_open(self) -> bool:
         return self.ended_at is None
 
-    def months_to_review(self) -> int:
+    def review_interval(self) -> ReviewInterval:
+        """How long this cycle may last: ``[reviews]``'s first interval, then the later one."""
         reviews = self.procedure.reviews
-        return reviews.first_within_months if self.cycle == 1 else reviews.then_every_months
+        return reviews.first if self.cycle == 1 else reviews.then
 
-    def due_after(self, held_at: datetime, months: int) -> datetime:
-        """The last working day on or before ``months`` calendar months after ``held_at``."""
+    def due_after(self, held_at: datetime, interval: ReviewInterval) -> datetime:
+        """The last working day on or before ``interval`` (calendar months, or calendar days)
+        after ``held_at``."""
         held_day = held_at.astimezone(LONDON).date()
-        day = self.calendar.previous_working_day(add_calendar_months(held_day, months))
+        if interval.days is not None:
+            limit = held_day + timedelta(days=interval.days)
+        else:
+            assert interval.months is not None  # the model guarantees exactly one unit
+            limit = add_calendar_months(held_day, interval.months)
+        day = self.calendar.previous_working_day(limit)
         return london_instant(day, self.procedure.end_of_day)
 
     def within_timescale(self, day: date) -> bool:
@@ -213,7 +222,7 @@ class PlanState(Timeline):
         """
         if calendar is not None:
             self.case = self.case.model_copy(update={"calendar": calendar})
-        self.review_due = self.due_after(self.last_held_at, self.months_to_review())
+        self.review_due = self.due_after(self.last_held_at, self.review_interval())
         planned = [
             m
             for m in schedule.milestones
@@ -231,14 +240,14 @@ class PlanState(Timeline):
             DecisionKind.HOLD_REVIEW
         )
         escalate = proc.reviews.move_out_of_timescale or bookers
-        months = self.months_to_review()
+        interval = self.review_interval()
         remind_day = self.calendar.add_working_days(
             self.review_due.astimezone(LONDON).date(), -REVIEW_REMIND_WORKING_DAYS
         )
         return PlannedMilestone(
             id=given.id if given else REVIEW_MILESTONE_ID,
             title=(
-                f"Review conference {self.cycle} held within {months} months of the last conference"
+                f"Review conference {self.cycle} held within {interval.text} of the last conference"
             ),
             phase=Phase.REVIEW,
             anchor=Anchor.PLAN_STARTED,

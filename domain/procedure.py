@@ -76,6 +76,11 @@ class Milestone(Strict):
     escalate_to: list[SnakeId] = Field(default_factory=list)
     satisfied_by: list[str] = Field(min_length=1)
     statutory: bool = False
+    # A step recorded with ``record_step``: what the recorder must choose from (003: the Duty PO
+    # decides "hybrid" or "virtual"), and who is told when it is recorded (003: "Inform Child
+    # Protection Conferencing Service"; 004: the booking confirmation email).
+    choices: list[SnakeId] = Field(default_factory=list)
+    inform: list[SnakeId] = Field(default_factory=list)
     # Where the document says this, in its own words and numbering.
     source: str = ""
 
@@ -121,9 +126,37 @@ class StandDownReason(Strict):
     title: str = Field(min_length=1)
     # True when the conference is no longer needed: the case ends instead of rebooking.
     ends_case: bool = False
-    # A role whose permission the stand-down needs (004: a safeguarding manager).
+    # A role whose permission the stand-down needs (004: a safeguarding manager). For the reason
+    # that ends the case, it is also the permission a withdrawal after booking needs (004: the
+    # social worker agrees with the CP chair "the meeting to no longer go ahead").
     permission_from: SnakeId | None = None
+    # Who is told when the conference is cancelled this way (004: the chair, clerk and unit).
+    notify: list[SnakeId] = Field(default_factory=list)
     source: str = ""
+
+
+class Delays(Strict):
+    """Requests to hold the ICPC after the statutory limit: when they are due, who is told."""
+
+    # The working day (counted from the strategy discussion) a request is due by (001 step 13:
+    # "at the earliest opportunity ... By day 8"); a later request is recorded as late.
+    request_by_working_day: NonNegative | None = None
+    # Who is told of a late request, besides those who decide it.
+    late_request_escalate_to: list[SnakeId] = Field(default_factory=list)
+    # Copied in on every request (000 action 7: "They should copy in the Head of Service
+    # Safeguarding"), and on every decision with its rationale (001 step 14: the Ops Manager).
+    request_copy_to: list[SnakeId] = Field(default_factory=list)
+    decision_copy_to: list[SnakeId] = Field(default_factory=list)
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _late_needs_a_day(self) -> Self:
+        if self.late_request_escalate_to and self.request_by_working_day is None:
+            raise ValueError(
+                "late_request_escalate_to is given but request_by_working_day is not:"
+                " a request can only be late after a day the procedure names"
+            )
+        return self
 
 
 class HolidayPeriod(Strict):
@@ -182,13 +215,63 @@ class RepeatPlan(Strict):
     source: str = ""
 
 
+Positive = Annotated[int, Field(gt=0)]
+
+
+class ReviewInterval(Strict):
+    """How long a review cycle may last: calendar months, or calendar days (001: "90 days")."""
+
+    months: Positive | None = None
+    days: Positive | None = None
+
+    @property
+    def text(self) -> str:
+        return f"{self.months} months" if self.months is not None else f"{self.days} days"
+
+
 class Reviews(Strict):
-    first_within_months: Annotated[int, Field(gt=0)] = 3
-    then_every_months: Annotated[int, Field(gt=0)] = 6
+    # Review 1 within this of the ICPC, later reviews within that of the last conference held:
+    # exactly one of months or days each (no unit at all: Working Together's 3 and 6 months).
+    first_within_months: Positive | None = None
+    first_within_days: Positive | None = None
+    then_every_months: Positive | None = None
+    then_every_days: Positive | None = None
+    # 000 action 12: a review is not booked earlier than this many working days before it
+    # falls due (None: no such rule), unless the core group asks for it to consider ending.
+    earliest_working_days_before_due: NonNegative | None = None
     # Who must agree to move a review that stays within timescale, and one that does not.
     move_within_timescale: list[SnakeId] = Field(default_factory=list)
     move_out_of_timescale: list[SnakeId] = Field(default_factory=list)
+    # Told when a move within timescale takes effect, besides those who agreed (001 step 18).
+    notify_moves_within_timescale: list[SnakeId] = Field(default_factory=list)
     source: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _working_together_by_default(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = dict(data)
+            for which, months in (("first_within", 3), ("then_every", 6)):
+                if data.get(f"{which}_months") is None and data.get(f"{which}_days") is None:
+                    data[f"{which}_months"] = months
+        return data
+
+    @model_validator(mode="after")
+    def _one_unit_each(self) -> Self:
+        for which in ("first_within", "then_every"):
+            if (getattr(self, f"{which}_months") is None) == (
+                getattr(self, f"{which}_days") is None
+            ):
+                raise ValueError(f"give exactly one of {which}_months or {which}_days")
+        return self
+
+    @property
+    def first(self) -> ReviewInterval:
+        return ReviewInterval(months=self.first_within_months, days=self.first_within_days)
+
+    @property
+    def then(self) -> ReviewInterval:
+        return ReviewInterval(months=self.then_every_months, days=self.then_every_days)
 
 
 class Procedure(Strict):
@@ -207,6 +290,7 @@ class Procedure(Strict):
     milestones: list[Milestone] = Field(min_length=1)
     invitation_notice: InvitationNotice | None = None
     stand_down_reasons: list[StandDownReason] = Field(default_factory=list)
+    delays: Delays = Field(default_factory=Delays)
     school_holidays: SchoolHolidays | None = None
     capacity_escalations: list[CapacityEscalation] = Field(default_factory=list)
     booking: Booking = Field(default_factory=Booking)
@@ -234,6 +318,17 @@ class Procedure(Strict):
                     f"milestones.{m.id}.satisfied_by: no role may take"
                     f" {', '.join(m.satisfied_by)}, so nothing can ever satisfy it"
                 )
+        for m in self.milestones:
+            if (m.choices or m.inform) and DecisionKind.RECORD_STEP.value not in m.satisfied_by:
+                raise ValueError(
+                    f"milestones.{m.id}: choices and inform are for a step satisfied by record_step"
+                )
+            recorders = self.roles_for(DecisionKind.RECORD_STEP)
+            if DecisionKind.RECORD_STEP.value in m.satisfied_by and m.responsible not in recorders:
+                raise ValueError(
+                    f"milestones.{m.id}: a step is recorded (record_step) by the role responsible"
+                    f" for it, so decisions.record_step must list '{m.responsible}'"
+                )
         deadline = next((m for m in self.milestones if m.id == ICPC_DEADLINE_ID), None)
         if deadline is None:
             raise ValueError(f"milestones: a milestone with id '{ICPC_DEADLINE_ID}' is required")
@@ -258,6 +353,7 @@ class Procedure(Strict):
             refs.append((f"milestones.{m.id}.responsible", m.responsible))
             refs += [(f"milestones.{m.id}.remind", r) for r in m.remind]
             refs += [(f"milestones.{m.id}.escalate_to", r) for r in m.escalate_to]
+            refs += [(f"milestones.{m.id}.inform", r) for r in m.inform]
         if self.invitation_notice:
             refs += [
                 ("invitation_notice.escalate_to", r) for r in self.invitation_notice.escalate_to
@@ -265,6 +361,12 @@ class Procedure(Strict):
         for s in self.stand_down_reasons:
             if s.permission_from:
                 refs.append((f"stand_down_reasons.{s.id}.permission_from", s.permission_from))
+            refs += [(f"stand_down_reasons.{s.id}.notify", r) for r in s.notify]
+        refs += [
+            ("delays.late_request_escalate_to", r) for r in self.delays.late_request_escalate_to
+        ]
+        refs += [("delays.request_copy_to", r) for r in self.delays.request_copy_to]
+        refs += [("delays.decision_copy_to", r) for r in self.delays.decision_copy_to]
         for c in self.capacity_escalations:
             refs += [(f"capacity_escalations.{c.id}.escalate_to", r) for r in c.escalate_to]
         refs += [
@@ -274,6 +376,10 @@ class Procedure(Strict):
             refs.append(("repeat_plan.oversight_role", self.repeat_plan.oversight_role))
         refs += [("reviews.move_within_timescale", r) for r in self.reviews.move_within_timescale]
         refs += [("reviews.move_out_of_timescale", r) for r in self.reviews.move_out_of_timescale]
+        refs += [
+            ("reviews.notify_moves_within_timescale", r)
+            for r in self.reviews.notify_moves_within_timescale
+        ]
         return refs
 
     # --- lookups -------------------------------------------------------------------------
@@ -288,6 +394,10 @@ class Procedure(Strict):
     def milestone(self, milestone_id: str) -> Milestone:
         return next(m for m in self.milestones if m.id == milestone_id)
 
+    def steps(self) -> list[Milestone]:
+        """The milestones recorded with ``record_step``, in the file's order."""
+        return [m for m in self.milestones if DecisionKind.RECORD_STEP.value in m.satisfied_by]
+
     def roles_for(self, decision: DecisionKind) -> list[str]:
         return list(self.decisions.get(decision, []))
 
@@ -296,6 +406,12 @@ class Procedure(Strict):
 
     def stand_down_reason(self, reason_id: str) -> StandDownReason | None:
         return next((r for r in self.stand_down_reasons if r.id == reason_id), None)
+
+    @property
+    def no_longer_needed(self) -> StandDownReason | None:
+        """The stand-down reason that ends the case: its permission and whom it tells hold for
+        a withdrawal once the conference is booked (004)."""
+        return next((r for r in self.stand_down_reasons if r.ends_case), None)
 
 
 def _no_duplicates(field: str, ids: list[str]) -> None:

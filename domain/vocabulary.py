@@ -39,6 +39,9 @@ class DecisionKind(StrEnum):
     REASSIGN_WORKER = "reassign_worker"
     RECORD_REPEAT_PLAN_OVERSIGHT = "record_repeat_plan_oversight"
     ADVISE_CONFERENCE_SPLIT = "advise_conference_split"
+    # A step a procedure times or assigns and names as a milestone, recorded as done (001 steps
+    # 1-7, 003's safety screening, 004's booking confirmation): which step is in the decision.
+    RECORD_STEP = "record_step"
     # After the ICPC (the child protection plan workflow).
     HOLD_CORE_GROUP = "hold_core_group"
     SIGN_OFF_PLAN = "sign_off_plan"

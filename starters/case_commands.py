@@ -15,7 +15,7 @@ from domain.case_record import Stream
 from domain.decisions import DecisionBase
 from domain.vocabulary import DecisionKind
 from procedures import load_all
-from starters import session
+from starters import case_input, session
 from starters.case_input import (
     BadRow,
     InputError,
@@ -77,6 +77,13 @@ def add_parser(subparsers: Any) -> None:
     )
     p.add_argument("--stand-down-reason", metavar="ID")
     p.add_argument("--problem", metavar="ID", help="a capacity problem id from the procedure")
+    p.add_argument("--step", metavar="ID", help="record_step: the procedure's step (milestone id)")
+    p.add_argument("--choice", metavar="ID", help="record_step: the answer a step asks for")
+    p.add_argument(
+        "--to-consider-ending",
+        action="store_true",
+        help="book_review/request_review_move: earlier than allowed, to consider ending the plan",
+    )
     p.add_argument("--invitees", type=Path, metavar="FILE.json", help="the convening sheet")
     p.add_argument("--payload", type=Path, metavar="FILE.json", help="any other fields, as JSON")
     p.add_argument("--signal", action="store_true", help="fire and forget (no answer)")
@@ -105,15 +112,16 @@ def start(args: argparse.Namespace) -> int:
         fields[f"{role}_name"], fields[f"{role}_email"] = parts[1], parts[2]
         if len(parts) == 4:
             fields[f"{role}_user"] = parts[3]
+    now = case_input.clock()
     try:
-        case_start, procedure = build_case_start(fields, load_all())
+        case_start, procedure = build_case_start(fields, load_all(), now)
     except InputError as error:
         raise CommandError(str(error)) from None
 
     async def go() -> Any:
         from contracts.client import start_case
 
-        return await start_case(await session.client(), case_start, procedure)
+        return await start_case(await session.client(), case_start, procedure, now=now)
 
     started = session.run(go())
     if started.created:
@@ -125,8 +133,9 @@ def start(args: argparse.Namespace) -> int:
 
 def import_batch(args: argparse.Namespace) -> int:
     procedures = load_all()
+    now = case_input.clock()
     try:
-        rows = list(read_batch(args.file, procedures))
+        rows = list(read_batch(args.file, procedures, now))
     except InputError as error:
         raise CommandError(str(error)) from None
     bad = [r for r in rows if isinstance(r, BadRow)]
@@ -140,7 +149,7 @@ def import_batch(args: argparse.Namespace) -> int:
         failed: list[BadRow] = []
         for done, (line, case_start, procedure) in enumerate(good, start=1):
             try:
-                started = await start_case(client, case_start, procedure)
+                started = await start_case(client, case_start, procedure, now=now)
             except Exception as error:  # one failed start must not stop the batch
                 failed.append(BadRow(line, f"could not start: {error}"))
             else:
@@ -198,6 +207,9 @@ def build_decision(args: argparse.Namespace) -> DecisionBase:
         "stand_down_reason": args.stand_down_reason,
         "problem": args.problem,
         "end_reason": args.end_reason,
+        "step": args.step,
+        "choice": args.choice,
+        "to_consider_ending": args.to_consider_ending,
     }
     data.update({k: v for k, v in optional.items() if v})
     if args.invitees:

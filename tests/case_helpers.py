@@ -201,9 +201,10 @@ def carry_out(state: CaseState, fx: Effects, now: datetime) -> Effects:
         )
         out.emails += case_rules.on_clock(state, now).emails
     if case_rules.invitations_due(state):
-        emails = case_rules.prepare_invitations(state, now)
-        case_rules.invitations_sent(state, now, len(emails))
-        out.emails += emails
+        sent = case_rules.send_invitations(state, now)
+        if case_rules.invitations_due(state):  # not held back for too little notice
+            case_rules.invitations_sent(state, now, sent.count, sent.short)
+        out.emails += sent.emails
     return out
 
 

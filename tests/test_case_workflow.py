@@ -17,13 +17,14 @@ from typing import Any
 
 import pytest
 from temporalio.api.enums.v1 import EventType
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.client import WorkflowFailureError
+from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from contracts.case import CaseResult
 from contracts.client import start_case
-from domain.calendar import LONDON, london_instant
+from domain.calendar import LONDON, WorkingDayCounting, london_instant
 from domain.case_state import CaseState, Stage
 from domain.milestones import MilestoneStatus
 from domain.procedure import HolidayPeriod, Procedure
@@ -35,6 +36,7 @@ from tests.case_helpers import (
     book,
     booking,
     calendar_lines,
+    case_start,
     contact_email,
     decision,
     ics_field,
@@ -101,6 +103,11 @@ def assert_no_duplicates(messages: list[Message]) -> None:
     assert len(keys) == len(set(keys)), f"duplicate emails: {sorted(keys)}"
     ids = [str(m["Message-ID"]) for m in messages]
     assert len(ids) == len(set(ids))
+
+
+def start_notice_subject(case: RunningCase, likelihood: str = "likely") -> str:
+    """000 action 3: the conference service is told of the strategy discussion at start."""
+    return f"[ICPC {case.start.case_reference}] Section 47 strategy discussion: ICPC {likelihood}"
 
 
 def invitations(mail: MailCatcher, method: str = "REQUEST") -> list[Message]:
@@ -171,7 +178,14 @@ async def test_a_whole_case_from_strategy_discussion_to_conference(
     proc = case.proc
     state = await case.state()
     assert state.stage == Stage.AWAITING_CONFIRMATION
-    assert [e.summary for e in state.timeline] == ["Case opened"]
+    # Opened; and where a step falls due on day 0 itself (001 step 1, the strategy meeting
+    # form), its reminder has gone out already.
+    due_today = [
+        f"Reminder sent: {m.planned.title}"
+        for m in state.milestones
+        if m.planned.working_day == 0 and m.planned.remind_at is not None
+    ]
+    assert [e.summary for e in state.timeline] == ["Case opened", *due_today]
     if may(proc, DecisionKind.CONFIRM_ICPC):
         state = await case.signal(decision(proc, "confirm_icpc", reason="Section 47 continues"))
         assert state.timeline[-1].event == "confirm_icpc"
@@ -218,7 +232,8 @@ async def test_withdrawn(open_case: Opener, smtp_server: MailCatcher) -> None:
     assert result.stage == Stage.WITHDRAWN and result.outcome is None
     entry = state.timeline[-1]
     assert (entry.event, entry.reason) == ("withdraw_icpc", "Enquiries found no continuing risk")
-    assert smtp_server.messages == []
+    # Only the start notice (000 action 3) went out; a withdrawal before booking sends nothing.
+    assert [subject(m) for m in smtp_server.messages] == [start_notice_subject(case)]
 
 
 async def test_no_response_by_the_chase_day_escalates_to_the_social_worker_and_the_service(
@@ -239,7 +254,10 @@ async def test_no_response_by_the_chase_day_escalates_to_the_social_worker_and_t
     social_worker = contact_email("social_worker")
     service = address_of(case.proc, "cp_conference_service")
     assert smtp_server.to(social_worker)[-1] is overdue[0]
-    assert smtp_server.to(service) == [overdue[0]]
+    assert [subject(m) for m in smtp_server.to(service)] == [
+        start_notice_subject(case),
+        subject(overdue[0]),
+    ]
     assert state.milestone("confirm_or_withdraw").escalated
     assert state.escalated()
     assert [e.event for e in state.timeline].count("overdue") == 1
@@ -433,7 +451,13 @@ async def test_starting_the_same_case_twice_never_makes_a_second(
         await start_case_workflow(
             time_skipping_env.client, case.start, case.proc, worker.task_queue
         )
-    again = await start_case(time_skipping_env.client, case.start, case.proc, worker.task_queue)
+    again = await start_case(
+        time_skipping_env.client,
+        case.start,
+        case.proc,
+        worker.task_queue,
+        now=await time_skipping_env.get_current_time(),
+    )
     assert again.case_id == case.handle.id and not again.created
     # Same person, same strategy discussion, different time of day: still the same case.
     later = case.start.model_copy(
@@ -442,3 +466,127 @@ async def test_starting_the_same_case_twice_never_makes_a_second(
     with pytest.raises(WorkflowAlreadyStartedError):
         await start_case_workflow(time_skipping_env.client, later, case.proc, worker.task_queue)
     assert await case.is_running()
+
+
+# --- issue 11: start data, and day 0 on a day off -------------------------------------------------
+#
+# A strategy discussion on a Saturday and on a bank holiday counts from its own date (day 1 is
+# the first working day after it); start data the faces refuse never leaves a workflow task
+# failing, even when a client skips the checks. Working days are counted here by hand, one day
+# at a time, against the case's own frozen calendar.
+
+
+def nth_working_day_after(calendar: WorkingDayCounting, day: date, n: int) -> date:
+    """Counted by hand: step a day at a time, counting only working days after ``day``."""
+    while n:
+        day += timedelta(days=1)
+        if calendar.is_working_day(day):
+            n -= 1
+    return day
+
+
+async def next_day_reached(env: WorkflowEnvironment, test: Callable[[date], bool]) -> date:
+    """The next day after the server's today for which ``test(day)`` holds; the server's
+    clock is moved on to 12:00 that day (a discussion at 11:00 has just happened)."""
+    now = await env.get_current_time()
+    day = now.astimezone(LONDON).date() + timedelta(days=1)
+    while not test(day):
+        day += timedelta(days=1)
+    await env.sleep(london_instant(day, time(12, 0)) - now)
+    return day
+
+
+async def whole_case_from_a_day_off(open_case: Opener, strategy_day: date) -> None:
+    proc = procedure(BCT)
+    assert not proc.calendar.is_working_day(strategy_day)
+    case = await open_case(BCT, london_instant(strategy_day, time(11, 0)))
+    state = await case.state()
+    # Day 0 is the discussion's own date; day 1 the first working day after it.
+    day_1 = nth_working_day_after(state.calendar, strategy_day, 1)
+    day_15 = nth_working_day_after(state.calendar, strategy_day, 15)
+    assert all(
+        not state.calendar.is_working_day(strategy_day + timedelta(days=i))
+        for i in range((day_1 - strategy_day).days)
+    )
+    deadline = state.milestone("icpc_deadline").planned
+    assert deadline.due is not None and deadline.due.astimezone(LONDON).date() == day_15
+    assert deadline.working_day == 15
+    # The old rule (day 0 moved to the next working day) gave one working day later.
+    assert day_15 < nth_working_day_after(state.calendar, day_1, 15)
+    # The whole case: confirmed, sheet in, booked on day 14, held.
+    await case.signal(decision(proc, "confirm_icpc"))
+    await case.signal(decision(proc, "receive_convening_sheet", invitees=invitees(1)))
+    day_14 = nth_working_day_after(state.calendar, strategy_day, 14)
+    state = await case.signal(book(proc, day_14))
+    assert state.stage == Stage.BOOKED, state.timeline[-1]
+    result = await hold(case)
+    assert result.stage == Stage.HELD
+    state = await case.state()
+    assert not state.out_of_timescale(result.held_at)  # type: ignore[arg-type]
+
+
+async def test_a_whole_case_from_a_saturday_discussion(
+    open_case: Opener, time_skipping_env: WorkflowEnvironment
+) -> None:
+    saturday = await next_day_reached(time_skipping_env, lambda d: d.weekday() == 5)
+    await whole_case_from_a_day_off(open_case, saturday)
+
+
+async def test_a_whole_case_from_a_bank_holiday_discussion(
+    open_case: Opener, time_skipping_env: WorkflowEnvironment
+) -> None:
+    cal = procedure(BCT).calendar
+    holiday = await next_day_reached(
+        time_skipping_env, lambda d: d.weekday() < 5 and cal.bank_holiday_name(d) is not None
+    )
+    await whole_case_from_a_day_off(open_case, holiday)
+
+
+async def test_the_conference_service_is_told_at_start_with_the_likelihood(
+    open_case: Opener, smtp_server: MailCatcher
+) -> None:
+    # 000 action 3: the CP Conference Service hears on the day, with the likelihood.
+    case = await open_case(BCT, icpc_likelihood="possible")
+    state = await case.state()
+    assert [subject(m) for m in smtp_server.messages] == [start_notice_subject(case, "possible")]
+    assert smtp_server.messages[0]["To"] == address_of(case.proc, "cp_conference_service")
+    assert state.timeline[0].data["likelihood"] == "possible"
+
+
+async def no_failed_workflow_tasks(env: WorkflowEnvironment, workflow_id: str) -> None:
+    history = await env.client.get_workflow_handle(workflow_id).fetch_history()
+    failed = EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
+    assert not [e for e in history.events if e.event_type == failed]
+
+
+@pytest.mark.parametrize("day", [date(9999, 12, 20), date(1900, 1, 1)])
+async def test_an_unplannable_start_fails_the_case_once_not_its_workflow_task(
+    time_skipping_env: WorkflowEnvironment, worker: Worker, day: date
+) -> None:
+    # A client that skips check_start: the planning activity refuses at once (not retried)
+    # and the case ends failed with the plain reason; no workflow task fails in a loop.
+    proc = procedure(BCT)
+    start = case_start(proc, london_instant(day, time(9)), reference=unique("OOR"))
+    handle = await start_case_workflow(time_skipping_env.client, start, proc, worker.task_queue)
+    with pytest.raises(WorkflowFailureError) as raised:
+        await handle.result()
+    activity_error = raised.value.cause
+    assert isinstance(activity_error, ActivityError)
+    cause = activity_error.cause
+    assert isinstance(cause, ApplicationError)
+    assert cause.type == "CannotPlan" and cause.non_retryable
+    assert cause.message.startswith(f"A strategy discussion on {day.isoformat()} cannot be planned")
+    await no_failed_workflow_tasks(time_skipping_env, handle.id)
+
+
+async def test_a_start_years_late_still_runs_when_a_client_skips_the_checks(
+    open_case: Opener, time_skipping_env: WorkflowEnvironment
+) -> None:
+    # 2019-01-07 used to leave the worker failing with "outside the case's calendar".
+    case = await open_case(BCT, london_instant(date(2019, 1, 7), time(9, 30)))
+    state = await case.state()
+    assert state.timeline[0].summary.startswith("Case opened (registered on working day")
+    assert state.is_open and state.escalated()
+    await no_failed_workflow_tasks(time_skipping_env, case.handle.id)
+    now: datetime = await time_skipping_env.get_current_time()
+    assert state.calendar.last > now.astimezone(LONDON).date()

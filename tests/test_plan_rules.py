@@ -623,3 +623,110 @@ def test_no_previous_plan_needs_no_oversight() -> None:
     case = repeat_case(after_icpc_procedure(), None)
     assert not case.needs_repeat_oversight
     case_rules.check(case, _confirm_and_book(case), STRATEGY + timedelta(hours=1))
+
+
+# --- 001: reviews counted in days as written ("3 months (90 days)", "6 months (181 days)") ------
+
+DAY_REVIEWS = {
+    "first_within_days": 90,
+    "then_every_days": 181,
+    "move_within_timescale": ["isro", "team_manager"],
+    "move_out_of_timescale": ["area_manager", "ops_manager"],
+}
+
+
+def plan_held_on(proc: Procedure, held: datetime) -> PlanState:
+    strategy = at(held.astimezone(LONDON).date() - timedelta(days=19), 9)
+    state = PlanState.begin("p", held_case(proc, held=held, strategy=strategy))
+    replan(state, with_calendar=True)
+    plan_rules.start(state, held)
+    return state
+
+
+def test_001_reviews_in_days_across_a_leap_year() -> None:
+    # 001: "3 months (90 days) between the ICP and the first review child protection conference
+    # (RCPC)"; "6 months (181 days) between the first and second RCPC and any subsequent RCPC".
+    proc = after_icpc_procedure(reviews=DAY_REVIEWS)
+    state = plan_held_on(proc, at(date(2027, 12, 1)))
+    # Wed 1 December 2027 + 90 days = Tue 29 February 2028 (calendar months: 1 March).
+    assert state.review_due == london_instant(date(2028, 2, 29), time(17))
+    assert state.milestone(REVIEW_MILESTONE_ID).planned.title == (
+        "Review conference 1 held within 90 days of the last conference"
+    )
+    assert "(90 days after the conference on" in state.timeline[-1].summary
+    with pytest.raises(Refusal, match="after review 1 falls due"):
+        plan_rules.check(state, book(date(2028, 3, 1)), at(date(2028, 1, 10)))
+    decide(state, book(date(2028, 2, 29)), at(date(2028, 1, 10)))
+    # The next review agreed at the conference: 181 days on is Mon 28 August 2028, the summer
+    # bank holiday, so Fri 25 August (calendar months would give Tue 29 August).
+    with pytest.raises(Refusal, match="after it falls due"):
+        plan_rules.check(
+            state, hold(next_review=booking(date(2028, 8, 29))), at(date(2028, 2, 29), 13)
+        )
+    decide(state, hold(), at(date(2028, 2, 29), 13))
+    assert state.cycle == 2
+    assert state.review_due == london_instant(date(2028, 8, 25), time(17))
+    assert "(181 days after the conference on" in state.timeline[-1].summary
+
+
+def test_the_same_dates_in_calendar_months_run_past_the_day_limits() -> None:
+    # Without days, the default stays Working Together's calendar months (and a plan saved
+    # before days existed keeps its months: its procedure travels with it).
+    state = plan_held_on(after_icpc_procedure(), at(date(2027, 12, 1)))
+    assert state.review_due == london_instant(date(2028, 3, 1), time(17))
+    saved = state.model_dump(mode="json")
+    reviews = saved["case"]["procedure"]["reviews"]
+    for key in ("first_within_days", "then_every_days", "earliest_working_days_before_due"):
+        reviews.pop(key)
+    assert PlanState.model_validate(saved).review_due == state.review_due
+    # A non-leap year: 1 December 2026 + 90 days = Monday 1 March 2027.
+    days = plan_held_on(after_icpc_procedure(reviews=DAY_REVIEWS), at(date(2026, 12, 1)))
+    assert days.review_due == london_instant(date(2027, 3, 1), time(17))
+
+
+# --- 000 action 12: "CPRCs will not be booked early in anticipation of expected progress" -----
+
+
+def test_a_review_booked_too_early_is_refused_unless_to_consider_ending_the_plan() -> None:
+    # 000 action 12: "In order to maximise capacity, CPRCs will not be booked early in
+    # anticipation of expected progress. If sufficient progress is made on a plan such that the
+    # core group feel consideration can be given to ending the plan, a conference can be
+    # requested at that point."
+    reviews = {**DAY_REVIEWS, "earliest_working_days_before_due": 20}
+    reviews.pop("first_within_days")
+    reviews.pop("then_every_days")
+    proc = after_icpc_procedure(reviews=reviews)
+    state = new_plan(proc)
+    # Review 1 due Fri 19 June 2026; 20 working days before, the spring bank holiday (Mon 25
+    # May) not counted, is Thu 21 May 2026.
+    assert state.review_due == london_instant(date(2026, 6, 19), time(17))
+    now = at(date(2026, 3, 23))
+    with pytest.raises(Refusal, match=r"not booked early.*may be booked from 21 May 2026"):
+        plan_rules.check(state, book(date(2026, 5, 20)), now)
+    plan_rules.check(state, book(date(2026, 5, 21)), now)
+    early = BookReview(
+        decided_by=who("business_support"),
+        booking=booking(date(2026, 4, 20)),
+        to_consider_ending=True,
+    )
+    with pytest.raises(Refusal, match="needs the reason"):
+        plan_rules.check(state, early, now)
+    early = early.model_copy(update={"reason": "Core group: all plan outcomes met for 8 weeks"})
+    fx = decide(state, early, now)
+    assert fx.summary.endswith("(early, to consider ending the plan)")
+    # Moved earlier, or agreed at the conference for too early a date: the same rule.
+    with pytest.raises(Refusal, match="not booked early"):
+        plan_rules.check(state, move(date(2026, 4, 13)), now)
+    with pytest.raises(Refusal, match=r"not booked early.*may be booked from 22 September 2026"):
+        plan_rules.check(
+            state, hold(next_review=booking(date(2026, 9, 21))), at(date(2026, 4, 20), 13)
+        )
+    decide(state, hold(), at(date(2026, 4, 20), 13))
+    # Review 2 due Tue 20 October 2026 (6 months from 20 April); earliest Tue 22 September.
+    assert state.review_due == london_instant(date(2026, 10, 20), time(17))
+
+
+def test_without_the_rule_any_date_within_timescale_may_be_booked() -> None:
+    state = new_plan()
+    assert state.procedure.reviews.earliest_working_days_before_due is None
+    plan_rules.check(state, book(date(2026, 3, 30)), at(date(2026, 3, 23)))

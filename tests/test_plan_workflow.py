@@ -559,6 +559,43 @@ async def test_updates_are_validated_by_the_plan_rules(
     assert (await plan.handle.result()).stage == "ended"
 
 
+async def test_001_reviews_in_days_across_a_leap_year_on_the_time_skipping_server(
+    smtp_server: MailCatcher,
+) -> None:
+    """001: "3 months (90 days) between the ICP and the first review" and "6 months (181 days)
+    between the first and second RCPC": an ICPC on Wed 1 December 2027 has review 1 due Tue 29
+    February 2028 (calendar months: 1 March); review 1 held that day has review 2 due 181 days on,
+    Mon 28 August 2028, the summer bank holiday, so Fri 25 August (months: Tue 29 August).
+
+    A server of its own: its clock is moved on a year, which the session's server must not be."""
+    from tests.conftest import TEST_SERVER, register_search_attributes
+    from tests.test_plan_rules import DAY_REVIEWS
+
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(TEST_SERVER), data_converter=pydantic_data_converter
+    )
+    async with env:
+        await register_search_attributes(env.client)
+        icpc_over = london_instant(date(2027, 12, 1), time(11))
+        await env.sleep(icpc_over - await env.get_current_time())
+        proc = after_icpc_procedure(reviews=DAY_REVIEWS)
+        async with build_worker(env.client, task_queue=unique("plans")) as worker:
+            plan = await start_plan(
+                env.client, worker.task_queue, await env.get_current_time(), env, proc
+            )
+            state = await plan.state()
+            assert state.review_due == london_instant(date(2028, 2, 29), time(17))
+            await plan.signal(book(date(2028, 2, 29)))
+            await plan.sleep_until(afternoon(date(2028, 2, 29)))
+            state = await plan.signal_next_cycle(hold())
+            assert state.cycle == 2
+            assert state.review_due == london_instant(date(2028, 8, 25), time(17))
+            assert "(181 days after the conference on" in state.timeline[-1].summary
+            with contextlib.suppress(RPCError):
+                await plan.handle.terminate("test finished")
+            STARTED.remove(plan)
+
+
 # --- replay -------------------------------------------------------------------------------------
 
 

@@ -263,3 +263,63 @@ def test_icpc_plan_with_the_valid_file_prints_its_schedule(
     assert code == 0 and err == ""
     # Monday 2 March 2026 is day 0; day 15 is Monday 23 March 2026 (no bank holiday between).
     assert "2026-03-23T17:00:00+00:00" in out
+
+
+# --- [reviews]: calendar months or calendar days, one unit each (001: "3 months (90 days)") ----
+
+
+def test_reviews_in_days_load_and_months_stay_the_default(tmp_path: Path) -> None:
+    days = load_procedure(
+        write(tmp_path, VALID + "\n[reviews]\nfirst_within_days = 90\nthen_every_days = 181\n")
+    )
+    assert (days.reviews.first.days, days.reviews.then.days) == (90, 181)
+    assert (days.reviews.first.text, days.reviews.then.text) == ("90 days", "181 days")
+    default = load_procedure(write(tmp_path, VALID, "good.toml"))
+    assert (default.reviews.first.months, default.reviews.then.months) == (3, 6)
+    # One interval in days, the other left to its default.
+    mixed = load_procedure(
+        write(tmp_path, VALID + "\n[reviews]\nfirst_within_days = 90\n", "m.toml")
+    )
+    assert (mixed.reviews.first.days, mixed.reviews.then.months) == (90, 6)
+
+
+def test_reviews_in_both_months_and_days_are_refused(tmp_path: Path) -> None:
+    text = VALID + "\n[reviews]\nfirst_within_months = 3\nfirst_within_days = 90\n"
+    message = refusal(tmp_path, text)
+    assert "reviews: give exactly one of first_within_months or first_within_days" in message
+    message = refusal(tmp_path, VALID + "\n[reviews]\nthen_every_days = 0\n")
+    assert "reviews.then_every_days: Input should be greater than 0" in message
+
+
+# --- record_step: steps recorded by the role responsible for them ------------------------------
+
+STEP = """
+[[milestones]]
+id = "strategy_form"
+title = "Strategy meeting form completed"
+anchor = "strategy_discussion"
+working_days = 0
+responsible = "social_worker"
+satisfied_by = ["record_step"]
+"""
+
+
+def test_a_step_needs_its_responsible_role_among_those_who_record_steps(tmp_path: Path) -> None:
+    granted = changed("[decisions]\n", '[decisions]\nrecord_step = ["social_worker"]\n') + STEP
+    assert [m.id for m in load_procedure(write(tmp_path, granted, "g.toml")).steps()] == [
+        "strategy_form"
+    ]
+    message = refusal(tmp_path, VALID + STEP)
+    assert "nothing can ever satisfy it" in message
+    other = changed("[decisions]\n", '[decisions]\nrecord_step = ["business_support"]\n') + STEP
+    message = refusal(tmp_path, other)
+    assert (
+        "milestones.strategy_form: a step is recorded (record_step) by the role responsible for"
+        " it, so decisions.record_step must list 'social_worker'"
+    ) in message
+
+
+def test_choices_and_inform_belong_to_steps_only(tmp_path: Path) -> None:
+    text = changed("working_days = 6\n", 'working_days = 6\nchoices = ["hybrid", "virtual"]\n')
+    message = refusal(tmp_path, text)
+    assert "milestones.convening_sheet: choices and inform are for a step" in message

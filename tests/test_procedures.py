@@ -551,7 +551,14 @@ def test_each_reviews_first_within_3_months_then_every_6(
     procedures: dict[str, Procedure], procedure_id: str
 ) -> None:
     reviews = procedures[procedure_id].reviews
-    assert (reviews.first_within_months, reviews.then_every_months) == (3, 6)
+    if procedure_id == "man13-qarss":
+        # 001 context: "3 months (90 days) between the ICP and the first review child protection
+        # conference (RCPC)"; "6 months (181 days) between the first and second RCPC and any
+        # subsequent RCPC": counted in days as written.
+        assert (reviews.first.days, reviews.then.days) == (90, 181)
+        assert (reviews.first.months, reviews.then.months) == (None, None)
+    else:
+        assert (reviews.first.months, reviews.then.months) == (3, 6)
     # A review held late always needs somebody's recorded agreement.
     assert reviews.move_out_of_timescale
 
@@ -719,3 +726,40 @@ def test_004_who_stands_down_and_who_covers_a_sick_chair_or_clerk(
     # The invite list is due by the same 16:00 cut-off as the police checks.
     invite_list = leics.milestone("invite_list")
     assert (invite_list.working_days, str(invite_list.time)) == (7, "16:00:00")
+
+
+def test_000_reviews_are_not_booked_early(procedures: dict[str, Procedure]) -> None:
+    # Action 12 (PO): "In order to maximise capacity, CPRCs will not be booked early in
+    # anticipation of expected progress." The note gives no number: 20 working days before the
+    # review falls due is the product's choice, and the file says so.
+    bct = procedures["bct-management-note"]
+    assert bct.reviews.earliest_working_days_before_due == 20
+    others = [p for p in procedures.values() if p.id != "bct-management-note"]
+    assert all(p.reviews.earliest_working_days_before_due is None for p in others)
+    text = (PROCEDURES_DIR / "bct-management-note.toml").read_text(encoding="utf-8")
+    assert "the product's choice" in text.split("earliest_working_days_before_due")[0][-600:]
+
+
+def test_steps_name_their_seed_and_the_role_responsible_records_them(
+    procedures: dict[str, Procedure],
+) -> None:
+    steps = {p.id: [m.id for m in p.steps()] for p in procedures.values()}
+    # 001 steps 1, 2, 4 (two), 5, 6, 7; 003's Duty PO screening; 004's booking confirmation.
+    assert steps["man13-qarss"] == [
+        "strategy_meeting_form",
+        "s47_enquiry_recorded",
+        "family_informed",
+        "advocacy_considered",
+        "isro_screening_assigned",
+        "s47_authorised",
+        "isro_screening",
+    ]
+    assert steps["cp-conference-responsibilities"] == ["safety_screening"]
+    assert steps["leicestershire-leaflet"] == ["booking_confirmed"]
+    for proc in procedures.values():
+        for m in proc.steps():
+            assert m.source.strip() and m.remind, f"{proc.id}: {m.id}"
+            assert proc.may_decide(m.responsible, DecisionKind.RECORD_STEP)
+    screening = procedures["cp-conference-responsibilities"].milestone("safety_screening")
+    assert screening.choices == ["hybrid", "virtual"]
+    assert screening.responsible == "duty_principal_officer"

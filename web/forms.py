@@ -109,6 +109,22 @@ def _booking(reason_field: Field) -> FormBuilder:
     return _fixed(FormSpec((*BOOKING_FIELDS, reason_field), booked, BOOKING_LOCATIONS))
 
 
+TO_CONSIDER_ENDING = Field(
+    "to_consider_ending",
+    "The core group feel ending the plan can be considered",
+    "checkbox",
+    hint="Only then may a review be booked earlier than the procedure allows; say so in the notes",
+)
+
+
+def _review_booking(reason_field: Field) -> FormBuilder:
+    def build(values: Values) -> dict[str, Any]:
+        return {**booked(values), "to_consider_ending": bool(values.get("to_consider_ending"))}
+
+    fields = (*BOOKING_FIELDS, TO_CONSIDER_ENDING, reason_field)
+    return _fixed(FormSpec(fields, build, BOOKING_LOCATIONS))
+
+
 def _delay(values: Values) -> dict[str, Any]:
     return {
         "proposed_date": read_date(values, "proposed_date", "The proposed date"),
@@ -266,6 +282,26 @@ ADVISE_CONFERENCE_SPLIT = FormSpec(
 )
 
 
+def _record_step(procedure: Procedure) -> FormSpec:
+    steps = tuple((m.id, m.title) for m in procedure.steps())
+    choices = tuple(
+        dict.fromkeys(
+            (c, c.replace("_", " ").capitalize()) for m in procedure.steps() for c in m.choices
+        )
+    )
+    fields = [Field("step", "Which step is done?", "select", required=True, options=steps)]
+    if choices:
+        fields.append(
+            Field(
+                "choice",
+                "Your choice, for a step that asks for one",
+                "select",
+                options=(("", "No choice"), *choices),
+            )
+        )
+    return FormSpec((*fields, NOTES), copied("step", *(("choice",) if choices else ()), "reason"))
+
+
 def _new_contact(values: Values) -> dict[str, Any]:
     return {
         "contact": {
@@ -327,6 +363,7 @@ FORMS: dict[DecisionKind, FormBuilder] = {
     K.HOLD_CONFERENCE: _fixed(HOLD_CONFERENCE),
     K.RECORD_REPEAT_PLAN_OVERSIGHT: _just(reason("Your oversight, in your words", True)),
     K.ADVISE_CONFERENCE_SPLIT: _fixed(ADVISE_CONFERENCE_SPLIT),
+    K.RECORD_STEP: _record_step,
     # Either path.
     K.REASSIGN_WORKER: _reassign_worker,
     # The child protection plan after the ICPC.
@@ -334,8 +371,8 @@ FORMS: dict[DecisionKind, FormBuilder] = {
     K.SIGN_OFF_PLAN: _just(NOTES),
     K.SHARE_CONFERENCE_RECORD: _just(NOTES),
     K.SEND_REVIEW_ATTENDANCE_LIST: _just(NOTES),
-    K.BOOK_REVIEW: _booking(NOTES),
-    K.REQUEST_REVIEW_MOVE: _booking(reason("Why move the review conference?", True)),
+    K.BOOK_REVIEW: _review_booking(NOTES),
+    K.REQUEST_REVIEW_MOVE: _review_booking(reason("Why move the review conference?", True)),
     K.APPROVE_REVIEW_MOVE: _just(NOTES),
     K.HOLD_REVIEW: _fixed(HOLD_REVIEW),
     K.END_PLAN: _fixed(END_PLAN),

@@ -36,6 +36,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.plan_seam import start_plan_workflow
 
 PLAN_TIMEOUT = timedelta(seconds=30)
+# Cases that sent invitations before notice was checked at sending replay the old way.
+NOTICE_PATCH = "notice-at-invitations"
+# Cases started before the conference service was told at start (000 action 3) replay without.
+START_NOTICE_PATCH = "start-notice"
 
 
 def search_attributes(
@@ -85,6 +89,8 @@ class IcpcCaseWorkflow:
         )
         state.apply_schedule(planned.schedule)
         case_rules.start(state, workflow.now())
+        if workflow.patched(START_NOTICE_PATCH):
+            self._loop.add(case_rules.start_notice(state, workflow.now()))
         self._loop.begin(state)
         self._loop.start_recording()
         await self._loop.run(self._carry_out, keep_going=lambda: state.is_open)
@@ -112,9 +118,16 @@ class IcpcCaseWorkflow:
             self._loop.add(CASE_PATH.on_clock(state, workflow.now()))
         await self._loop.mail.send(effects.emails)
         if case_rules.invitations_due(state):
-            emails = case_rules.prepare_invitations(state, workflow.now())
-            await self._loop.mail.send(emails)
-            case_rules.invitations_sent(state, workflow.now(), len(emails))
+            if not workflow.patched(NOTICE_PATCH):
+                emails = case_rules.prepare_invitations(state, workflow.now())
+                await self._loop.mail.send(emails)
+                case_rules.invitations_sent(state, workflow.now(), len(emails))
+                return
+            # Notice is checked as they go: held back (refused) or sent with a flag.
+            out = case_rules.send_invitations(state, workflow.now())
+            await self._loop.mail.send(out.emails)
+            if case_rules.invitations_due(state):
+                case_rules.invitations_sent(state, workflow.now(), out.count, out.short)
 
     async def _plan(self, state: CaseState | None, *, with_calendar: bool) -> PlanResult:
         return await workflow.execute_activity(
