@@ -10,8 +10,9 @@ reasons the timeline already holds.
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import AwareDatetime, BaseModel, Field
 
@@ -70,6 +71,37 @@ class RecordBatch(BaseModel):
     stream: Stream
     events: list[RecordedEvent] = Field(default_factory=list)
     summary: CaseSummary | None = None
+
+
+# --- what a summary says -----------------------------------------------------------------------
+
+
+class _Progress(Protocol):
+    """Where a path stands (the case's and the plan's states both say it)."""
+
+    @property
+    def is_open(self) -> bool: ...
+
+    def next_milestone(self) -> MilestoneState | None: ...
+
+    def awaiting_roles(self) -> list[str]: ...
+
+    def out_of_timescale(self, now: datetime) -> bool: ...
+
+    def escalated(self) -> bool: ...
+
+
+def progress(state: _Progress, now: datetime) -> dict[str, Any]:
+    """The summary fields every path fills the same way: what is next, whose turn, how late."""
+    nxt = state.next_milestone() if state.is_open else None
+    awaiting = state.awaiting_roles()
+    return {
+        "next_due": nxt.planned.due if nxt else None,
+        "next_milestone": nxt.id if nxt else None,
+        "awaiting_role": awaiting[0] if awaiting else None,
+        "out_of_timescale": state.out_of_timescale(now),
+        "escalated": state.escalated(),
+    }
 
 
 # --- what a batch holds: the path's new timeline entries, with what changed in its milestones --

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from domain.case_record import CaseSummary, Stream
+from domain.case_record import CaseSummary, Stream, progress
 from domain.case_state import (
     FINAL_STAGES,
     CaseState,
@@ -842,9 +842,8 @@ def stage_details(state: CaseState, now: datetime) -> str:
 
 
 def record_summary(state: CaseState, now: datetime) -> CaseSummary:
-    """The case as it stands, for the case record's lists (no names, no addresses)."""
-    nxt = state.next_milestone() if state.is_open else None
-    awaiting = state.awaiting_roles()
+    """The case as it stands, for the case record's lists (no names, no addresses); the plan's
+    summary starts from it once the plan holds the child's path."""
     plan_follows = state.outcome == Outcome.CHILD_PROTECTION_PLAN
     closed_at = None if plan_follows else state.withdrawn_at or state.closed_at or state.held_at
     reasons = {
@@ -863,13 +862,9 @@ def record_summary(state: CaseState, now: datetime) -> CaseSummary:
         strategy_discussion=state.start.strategy_discussion,
         icpc_deadline=state.deadline,
         deadline=state.deadline if state.is_open else None,
-        next_due=nxt.planned.due if nxt else None,
-        next_milestone=nxt.id if nxt else None,
-        awaiting_role=awaiting[0] if awaiting else None,
-        out_of_timescale=state.out_of_timescale(now),
-        escalated=state.escalated(),
         icpc_held_at=state.held_at,
         outcome=state.outcome,
         closed_at=closed_at,
         closed_reason=None if closed_at is None else reasons.get(state.stage),
+        **progress(state, now),
     )

@@ -11,7 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from domain.case_record import CaseSummary, Stream
+from domain.case_record import CaseSummary, Stream, progress
+from domain.case_rules import record_summary as case_record_summary
 from domain.decisions import Booking, DecisionBase
 from domain.milestones import MilestoneState
 from domain.notices import when
@@ -522,28 +523,15 @@ def stage_details(state: PlanState, now: datetime) -> str:
 
 
 def record_summary(state: PlanState, now: datetime) -> CaseSummary:
-    """The child's path as it stands once the plan holds it, for the case record's lists."""
-    case = state.case
-    nxt = state.next_milestone() if state.is_open else None
-    awaiting = state.awaiting_roles()
-    return CaseSummary(
-        case_id=case.case_id,
-        case_reference=case.start.case_reference,
-        family_reference=case.start.family_reference,
-        procedure_id=state.procedure.id,
-        stream=Stream.PLAN,
-        stage=state.stage,
-        is_open=state.is_open,
-        strategy_discussion=case.start.strategy_discussion,
-        icpc_deadline=case.deadline,
-        deadline=state.review_due if state.is_open else None,
-        next_due=nxt.planned.due if nxt else None,
-        next_milestone=nxt.id if nxt else None,
-        awaiting_role=awaiting[0] if awaiting else None,
-        out_of_timescale=state.out_of_timescale(now),
-        escalated=state.escalated(),
-        icpc_held_at=state.icpc_held_at,
-        outcome=case.outcome,
-        closed_at=state.ended_at,
-        closed_reason=f"plan ended: {state.end_reason}" if state.ended_at else None,
+    """The child's path as it stands once the plan holds it: the ICPC's summary, moved on."""
+    return case_record_summary(state.case, now).model_copy(
+        update={
+            "stream": Stream.PLAN,
+            "stage": state.stage,
+            "is_open": state.is_open,
+            "deadline": state.review_due if state.is_open else None,
+            "closed_at": state.ended_at,
+            "closed_reason": f"plan ended: {state.end_reason}" if state.ended_at else None,
+            **progress(state, now),
+        }
     )

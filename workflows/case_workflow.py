@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.path import Effects
     from workflows.decision_loop import DecisionLoop
     from workflows.plan_seam import start_plan_workflow
+    from workflows.visibility import path_attributes
 
 PLAN_TIMEOUT = timedelta(seconds=30)
 # Cases that sent invitations before notice was checked at sending replay the old way.
@@ -45,22 +46,7 @@ START_NOTICE_PATCH = "start-notice"
 def search_attributes(
     state: CaseState, now: datetime, delivery_failing: bool
 ) -> list[SearchAttributeUpdate[Any]]:
-    nxt = state.next_milestone()
-    awaiting = state.awaiting_roles()
-    return [
-        sa.STAGE.value_set(state.stage.value),
-        sa.DEADLINE.value_set(state.deadline),
-        sa.NEXT_DUE.value_set(nxt.planned.due)
-        if nxt and nxt.planned.due and state.is_open
-        else sa.NEXT_DUE.value_unset(),
-        sa.NEXT_MILESTONE.value_set(nxt.id)
-        if nxt and state.is_open
-        else sa.NEXT_MILESTONE.value_unset(),
-        sa.AWAITING_ROLE.value_set(awaiting[0]) if awaiting else sa.AWAITING_ROLE.value_unset(),
-        sa.OUT_OF_TIMESCALE.value_set(state.out_of_timescale(now)),
-        sa.ESCALATED.value_set(state.escalated()),
-        sa.DELIVERY_FAILING.value_set(delivery_failing),
-    ]
+    return path_attributes(sa.STAGE, state, state.deadline, now, delivery_failing)
 
 
 @workflow.defn(name=CASE_WORKFLOW)

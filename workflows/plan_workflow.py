@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.plan_state import PlanState
     from workflows.case_workflow import PLAN_TIMEOUT
     from workflows.decision_loop import DecisionLoop
+    from workflows.visibility import path_attributes
 
 BETWEEN_CYCLES = "The plan is moving on to its next review cycle; try again in a moment."
 
@@ -41,23 +42,8 @@ def search_attributes(
     state: PlanState, now: datetime, delivery_failing: bool
 ) -> list[SearchAttributeUpdate[Any]]:
     """``IcpcDeadline`` holds the statutory limit of the review this cycle works towards."""
-    nxt = state.next_milestone()
-    awaiting = state.awaiting_roles()
-    open_ = state.is_open
-    return [
-        sa.PLAN_STAGE.value_set(state.stage.value),
-        sa.DEADLINE.value_set(state.review_due)
-        if state.review_due and open_
-        else sa.DEADLINE.value_unset(),
-        sa.NEXT_DUE.value_set(nxt.planned.due)
-        if nxt and nxt.planned.due and open_
-        else sa.NEXT_DUE.value_unset(),
-        sa.NEXT_MILESTONE.value_set(nxt.id) if nxt and open_ else sa.NEXT_MILESTONE.value_unset(),
-        sa.AWAITING_ROLE.value_set(awaiting[0]) if awaiting else sa.AWAITING_ROLE.value_unset(),
-        sa.OUT_OF_TIMESCALE.value_set(state.out_of_timescale(now)),
-        sa.ESCALATED.value_set(state.escalated()),
-        sa.DELIVERY_FAILING.value_set(delivery_failing),
-    ]
+    deadline = state.review_due if state.is_open else None
+    return path_attributes(sa.PLAN_STAGE, state, deadline, now, delivery_failing)
 
 
 @workflow.defn(name=PLAN_WORKFLOW)
