@@ -2,8 +2,9 @@
 
 Each row of :data:`CASE_PATH` holds one decision's payload, title, when it is open, its check
 and its effect; the machine in :mod:`domain.path` does the rest (who may, refusals, milestones
-met, the timeline, the clock). Also here: the case's invitations, its start and its plain-words
-stage for the Temporal UI. No I/O, no clock: ``now`` is always passed in.
+met, the timeline, the clock). The case's invitations are in :mod:`domain.case_invitations`,
+how it reads from outside (its start, the Temporal UI's details, the record's summary) in
+:mod:`domain.case_views`. No I/O, no clock: ``now`` is always passed in.
 
 To add a decision: its payload model in :mod:`domain.decisions`, its kind in
 :mod:`domain.vocabulary`, one row below, one entry in the web form's table, and the procedure
@@ -12,17 +13,16 @@ files that grant it to a role.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from domain.case_record import CaseSummary, Stream, progress
+from domain.case_invitations import cancel_invitations, notice_shortfall
+from domain.case_record import Stream
 from domain.case_state import (
     FINAL_STAGES,
     CaseState,
     DelayRequest,
     DelayStatus,
-    Stage,
     WithdrawalRequest,
 )
 from domain.decisions import (
@@ -46,14 +46,13 @@ from domain.decisions import (
     WithdrawIcpc,
 )
 from domain.milestones import MilestoneState
-from domain.notices import invitation_emails, when
-from domain.outbox import CalendarMethod, OutgoingEmail
-from domain.path import DecisionRule, Effects, Path, Refusal, flag, refuse_if, satisfy
+from domain.notices import when
+from domain.path import DecisionRule, Effects, Path, Refusal, flag, refuse_if
 from domain.path import day_of as _day
 from domain.procedure import Enforcement, Procedure
 from domain.shared_rules import REASSIGN_WORKER
 from domain.step_rules import RECORD_STEP
-from domain.vocabulary import DecisionKind, SystemEvent
+from domain.vocabulary import DecisionKind
 from domain.wording import capitalised, role_title, roles_text, with_article
 
 __all__ = ["CASE_DECISION", "CASE_PATH", "CaseDecision", "Effects", "Refusal"]
@@ -102,7 +101,7 @@ def _withdraw(state: CaseState, d: WithdrawIcpc, now: datetime, fx: Effects) -> 
         flag(state, fx, [needed], "Withdrawal requested: your agreement is needed", text, "w")
         return f"Withdrawal requested; the conference stays booked until {who} agrees"
     requested = state.withdrawal_requested
-    _cancel_invitations(state, now, fx)
+    cancel_invitations(state, now, fx)
     state.withdrawn_at = now
     if booking is None:
         return "ICPC withdrawn"
@@ -207,7 +206,7 @@ def _check_booking(state: CaseState, d: BookConference | RebookConference, now: 
             )
     notice = state.procedure.invitation_notice
     if notice and notice.enforcement == Enforcement.REFUSE:
-        shortfall = _notice_shortfall(state, booking, now)
+        shortfall = notice_shortfall(state, booking, now)
         if shortfall:
             raise Refusal(shortfall)
 
@@ -225,29 +224,10 @@ def _book(
     return f"Conference {verb} for {when(d.booking.starts_at)} ({d.booking.format})"
 
 
-def _notice_shortfall(state: CaseState, booking: Booking, now: datetime) -> str | None:
-    notice = state.procedure.invitation_notice
-    if notice is None:
-        return None
-    today, day = _day(now), _day(booking.starts_at)
-    if notice.working_days is not None:
-        given = state.calendar.working_days_between(today, day)
-        needed, unit = notice.working_days, "working days'"
-    else:
-        given = (day - today).days
-        needed, unit = notice.days or 0, "days'"
-    if given >= needed:
-        return None
-    return (
-        f"Invitees must have at least {needed} {unit} notice; a conference on"
-        f" {day:%d %B %Y} gives {given}."
-    )
-
-
 def _flag_booking(state: CaseState, booking: Booking, now: datetime, fx: Effects) -> None:
     notice = state.procedure.invitation_notice
     if notice and notice.enforcement == Enforcement.FLAG:
-        shortfall = _notice_shortfall(state, booking, now)
+        shortfall = notice_shortfall(state, booking, now)
         if shortfall:
             flag(state, fx, notice.escalate_to, "Short notice for invitees", shortfall, "a")
     preferred = state.procedure.booking.preferred_working_days
@@ -263,12 +243,6 @@ def _flag_booking(state: CaseState, booking: Booking, now: datetime, fx: Effects
     avoid = [i for i in state.invitees or [] if _day(booking.starts_at) in i.dates_to_avoid]
     if avoid:
         fx.note("warning", f"{len(avoid)} invitee(s) asked to avoid this date")
-
-
-def _cancel_invitations(state: CaseState, now: datetime, fx: Effects) -> None:
-    if state.invitations_sent_sequence is not None and state.booking is not None:
-        emails, _ = invitation_emails(state, now, CalendarMethod.CANCEL)
-        fx.emails += emails
 
 
 # --- the report and police checks -----------------------------------------------------------
@@ -436,7 +410,7 @@ def _check_stand_down(state: CaseState, d: StandDown, now: datetime) -> None:
 def _stand_down(state: CaseState, d: StandDown, now: datetime, fx: Effects) -> str:
     reason = state.procedure.stand_down_reason(d.stand_down_reason)
     booking = state.booking
-    _cancel_invitations(state, now, fx)
+    cancel_invitations(state, now, fx)
     state.booking = None
     state.invitations_sent_sequence = None
     state.stand_down_reason = d.stand_down_reason
@@ -679,192 +653,3 @@ apply = CASE_PATH.apply
 available_decisions = CASE_PATH.available
 next_wakeup = CASE_PATH.next_wakeup
 on_clock = CASE_PATH.on_clock
-
-
-# --- invitations ----------------------------------------------------------------------------
-
-
-def invitations_due(state: CaseState) -> bool:
-    """Both the booking and the invite list are in, and this booking's invitations are not out."""
-    return (
-        state.is_open
-        and state.booking is not None
-        and state.invitees is not None
-        and state.invitations_sent_sequence != state.booking_sequence
-        and state.invitations_held_sequence != state.booking_sequence
-    )
-
-
-@dataclass
-class Invitations:
-    """What sending a booking's invitations comes to: the emails to send (invitations and any
-    notice), and how many invitations are among them (none when they were held back)."""
-
-    emails: list[OutgoingEmail] = field(default_factory=list)
-    count: int = 0
-    short: str = ""  # the notice shortfall, when there is one
-
-
-def send_invitations(state: CaseState, now: datetime) -> Invitations:
-    """The invitations for the current booking, with the procedure's notice checked at the
-    moment they go out (001 step 8: "no ICPC can be convened without giving parents and other
-    professionals at least 5 days' notice"): a booking made early and a convening sheet received
-    late must not send them short. Refused: none is sent, and the bookers and the roles the
-    procedure names are told to rebook. Flagged: they go, and those roles are told."""
-    notice = state.procedure.invitation_notice
-    assert state.booking is not None
-    shortfall = _notice_shortfall(state, state.booking, now)
-    if notice is None or shortfall is None:
-        emails = prepare_invitations(state, now)
-        return Invitations(emails=emails, count=len(emails))
-    fx = Effects(key=f"invitations/{state.booking_sequence}/")
-    bookers = [
-        *state.procedure.roles_for(DecisionKind.BOOK_CONFERENCE),
-        *state.procedure.roles_for(DecisionKind.REBOOK_CONFERENCE),
-    ]
-    if notice.enforcement == Enforcement.REFUSE:
-        state.invitations_held_sequence = state.booking_sequence
-        roles = list(dict.fromkeys([*notice.escalate_to, *bookers]))
-        text = (
-            f"The invitations were NOT sent. {shortfall} Stand the conference down and rebook"
-            " it on a date that gives enough notice."
-        )
-        flag(state, fx, roles, "Invitations not sent: too little notice", text, "held")
-        state.record(
-            now,
-            "invitations_held",
-            f"Invitations not sent: {shortfall}",
-            data={"notified": fx.notified},
-        )
-        _record_notes(state, fx, now)
-        return Invitations(emails=fx.emails, short=shortfall)
-    emails = prepare_invitations(state, now)
-    # Booked today: the booking already told them of this same shortfall.
-    if state.booked_at is None or _day(state.booked_at) != _day(now):
-        text = f"The invitations went out with too little notice. {shortfall}"
-        flag(state, fx, notice.escalate_to, "Short notice for invitees", text, "short")
-        _record_notes(state, fx, now)
-    return Invitations(emails=[*emails, *fx.emails], count=len(emails), short=shortfall)
-
-
-def _record_notes(state: CaseState, fx: Effects, now: datetime) -> None:
-    for event, text in fx.notes:
-        state.record(now, event, text)
-
-
-def prepare_invitations(state: CaseState, now: datetime) -> list[OutgoingEmail]:
-    emails, unreachable = invitation_emails(state, now)
-    if unreachable:
-        state.record(
-            now,
-            "warning",
-            f"{len(unreachable)} invitee(s) have no email: invite them by phone or post",
-        )
-    return emails
-
-
-def invitations_sent(state: CaseState, now: datetime, count: int, short: str = "") -> None:
-    state.invitations_sent_sequence = state.booking_sequence
-    state.record(
-        now,
-        SystemEvent.INVITATIONS_SENT,
-        f"Invitations sent to {count} recipient(s)" + (f", short notice: {short}" if short else ""),
-        data={"invitations": count},
-    )
-    satisfy(state, SystemEvent.INVITATIONS_SENT, now)
-
-
-# --- start and the UI ------------------------------------------------------------------------
-
-
-def start(state: CaseState, now: datetime) -> None:
-    """Record the start of a case, saying if it was registered after its strategy discussion."""
-    late = state.start.strategy_discussion < now and _day(now) > state.strategy_day
-    days = state.calendar.working_days_between(state.strategy_day, _day(now)) if late else 0
-    suffix = f" (registered on working day {days})" if late else ""
-    state.record(now, "case_started", f"Case opened{suffix}")
-
-
-# The start notice's key: one per case, so however often it is asked for it is sent once.
-START_NOTICE_KEY = "start"
-
-
-def start_notice(state: CaseState, now: datetime) -> Effects:
-    """000 action 3: the conference service hears of the strategy discussion on the day.
-
-    Call right after :func:`start`; the notice, its roles and the likelihood are recorded on
-    the case's start entry.
-
-    "The Social Worker attending the Strategy Discussion at which a Section 47 is initiated
-    must contact the CP Conference Service ... on the day of the Strategy Discussion and notify
-    them of the decision and give a view on the likelihood that an ICPC will be required. This
-    will allow the CPCS to identify and plan for any capacity problems."
-
-    The conference service is, in every procedure, whoever may book the conference there (the
-    roles granted ``book_conference``): the CP Conference Service, QARSS business support, the
-    ISU, the conference business support, the safeguarding unit.
-    """
-    fx = Effects(key=START_NOTICE_KEY)
-    likelihood = state.start.icpc_likelihood
-    bookers = state.procedure.roles_for(DecisionKind.BOOK_CONFERENCE)
-    text = (
-        f"A strategy discussion on {when(state.start.strategy_discussion)} initiated a"
-        f" section 47 enquiry. The social worker's view: an ICPC is {likelihood}.\n\n"
-        "This is notice to plan for capacity; the need for the ICPC is confirmed or"
-        " withdrawn separately."
-    )
-    flag(state, fx, bookers, f"Section 47 strategy discussion: ICPC {likelihood}", text)
-    # Kept with the case's start, where the record also finds its first due dates.
-    opened = next(e for e in reversed(state.timeline) if e.event == "case_started")
-    opened.data.update(notified=fx.notified, likelihood=str(likelihood))
-    for event, note in fx.notes:
-        state.record(now, event, note)
-    return fx
-
-
-def stage_details(state: CaseState, now: datetime) -> str:
-    """Plain words for the Temporal UI's current details."""
-    lines = [f"Stage: {state.stage.replace('_', ' ')}", f"ICPC deadline: {when(state.deadline)}"]
-    nxt = state.next_milestone()
-    if nxt and nxt.planned.due and state.stage not in FINAL_STAGES:
-        status = nxt.status(now).replace("_", " ")
-        lines.append(f"Next: {nxt.planned.title} — due {when(nxt.planned.due)} ({status})")
-    awaiting = state.awaiting_roles()
-    if awaiting:
-        lines.append(f"Waiting for: {roles_text(state.procedure, awaiting)}")
-    if state.stage == Stage.AWAITING_DELAY_DECISION and state.delay:
-        lines.append(f"Delay requested to {state.delay.proposed_date:%d %B %Y}")
-    if state.withdrawal_requested and state.is_open:
-        lines.append("Withdrawal requested: waiting for agreement")
-    if state.invitations_held_sequence == state.booking_sequence and state.booking:
-        lines.append("Invitations held back: too little notice; rebook the conference")
-    return "\n".join(lines)
-
-
-def record_summary(state: CaseState, now: datetime) -> CaseSummary:
-    """The case as it stands, for the case record's lists (no names, no addresses); the plan's
-    summary starts from it once the plan holds the child's path."""
-    plan_follows = state.outcome == Outcome.CHILD_PROTECTION_PLAN
-    closed_at = None if plan_follows else state.withdrawn_at or state.closed_at or state.held_at
-    reasons = {
-        Stage.WITHDRAWN: "ICPC withdrawn",
-        Stage.CLOSED: f"stood down: {state.stand_down_reason}",
-        Stage.HELD: "no plan at the ICPC",
-    }
-    return CaseSummary(
-        case_id=state.case_id,
-        case_reference=state.start.case_reference,
-        family_reference=state.start.family_reference,
-        procedure_id=state.procedure.id,
-        stream=Stream.CASE,
-        stage=state.stage,
-        is_open=state.is_open or plan_follows,
-        strategy_discussion=state.start.strategy_discussion,
-        icpc_deadline=state.deadline,
-        deadline=state.deadline if state.is_open else None,
-        icpc_held_at=state.held_at,
-        outcome=state.outcome,
-        closed_at=closed_at,
-        closed_reason=None if closed_at is None else reasons.get(state.stage),
-        **progress(state, now),
-    )

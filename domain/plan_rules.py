@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from domain.case_record import CaseSummary, Stream, progress
-from domain.case_rules import record_summary as case_record_summary
+from domain.case_views import record_summary as case_record_summary
 from domain.decisions import Booking, DecisionBase
 from domain.milestones import MilestoneState
 from domain.notices import when

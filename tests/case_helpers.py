@@ -37,7 +37,7 @@ from contracts.case import (
     case_workflow_id,
     initial_search_attributes,
 )
-from domain import case_rules
+from domain import case_invitations, case_rules, case_views
 from domain.calendar import LONDON, WorkingDayTable, london_instant
 from domain.case_rules import CaseDecision, Effects
 from domain.case_state import CaseState
@@ -185,7 +185,7 @@ def new_state(
         calendar=calendar,
     )
     state.apply_schedule(plan(proc, strategy))
-    case_rules.start(state, now or strategy)
+    case_views.start(state, now or strategy)
     return state
 
 
@@ -200,10 +200,10 @@ def carry_out(state: CaseState, fx: Effects, now: datetime) -> Effects:
             plan(state.procedure, state.start.strategy_discussion, state.anchors())
         )
         out.emails += case_rules.on_clock(state, now).emails
-    if case_rules.invitations_due(state):
-        sent = case_rules.send_invitations(state, now)
-        if case_rules.invitations_due(state):  # not held back for too little notice
-            case_rules.invitations_sent(state, now, sent.count, sent.short)
+    if case_invitations.invitations_due(state):
+        sent = case_invitations.send_invitations(state, now)
+        if case_invitations.invitations_due(state):  # not held back for too little notice
+            case_invitations.invitations_sent(state, now, sent.count, sent.short)
         out.emails += sent.emails
     return out
 

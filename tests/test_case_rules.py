@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from domain import case_rules
+from domain import case_invitations, case_rules, case_views
 from domain.calendar import LONDON, london_instant
 from domain.case_rules import Refusal
 from domain.case_state import CaseState, DelayStatus, Stage
@@ -468,7 +468,7 @@ def test_invitations_are_due_once_both_the_booking_and_the_sheet_are_in(sheet_fi
     first, second = (sheet, booking_decision) if sheet_first else (booking_decision, sheet)
     sent = decide(state, first, on_day(state, 2))
     assert not [e for e in sent.emails if e.purpose == EmailPurpose.INVITATION]
-    assert not case_rules.invitations_due(state)
+    assert not case_invitations.invitations_due(state)
     sent = decide(state, second, on_day(state, 3))
     invitations = [e for e in sent.emails if e.purpose == EmailPurpose.INVITATION]
     assert to_addresses(invitations) == [
@@ -481,7 +481,7 @@ def test_invitations_are_due_once_both_the_booking_and_the_sheet_are_in(sheet_fi
     assert event.method == CalendarMethod.REQUEST and event.sequence == 1
     assert event.starts_at == at(working_day(state, 12), 10)
     assert event.organizer_email == address_of(proc, "cp_conference_service")
-    assert not case_rules.invitations_due(state)
+    assert not case_invitations.invitations_due(state)
     assert state.milestone("invitations_sent").status(on_day(state, 3)) == MilestoneStatus.MET
     assert state.stage == Stage.BOOKED
     # Nothing is sent twice, however often the clock runs.
@@ -757,7 +757,7 @@ def test_withdrawing_after_invitations_cancels_them_and_ends_the_case() -> None:
 def test_stage_details_read_plainly() -> None:
     proc = bct()
     state = new_state(proc, STRATEGY)
-    text = case_rules.stage_details(state, on_day(state, 1))
+    text = case_views.stage_details(state, on_day(state, 1))
     assert text.splitlines() == [
         "Stage: awaiting confirmation",
         "ICPC deadline: Monday 23 March 2026 at 17:00",

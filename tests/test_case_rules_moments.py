@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from domain import case_rules
+from domain import case_invitations, case_rules, case_views
 from domain.calendar import LONDON, london_instant
 from domain.case_rules import Refusal
 from domain.case_state import CaseState, DelayStatus, Stage
@@ -111,10 +111,10 @@ def test_a_late_convening_sheet_does_not_send_invitations_short_where_notice_is_
     assert held[0].to == addresses(proc, ["ops_manager_cp", "qarss_business_support"])
     assert "at least 5 working days' notice" in held[0].body and "gives 4" in held[0].body
     assert state.invitations_sent_sequence is None
-    assert not case_rules.invitations_due(state)  # not retried, not sent later by accident
+    assert not case_invitations.invitations_due(state)  # not retried, not sent later by accident
     events = [e.event for e in state.timeline]
     assert events[-1] == "invitations_held" and "invitations_sent" not in events
-    assert "Invitations held back" in case_rules.stage_details(state, on_day(state, 9))
+    assert "Invitations held back" in case_views.stage_details(state, on_day(state, 9))
     assert state.milestone("invitations_sent").met_at is None
 
     # The date moves: stood down and rebooked (with an approved delay) with enough notice.

@@ -13,7 +13,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.planning import PlanRequest, compute_plan, plan_case
-from domain import case_rules
+from domain import case_views
 from domain.calendar import LONDON, london_instant
 from domain.case_start import MAX_START_DELAY, StartRefused, check_start
 from domain.decisions import CaseStart, Likelihood
@@ -121,7 +121,7 @@ def test_the_conference_service_is_told_at_start_with_the_likelihood(
     proc = procedure(proc_id)
     strategy = NOW - timedelta(hours=2)
     state = new_state(proc, strategy, NOW, icpc_likelihood=likelihood)
-    fx = case_rules.start_notice(state, NOW)
+    fx = case_views.start_notice(state, NOW)
     bookers = proc.roles_for(DecisionKind.BOOK_CONFERENCE)
     assert bookers
     [email] = fx.emails
@@ -141,8 +141,8 @@ def test_the_conference_service_is_told_at_start_with_the_likelihood(
 
 def test_the_start_notice_has_one_key_however_often_it_is_asked_for() -> None:
     state = new_state(procedure(BCT), NOW - timedelta(hours=2), NOW)
-    first = case_rules.start_notice(state, NOW).emails[0].idempotency_key
-    again = case_rules.start_notice(state, NOW + timedelta(minutes=1)).emails[0].idempotency_key
+    first = case_views.start_notice(state, NOW).emails[0].idempotency_key
+    again = case_views.start_notice(state, NOW + timedelta(minutes=1)).emails[0].idempotency_key
     assert first == again
 
 

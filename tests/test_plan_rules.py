@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from domain import case_rules, plan_rules
+from domain import case_rules, case_views, plan_rules
 from domain.calendar import LONDON, WorkingDayTable, london_instant
 from domain.case_rules import Refusal
 from domain.case_state import CaseState
@@ -571,7 +571,7 @@ def repeat_case(proc: Procedure, previous_plan_ended: date | None) -> CaseState:
         calendar=table(proc, STRATEGY),
     )
     case.apply_schedule(plan(proc, STRATEGY))
-    case_rules.start(case, STRATEGY)
+    case_views.start(case, STRATEGY)
     return case
 
 

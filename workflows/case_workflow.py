@@ -27,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
         DecisionRequest,
         DecisionResult,
     )
-    from domain import case_rules
+    from domain import case_invitations, case_views
     from domain.case_rules import CASE_PATH
     from domain.case_state import CaseState
     from domain.decisions import Outcome
@@ -56,9 +56,9 @@ class IcpcCaseWorkflow:
         self._input = case
         self._loop: DecisionLoop[CaseState] = DecisionLoop(
             CASE_PATH,
-            details=case_rules.stage_details,
+            details=case_views.stage_details,
             search_attributes=search_attributes,
-            summary=case_rules.record_summary,
+            summary=case_views.record_summary,
         )
 
     # --- the run -------------------------------------------------------------------------
@@ -74,9 +74,9 @@ class IcpcCaseWorkflow:
             calendar=planned.calendar,
         )
         state.apply_schedule(planned.schedule)
-        case_rules.start(state, workflow.now())
+        case_views.start(state, workflow.now())
         if workflow.patched(START_NOTICE_PATCH):
-            self._loop.add(case_rules.start_notice(state, workflow.now()))
+            self._loop.add(case_views.start_notice(state, workflow.now()))
         self._loop.begin(state)
         self._loop.start_recording()
         await self._loop.run(self._carry_out, keep_going=lambda: state.is_open)
@@ -103,17 +103,17 @@ class IcpcCaseWorkflow:
             # A new due date may already be past (a late booking): handle it now.
             self._loop.add(CASE_PATH.on_clock(state, workflow.now()))
         await self._loop.mail.send(effects.emails)
-        if case_rules.invitations_due(state):
+        if case_invitations.invitations_due(state):
             if not workflow.patched(NOTICE_PATCH):
-                emails = case_rules.prepare_invitations(state, workflow.now())
+                emails = case_invitations.prepare_invitations(state, workflow.now())
                 await self._loop.mail.send(emails)
-                case_rules.invitations_sent(state, workflow.now(), len(emails))
+                case_invitations.invitations_sent(state, workflow.now(), len(emails))
                 return
             # Notice is checked as they go: held back (refused) or sent with a flag.
-            out = case_rules.send_invitations(state, workflow.now())
+            out = case_invitations.send_invitations(state, workflow.now())
             await self._loop.mail.send(out.emails)
-            if case_rules.invitations_due(state):
-                case_rules.invitations_sent(state, workflow.now(), out.count, out.short)
+            if case_invitations.invitations_due(state):
+                case_invitations.invitations_sent(state, workflow.now(), out.count, out.short)
 
     async def _plan(self, state: CaseState | None, *, with_calendar: bool) -> PlanResult:
         return await workflow.execute_activity(
