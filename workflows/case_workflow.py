@@ -82,8 +82,8 @@ class IcpcCaseWorkflow:
         await self._loop.run(self._carry_out, keep_going=lambda: state.is_open)
 
         self._loop.publish()
-        await self._loop.all_recorded()
         await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._loop.all_recorded()  # what the last handlers wrote too
         plan_id = None
         if state.outcome == Outcome.CHILD_PROTECTION_PLAN:
             plan_id = await start_plan_workflow(state)
