@@ -40,6 +40,7 @@ from temporalio.exceptions import ApplicationError
 from activities.ics import build_calendar
 from activities.outbox_ledger import OutboxLedger
 from activities.settings import MailSettings
+from contracts.metrics import EMAILS
 from domain.outbox import OutgoingEmail
 
 CALENDAR_FILENAME = "invite.ics"
@@ -187,6 +188,16 @@ def _settings() -> MailSettings:
         ) from None
 
 
+def _count_emails(emails: list[OutgoingEmail], keys: list[str], result: str) -> None:
+    """``icpc_emails`` by purpose and result (sent, skipped, failed): never a key or address."""
+    if not keys or not activity.in_activity():
+        return
+    counter = activity.metric_meter().create_counter(EMAILS, "Emails by purpose and result")
+    purposes = {e.idempotency_key: e.purpose.value for e in emails}
+    for key in keys:
+        counter.add(1, {"purpose": purposes.get(key, "unknown"), "result": result})
+
+
 @activity.defn(name="send_emails")
 async def send_emails(emails: list[OutgoingEmail]) -> SendEmailsResult:
     """Send each email once; skip keys already sent; raise after trying all if any failed."""
@@ -207,6 +218,17 @@ async def send_emails(emails: list[OutgoingEmail]) -> SendEmailsResult:
 
     async def blocking(fn: Callable[..., T], *args: Any) -> T:
         return await loop.run_in_executor(thread, fn, *args)
+
+    def count_outcomes(failed_all_unsent: bool) -> None:
+        _count_emails(emails, result.sent, "sent")
+        _count_emails(emails, result.skipped, "skipped")
+        done = {*result.sent, *result.skipped}
+        failed = (
+            list(dict.fromkeys(e.idempotency_key for e in emails if e.idempotency_key not in done))
+            if failed_all_unsent
+            else list(refused)
+        )
+        _count_emails(emails, failed, "failed")
 
     try:
         await blocking(outbox.open_ledger)
@@ -243,6 +265,7 @@ async def send_emails(emails: list[OutgoingEmail]) -> SendEmailsResult:
                 bound.info("email_sent", key=key, purpose=email.purpose.value)
         activity.heartbeat(len(emails))
     except smtplib.SMTPException as error:
+        count_outcomes(failed_all_unsent=True)
         code = getattr(error, "smtp_code", None)
         bound.warning(
             "smtp_failed", error=type(error).__name__, smtp_code=code, sent=len(result.sent)
@@ -253,6 +276,7 @@ async def send_emails(emails: list[OutgoingEmail]) -> SendEmailsResult:
             type="SmtpFailed",
         ) from None
     except OSError as error:
+        count_outcomes(failed_all_unsent=True)
         bound.warning("smtp_unreachable", error=type(error).__name__, sent=len(result.sent))
         raise ApplicationError(
             f"Mail server {settings.smtp_host}:{settings.smtp_port} unreachable "
@@ -264,6 +288,7 @@ async def send_emails(emails: list[OutgoingEmail]) -> SendEmailsResult:
         thread.submit(outbox.close)
         thread.shutdown(wait=False)
 
+    count_outcomes(failed_all_unsent=False)
     bound.info(
         "emails_done",
         sent=len(result.sent),

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from contracts.metrics import RECORD_WRITE_SECONDS
 from domain.case_record import RecordBatch
 from records.database import RecordStoreError, database_url, ensure_ready
 from records.store import RecordStore
@@ -62,8 +64,11 @@ async def record_case_events(batch: RecordBatch) -> int:
         stream=batch.stream.value,
         attempt=activity.info().attempt if activity.in_activity() else None,
     )
+    started = time.monotonic()
+    outcome = "error"
     try:
         added = await asyncio.to_thread(_append, batch)
+        outcome = "ok"
     except RecordStoreError as error:
         # The message names the database (no password) and the error type: nothing personal.
         bound.warning("record_unavailable", events=len(batch.events), error=str(error))
@@ -76,7 +81,18 @@ async def record_case_events(batch: RecordBatch) -> int:
             type="RecordBatchInvalid",
             non_retryable=True,
         ) from None
+    finally:
+        _observe_write(time.monotonic() - started, outcome)
     return added
+
+
+def _observe_write(seconds: float, outcome: str) -> None:
+    """The write's latency on the worker's metrics (labelled ok or error only)."""
+    if activity.in_activity():
+        histogram = activity.metric_meter().create_histogram_float(
+            RECORD_WRITE_SECONDS, "Time to write a batch to the case record", "s"
+        )
+        histogram.record(seconds, {"outcome": outcome})
 
 
 RECORD_ACTIVITIES = [record_case_events]

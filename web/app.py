@@ -8,7 +8,9 @@ never names); the decider always comes from the session.
 
 This module puts the app together: what the pages share (:class:`web.dependencies.Services`,
 on ``app.state.web``, the case record among them), sessions and security headers, the error
-pages, and the routers: :mod:`web.signin`, :mod:`web.lists`, :mod:`web.case_pages`.
+pages, and the routers: :mod:`web.signin`, :mod:`web.lists`, :mod:`web.case_pages`; the
+probes (:mod:`web.health`) and the request metrics (:mod:`web.metrics`, served on a bind of
+their own by ``icpc web --metrics-bind``).
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from procedures import load_all
-from web import case_pages, lists, signin
+from web import case_pages, health, lists, signin
 from web.auth import SessionCodec, SignInThrottle, current_user
 from web.dependencies import ClientFactory, ClientHolder, Services, render, services
+from web.metrics import MetricsMiddleware, WebMetrics
 from web.problems import Problem, SignInNeeded
 from web.record_access import RecordHolder
 from web.rendering import SERVICE_NAME, Renderer
@@ -59,9 +62,13 @@ def create_app(settings: Settings, client_factory: ClientFactory) -> FastAPI:
     )
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.middleware("http")(sessions_and_headers)
+    # Outermost: counts every answer, the error pages and redirects included.
+    app.state.metrics = WebMetrics()
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_exception_handler(SignInNeeded, to_sign_in)  # type: ignore[arg-type]
     app.add_exception_handler(Problem, problem_page)  # type: ignore[arg-type]
     app.add_exception_handler(404, not_found)
+    app.include_router(health.router)
     app.include_router(signin.router)
     app.include_router(lists.router)
     app.include_router(case_pages.router)
@@ -73,6 +80,11 @@ async def sessions_and_headers(
 ) -> Response:
     """The signed session in and out of its cookie, the user it names, and the headers every
     page carries."""
+    if request.url.path in health.PATHS:  # probes: no session read, no cookie set
+        response = await call_next(request)
+        response.headers.update(SECURITY_HEADERS)
+        response.headers["Cache-Control"] = "no-store"
+        return response
     web = services(request)
     session, expired = web.sessions.load(request)
     if expired:  # told once, on the sign-in page

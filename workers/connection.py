@@ -16,8 +16,10 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.envconfig import ClientConfig
+from temporalio.runtime import Runtime
 
 from workers.encryption import codec_from_environment
+from workers.tracing import client_interceptors
 
 DEFAULT_ADDRESS = "127.0.0.1:7233"
 # The key `icpc dev` creates; commands run from the project folder find it without settings.
@@ -42,5 +44,13 @@ def data_converter() -> DataConverter:
     return dataclasses.replace(pydantic_data_converter, payload_codec=codec)
 
 
-async def connect() -> Client:
-    return await Client.connect(**connect_config(), data_converter=data_converter())
+async def connect(runtime: Runtime | None = None) -> Client:
+    """``runtime``: one with a metrics exporter (``workers.metrics``); None, the default."""
+    # Tracing (off unless OTEL_* asks for it, see workers.tracing) rides on the client, so
+    # every worker built on this client traces too.
+    return await Client.connect(
+        **connect_config(),
+        data_converter=data_converter(),
+        interceptors=client_interceptors(),
+        runtime=runtime,
+    )

@@ -21,8 +21,17 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.record import record_case_events
+    from contracts import metrics
     from contracts.case import DecisionResult
-    from domain.case_record import CaseSummary, Marks, RecordBatch, milestone_marks, new_events
+    from domain.case_record import (
+        CaseSummary,
+        Marks,
+        RecordBatch,
+        Stream,
+        milestone_marks,
+        new_events,
+    )
+    from domain.outbox import EmailPurpose
     from domain.path import Effects, Path, PathState, Refusal
     from workflows.mail_delivery import MailDelivery
 
@@ -65,6 +74,7 @@ class DecisionLoop(Generic[S]):
         self._recording = False
         self.recorded = 0  # timeline entries already in the case record
         self._marks: Marks = {}
+        self._counted_late = False  # this case's out-of-timescale is counted (metrics)
 
     # --- the run -------------------------------------------------------------------------
 
@@ -72,6 +82,8 @@ class DecisionLoop(Generic[S]):
         """The path is planned: take the signals that waited for it."""
         self.state = state
         self.ready = True
+        if self.path.stream == Stream.CASE:
+            self._count(metrics.CASES_STARTED)
         for early in self.early:
             self.take_signal(early)
         self.early.clear()
@@ -85,7 +97,11 @@ class DecisionLoop(Generic[S]):
             self.add(self.path.on_clock(state, workflow.now()))
             self._busy = True
             while self._effects:  # including effects queued while these run
-                await carry_out(self._effects.pop(0))
+                effects = self._effects.pop(0)
+                await carry_out(effects)
+                for email in effects.emails:
+                    if email.purpose == EmailPurpose.ESCALATION:
+                        self._count(metrics.ESCALATIONS_SENT)
             self._busy = False
             if not keep_going():
                 break
@@ -168,7 +184,9 @@ class DecisionLoop(Generic[S]):
         now = workflow.now()
         try:
             self._queue(self.path.apply(state, request.decision, now))
+            self._count_decision(request, accepted=True)
         except Refusal as refusal:
+            self._count_decision(request, accepted=False)
             state.record(
                 now,
                 "refused",
@@ -184,19 +202,23 @@ class DecisionLoop(Generic[S]):
         try:
             effects = self.path.apply(state, request.decision, workflow.now())
         except Refusal as refusal:
+            self._count_decision(request, accepted=False)
             raise refused(refusal) from None
+        self._count_decision(request, accepted=True)
         self._queue(effects)
         return DecisionResult(accepted=True, summary=effects.summary, stage=stage(state))
 
     def validate(self, request: Any) -> None:
         """Refuse before anything is written to history: a refused update leaves no trace."""
         if self.between_runs():
+            self._count_decision(request, accepted=False)
             raise refused(Refusal(self._pause_reason))
         if not self.ready:
             return
         try:
             self.path.check(self.require_state(), request.decision, workflow.now())
         except Refusal as refusal:
+            self._count_decision(request, accepted=False)
             raise refused(refusal) from None
 
     def between_runs(self) -> bool:
@@ -216,6 +238,13 @@ class DecisionLoop(Generic[S]):
         now = workflow.now()
         workflow.set_current_details(self._details(state, now))
         workflow.upsert_search_attributes(self._search_attributes(state, now, self.mail.failing))
+        if (
+            self.path.stream == Stream.CASE
+            and not self._counted_late
+            and self._summary(state, now).out_of_timescale
+        ):
+            self._counted_late = True
+            self._count(metrics.CASES_OUT_OF_TIMESCALE)
 
     def _delivery_changed(self, failing: bool) -> None:
         if failing:
@@ -223,6 +252,18 @@ class DecisionLoop(Generic[S]):
                 workflow.now(), "delivery_failing", "Email keeps failing; retrying"
             )
         self.publish()
+
+    # --- metrics (the SDK's meter: nothing is emitted while replaying, nothing is in history) -
+
+    def _count(self, name: str, **labels: str) -> None:
+        state = self.state
+        procedure = state.procedure.id if state is not None else "unknown"
+        counter = workflow.metric_meter().create_counter(name, "ICPC " + name.replace("_", " "))
+        counter.add(1, {"procedure": procedure, **labels})
+
+    def _count_decision(self, request: Any, *, accepted: bool) -> None:
+        kind = str(request.decision.kind)
+        self._count(metrics.DECISIONS, kind=kind, result="accepted" if accepted else "refused")
 
     def require_state(self) -> S:
         if self.state is None:
