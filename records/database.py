@@ -30,6 +30,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
@@ -169,7 +170,7 @@ def known_revisions() -> frozenset[str]:
     )
 
 
-def _readonly_sqlite_engine(path: Path) -> Engine:
+def _inspection_sqlite_engine(path: Path) -> Engine:
     """Reads a SQLite file without writing to it (no WAL switch, no creation, no statement
     that writes). Not ``mode=ro``: a record left with a hot WAL by a worker that died must be
     recovered as it is opened, and a read-only connection cannot do that."""
@@ -200,7 +201,7 @@ def _inspection_connection(url: str | URL) -> Iterator[Connection | Status]:
         if path.stat().st_size == 0:
             yield Status(State.EMPTY)
             return
-        engine = _readonly_sqlite_engine(path)
+        engine = _inspection_sqlite_engine(path)
     else:
         engine = make_engine(parsed)
     try:
@@ -267,7 +268,11 @@ def _refusal(url: str | URL, current: Status) -> RecordStoreError | None:
 
 def check_current(url: str | URL) -> Status:
     """Raise RecordStoreError unless the database is at this code's revision."""
-    current = status(url)
+    return insist_current(url, status(url))
+
+
+def insist_current(url: str | URL, current: Status) -> Status:
+    """:func:`check_current` for a status already read."""
     refusal = _refusal(url, current)
     if refusal is not None:
         raise refusal
@@ -305,11 +310,29 @@ def upgrade(url: str | URL, revision: str = "head") -> Status:
     return status(url)
 
 
+# Databases this process has found ready: every mail activity opens the ledger, and looking at
+# the schema each time (a connection and Alembic's inspection) is work done once is enough.
+_READY: set[str] = set()
+
+
 def ensure_ready(url: str | URL) -> None:
     """For processes that write: create the record in a new, empty database; otherwise insist
     that it is current. Never upgrades an existing record behind the operator's back."""
+    key = _parse(url).render_as_string(hide_password=False)
+    if key in _READY:
+        return
     current = status(url)
     if current.state in (State.MISSING, State.EMPTY):
         upgrade(url)
-        return
-    check_current(url)
+    else:
+        insist_current(url, current)
+    _READY.add(key)
+
+
+def insert_into(engine: Engine, table: Any) -> Any:
+    """An INSERT that can say ON CONFLICT, in the engine's own dialect."""
+    if engine.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    if engine.dialect.name == "sqlite":
+        return sqlite.insert(table)
+    raise RecordStoreError(f"unsupported database: {engine.dialect.name}")

@@ -16,10 +16,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL
 
-from records.database import RecordStoreError, ensure_ready, make_engine
+from records.database import ensure_ready, insert_into, make_engine
 from records.schema import OutboxSentRow
 
 _KEYS_PER_QUERY = 500
@@ -72,17 +71,16 @@ class OutboxLedger:
 
     def record_sent(self, key: str, case_id: str, message_id: str) -> None:
         """Mark ``key`` as sent; recording the same key again changes nothing."""
-        dialect = self._engine.dialect.name
-        insert: postgresql.Insert | sqlite.Insert
-        if dialect == "postgresql":
-            insert = postgresql.insert(OutboxSentRow)
-        elif dialect == "sqlite":
-            insert = sqlite.insert(OutboxSentRow)
-        else:
-            raise RecordStoreError(f"unsupported database: {dialect}")
-        statement = insert.values(
-            idempotency_key=key, case_id=case_id, message_id=message_id, sent_at=datetime.now(UTC)
-        ).on_conflict_do_nothing(index_elements=["idempotency_key"])
+        statement = (
+            insert_into(self._engine, OutboxSentRow)
+            .values(
+                idempotency_key=key,
+                case_id=case_id,
+                message_id=message_id,
+                sent_at=datetime.now(UTC),
+            )
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        )
         with self._engine.begin() as connection:
             connection.execute(statement)
 

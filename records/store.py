@@ -20,13 +20,12 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import ColumnElement, Engine, and_, func, select, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from domain.case_record import CaseSummary, RecordBatch, RecordedEvent, Stream
 from domain.decisions import Decider
-from records.database import RecordStoreError, describe, make_engine
+from records.database import RecordStoreError, describe, insert_into, make_engine
 from records.schema import STREAM_RANK, CaseEventRow, CaseSummaryRow
 
 LONDON = ZoneInfo("Europe/London")
@@ -121,11 +120,11 @@ class RecordStore:
             self.engine = make_engine(engine_or_url)
             self._owns_engine = True
         # Built once: the same statement every call, so SQLAlchemy compiles it once too.
-        events = self._insert(CaseEventRow)
+        events = insert_into(self.engine, CaseEventRow)
         self._insert_events_statement = events.on_conflict_do_nothing(
             index_elements=["case_id", "stream", "position"]
         ).returning(CaseEventRow.position)
-        summary = self._insert(CaseSummaryRow)
+        summary = insert_into(self.engine, CaseSummaryRow)
         newer_or_same = tuple_(summary.excluded.stamp_rank, summary.excluded.stamp_position) >= (
             tuple_(CaseSummaryRow.stamp_rank, CaseSummaryRow.stamp_position)
         )
@@ -153,13 +152,6 @@ class RecordStore:
         )
 
     # --- writing ---------------------------------------------------------------------------
-
-    def _insert(self, table: Any) -> Any:
-        if self.engine.dialect.name == "postgresql":
-            return postgresql.insert(table)
-        if self.engine.dialect.name == "sqlite":
-            return sqlite.insert(table)
-        raise RecordStoreError(f"unsupported database: {self.engine.dialect.name}")
 
     def append(self, batch: RecordBatch) -> int:
         """Write the batch once, in one transaction; returns how many events were new."""

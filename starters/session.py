@@ -50,14 +50,15 @@ def record() -> RecordStore:
 def record_if_any() -> RecordStore | None:
     """The case record, or None while none has been created yet (a worker creates it as the
     first case starts): what reads a running case can do without it."""
-    from records.database import RecordStoreError, State, check_current, database_url, status
+    from records.database import RecordStoreError, State, database_url, insist_current, status
     from records.store import RecordStore
 
     url = database_url()
     try:
-        if status(url).state in (State.MISSING, State.EMPTY):
+        current = status(url)  # read once: absent, or checked as it is
+        if current.state in (State.MISSING, State.EMPTY):
             return None
-        check_current(url)
+        insist_current(url, current)
     except RecordStoreError as error:
         raise CommandError(str(error)) from None
     return RecordStore(url)
