@@ -4,7 +4,15 @@
 writing the same event twice is a no-op. ``case_summaries``: one row per case, the case as it
 stands, with an ordering stamp (stream rank, last position) so that an older batch arriving
 late never rolls a newer summary back. ``outbox_sent``: the idempotency keys the SMTP server
-has accepted, shared by every worker on the database.
+has accepted, shared by every worker on the database. ``case_allocations``: the people a case
+is allocated to now (its social worker, its team manager), for scoping.
+
+People and sign-in: ``people`` (one row a person, one sign-in), ``person_roles`` (several roles),
+``person_units`` (the teams and areas they belong to, or the whole service), ``web_sessions``
+(server-side sessions: the cookie holds only an opaque id, stored here hashed),
+``signin_failures`` (failed sign-ins per account and per client address, shared by every web
+process), ``person_tokens`` (hashed tokens the command line acts as a person with) and
+``audit_events`` (who did or saw what, when, from where).
 
 Every timestamp is stored in UTC and read back timezone-aware, on SQLite as on PostgreSQL.
 """
@@ -89,6 +97,7 @@ class CaseSummaryRow(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     closed_reason: Mapped[str | None] = mapped_column(Text)
     team: Mapped[str | None] = mapped_column(String(200))
+    area: Mapped[str | None] = mapped_column(String(200))
     # The ordering stamp: the batch that wrote this row (STREAM_RANK, its last position).
     stamp_rank: Mapped[int] = mapped_column(Integer)
     stamp_position: Mapped[int] = mapped_column(Integer)
@@ -100,6 +109,7 @@ class CaseSummaryRow(Base):
         Index("ix_case_summaries_procedure", "procedure_id", "deadline"),
         Index("ix_case_summaries_stage", "stage", "deadline"),
         Index("ix_case_summaries_team", "team", "deadline"),
+        Index("ix_case_summaries_area", "area", "deadline"),
         Index("ix_case_summaries_strategy", "strategy_discussion"),
         Index("ix_case_summaries_outcome", "outcome"),
     )
@@ -112,3 +122,101 @@ class OutboxSentRow(Base):
     case_id: Mapped[str] = mapped_column(String(200))
     message_id: Mapped[str] = mapped_column(String(500))
     sent_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class CaseAllocationRow(Base):
+    __tablename__ = "case_allocations"
+
+    case_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    role: Mapped[str] = mapped_column(String(100), primary_key=True)
+    person_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+    __table_args__ = (Index("ix_case_allocations_person", "person_id"),)
+
+
+class PersonRow(Base):
+    __tablename__ = "people"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str | None] = mapped_column(String(254))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    password_hash: Mapped[str | None] = mapped_column(String(500))
+    oidc_subject: Mapped[str | None] = mapped_column(String(500), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class PersonRoleRow(Base):
+    __tablename__ = "person_roles"
+
+    person_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(100), primary_key=True)
+
+
+class PersonUnitRow(Base):
+    __tablename__ = "person_units"
+
+    person_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # team, area or service
+    unit: Mapped[str] = mapped_column(String(100), primary_key=True)
+
+    __table_args__ = (Index("ix_person_units_unit", "kind", "unit"),)
+
+
+class WebSessionRow(Base):
+    __tablename__ = "web_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the cookie
+    person_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)  # the absolute lifetime
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # CSRF token, a message
+
+    __table_args__ = (Index("ix_web_sessions_person", "person_id"),)
+
+
+class SigninFailureRow(Base):
+    __tablename__ = "signin_failures"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)  # "user:ID" or "ip:ADDRESS"
+    failures: Mapped[int] = mapped_column(Integer)
+    first_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class PersonTokenRow(Base):
+    __tablename__ = "person_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person_id: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index("ix_person_tokens_person", "person_id"),)
+
+
+class AuditEventRow(Base):
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    actor: Mapped[str | None] = mapped_column(String(200))  # a person id, or the typed sign-in id
+    actor_role: Mapped[str | None] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(50))
+    outcome: Mapped[str] = mapped_column(String(16))  # ok, refused
+    channel: Mapped[str] = mapped_column(String(16))  # web, cli, codec
+    case_id: Mapped[str | None] = mapped_column(String(200))
+    target: Mapped[str | None] = mapped_column(String(200))  # the person an account change is about
+    address: Mapped[str | None] = mapped_column(String(100))
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (
+        Index("ix_audit_events_case", "case_id", "at"),
+        Index("ix_audit_events_actor", "actor", "at"),
+        Index("ix_audit_events_at", "at"),
+    )
