@@ -40,3 +40,10 @@ class Person:
 
     def holds(self, role: str) -> bool:
         return role in self.roles
+
+
+# Roles the product itself needs, beside the roles procedures name: they grant no decision on
+# any case.
+ADMIN = "admin"  # adds, disables and changes accounts; unlocks; reads the audit trail
+SUPPORT = "support"  # keeps the service running: decodes payloads for the Temporal Web UI
+PRODUCT_ROLES: dict[str, str] = {ADMIN: "Account administrator", SUPPORT: "Service support"}
