@@ -1,5 +1,5 @@
 """What the routers share, kept on ``app.state.web``, and the FastAPI dependencies that give
-it to them: the signed-in user, the Temporal client, the CSRF-checked form, the error pages."""
+it to them: the signed-in person, the Temporal client, the CSRF-checked form, the error pages."""
 
 from __future__ import annotations
 
@@ -12,13 +12,14 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from temporalio.client import Client
 
+from domain.people import ADMIN, Person
 from domain.procedure import Procedure
 from web import csrf
-from web.auth import SessionCodec, SignInThrottle
+from web.auth import SessionKeeper, SignInThrottle
 from web.problems import Problem, SignInNeeded
 from web.rendering import Renderer
 from web.settings import Settings
-from web.users import User, UserStore
+from web.users import Accounts
 
 if TYPE_CHECKING:
     from web.record_access import RecordHolder
@@ -55,9 +56,9 @@ class Services:
 
     settings: Settings
     renderer: Renderer
-    sessions: SessionCodec
+    sessions: SessionKeeper  # each request's session and person, from the database
     throttle: SignInThrottle
-    users: UserStore
+    accounts: Accounts  # people, sessions, the sign-in guard, the audit trail
     clients: ClientHolder
     procedures: Mapping[str, Procedure]  # the installed procedures, loaded once
     records: RecordHolder  # the case record: lists, timelines, cases Temporal has deleted
@@ -72,13 +73,30 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
     return services(request).renderer.page(request, name, status, **context)
 
 
+def address(request: Request) -> str:
+    """The client's address, as the sign-in guard and the audit trail record it."""
+    found: str = request.state.auth.address
+    return found
+
+
 # --- dependencies -----------------------------------------------------------------------------
 
 
-def require_user(request: Request) -> User:
-    user: User | None = request.state.user
+def require_user(request: Request) -> Person:
+    user: Person | None = request.state.user
     if user is None:
         raise SignInNeeded
+    return user
+
+
+def require_admin(request: Request) -> Person:
+    user = require_user(request)
+    if not user.holds(ADMIN):
+        raise Problem(
+            403,
+            "You cannot manage accounts",
+            "Only an account administrator can see or change accounts.",
+        )
     return user
 
 
@@ -97,3 +115,13 @@ async def form_values(request: Request) -> dict[str, str]:
             "For your security the form could not be sent. Go back, reload the page and try again.",
         )
     return values
+
+
+async def form_lists(request: Request) -> dict[str, list[str]]:
+    """Every value of each posted field (checkboxes), after :func:`form_values` checked it."""
+    form = await request.form()
+    found: dict[str, list[str]] = {}
+    for key, value in form.multi_items():
+        if isinstance(value, str):
+            found.setdefault(key, []).append(value)
+    return found

@@ -1,119 +1,279 @@
-"""Local accounts: a JSON file of sign-in ids, each with an argon2 password hash and a role.
+"""The people the web form signs in, as the form reaches them: the people, sessions, sign-in
+guard and audit trail in the product's database (:mod:`records.people`,
+:mod:`records.sessions`, :mod:`records.signin_guard`, :mod:`records.audit`), made on first use
+and called off the event loop; and the few rules the pages share about a person's roles.
 
-The file holds no plain password. It is written whole to a temporary file and renamed, so a
-crash never leaves half an accounts file, and it is readable by its owner only.
+A database that cannot be used becomes a plain 503 page; the one-line reason, which names the
+database without its password, goes to the log.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import re
-import tempfile
+import asyncio
+import logging
+import threading
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
-from pathlib import Path
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import TypeVar
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
-USER_ID = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,63}$")
-ROLE_ID = re.compile(r"^[a-z][a-z0-9_]*$")
-MIN_PASSWORD = 10
+from domain.calendar import LONDON
+from domain.people import PRODUCT_ROLES, Person
+from records.audit import Action, AuditEntry, AuditLog, Channel, Outcome
+from records.database import RecordStoreError, ensure_ready, make_engine
+from records.people import PeopleStore, normalise_id
+from records.sessions import Loaded, Refusal, SessionStore, WebSession
+from records.signin_guard import Limits, Lock, LockKind, SigninGuard
+from web.problems import Problem
 
-_HASHER = PasswordHasher()
-# Checked against when the user does not exist, so a wrong name costs as long as a wrong password.
-_DUMMY_HASH = _HASHER.hash("not a real password, only for timing")
+T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+
+UNAVAILABLE_TITLE = "Sorry, signing in is unavailable"
+UNAVAILABLE_MESSAGE = "The form cannot reach its accounts just now. Try again later."
 
 
-class UserError(ValueError):
-    """An account that cannot be added as asked; the message says why."""
+class AccountsUnavailable(Problem):
+    def __init__(self) -> None:
+        super().__init__(503, UNAVAILABLE_TITLE, UNAVAILABLE_MESSAGE)
+
+
+# --- a person's roles, as the pages use them ------------------------------------------------
+
+
+def acting_roles(person: Person) -> list[str]:
+    """The person's roles in the order the pages try them: the procedures' roles (sorted),
+    then the product's own."""
+    return sorted(person.roles, key=lambda role: (role in PRODUCT_ROLES, role))
+
+
+def first_role(person: Person, allowed: Callable[[str], bool]) -> str | None:
+    """The first of the person's roles that ``allowed`` accepts: the role they act in."""
+    return next((role for role in acting_roles(person) if allowed(role)), None)
+
+
+def main_role(person: Person) -> str:
+    """The one role a page that can name only one shows or filters by."""
+    roles = acting_roles(person)
+    return roles[0] if roles else ""
+
+
+def known_roles(procedure_roles: Iterable[str]) -> frozenset[str]:
+    """The roles a person may be given: the installed procedures' and the product's."""
+    return frozenset(procedure_roles) | frozenset(PRODUCT_ROLES)
+
+
+# --- signing in -----------------------------------------------------------------------------
+
+
+class SignInResult(StrEnum):
+    SIGNED_IN = "signed_in"
+    WRONG = "wrong"  # unknown id or wrong password: the same answer for both
+    LOCKED = "locked"
+    DISABLED = "disabled"
 
 
 @dataclass(frozen=True)
-class User:
-    user: str  # sign-in id, recorded as the decider
-    role: str
-    name: str = ""
+class SignIn:
+    result: SignInResult
+    person: Person | None = None
+    session_id: str | None = None  # for the cookie only
+    session: WebSession | None = None
+    lock: Lock | None = None
+
+
+def lock_message(lock: Lock) -> str:
+    at = lock.until.astimezone(LONDON)
+    when = f"{at:%H:%M}" if at.date() == datetime.now(LONDON).date() else f"{at:%H:%M on %-d %B}"
+    who = "this sign-in id" if lock.kind is LockKind.ACCOUNT else "your network address"
+    return (
+        f"There have been too many failed sign-ins for {who}, so signing in is locked."
+        f" Try again after {when}, or ask an administrator to unlock it."
+    )
+
+
+DISABLED_MESSAGE = (
+    "This account is disabled. Ask an administrator if you need to use the form again."
+)
+
+
+@dataclass
+class _Parts:
+    engine: Engine
+    people: PeopleStore
+    sessions: SessionStore
+    guard: SigninGuard
+    audit: AuditLog
+
+
+class Accounts:
+    """People, sessions, the sign-in guard and the audit trail on one database, made on first
+    use (so a form started before its database exists still starts)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        roles: Collection[str] | None,
+        lifetime: timedelta,
+        idle: timedelta,
+        limits: Limits | None = None,
+    ) -> None:
+        self._url = url
+        self._roles = roles
+        self._lifetime = lifetime
+        self._idle = idle
+        self._limits = limits or Limits()
+        self._parts: _Parts | None = None
+        self._lock = threading.Lock()
+
+    def parts(self) -> _Parts:
+        if self._parts is None:
+            with self._lock:
+                if self._parts is None:
+                    ensure_ready(self._url)
+                    engine = make_engine(self._url)
+                    self._parts = _Parts(
+                        engine=engine,
+                        people=PeopleStore(engine, self._roles),
+                        sessions=SessionStore(engine, lifetime=self._lifetime, idle=self._idle),
+                        guard=SigninGuard(engine, self._limits),
+                        audit=AuditLog(engine),
+                    )
+        return self._parts
 
     @property
-    def display_name(self) -> str:
-        return self.name or self.user
+    def people(self) -> PeopleStore:
+        return self.parts().people
 
+    @property
+    def sessions(self) -> SessionStore:
+        return self.parts().sessions
 
-class UserStore:
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    @property
+    def guard(self) -> SigninGuard:
+        return self.parts().guard
 
-    def _load(self) -> dict[str, dict[str, str]]:
-        if not self.path.exists():
-            return {}
-        data = json.loads(self.path.read_text(encoding="utf-8"))
-        users = data.get("users", {})
-        if not isinstance(users, dict):
-            raise UserError(f"{self.path} is not an accounts file")
-        return users
+    def audit(self, entry: AuditEntry) -> None:
+        self.parts().audit.write(entry)
 
-    def _save(self, users: dict[str, dict[str, str]]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".users-", suffix=".json")
+    async def run(self, call: Callable[[Accounts], T]) -> T:
+        """``call`` in a thread; a 503 page if the database cannot be used."""
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump({"users": users}, f, indent=2, sort_keys=True)
-                f.write("\n")
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+            return await asyncio.to_thread(call, self)
+        except RecordStoreError as error:
+            log.warning("accounts unavailable: %s", error)
+            raise AccountsUnavailable from None
+        except SQLAlchemyError as error:
+            log.warning("accounts unavailable: %s", type(error).__name__)
+            raise AccountsUnavailable from None
 
-    def add(
-        self, user: str, role: str, password: str, name: str = "", *, replace: bool = False
-    ) -> User:
-        if not USER_ID.match(user):
-            raise UserError(
-                "a sign-in id is 1 to 64 lower-case letters, digits, '.', '_', '@' or '-'"
+    def close(self) -> None:
+        with self._lock:
+            if self._parts is not None:
+                self._parts.engine.dispose()
+                self._parts = None
+
+    # --- the steps of a request (each runs in a thread) ---------------------------------
+
+    def load_session(self, session_id: str, address: str) -> tuple[Loaded, Person | None]:
+        """The session and its person; a refusal (audited) when either no longer holds."""
+        loaded = self.sessions.load(session_id)
+        person = None
+        if loaded.session is not None:
+            person = self.people.get(loaded.session.person_id)
+            if person is None or not person.active:
+                self.sessions.end(loaded.session.id_hash)
+                refusal = Refusal.NO_PERSON if person is None else Refusal.DISABLED
+                loaded, person = Loaded(None, refusal, loaded.person_id), None
+        if loaded.refusal is not None:
+            self.audit(
+                AuditEntry(
+                    Action.SESSION_REFUSED,
+                    Outcome.REFUSED,
+                    Channel.WEB,
+                    actor=loaded.person_id,
+                    address=address,
+                    detail=loaded.refusal.value,
+                )
             )
-        if not ROLE_ID.match(role):
-            raise UserError("a role is a procedure's role id, such as team_manager")
-        if len(password) < MIN_PASSWORD:
-            raise UserError(f"a password needs at least {MIN_PASSWORD} characters")
-        users = self._load()
-        if user in users and not replace:
-            raise UserError(f"'{user}' already has an account (use --replace to change it)")
-        users[user] = {"role": role, "name": name.strip(), "password_hash": _HASHER.hash(password)}
-        self._save(users)
-        return User(user, role, name.strip())
+        return loaded, person
 
-    def remove(self, user: str) -> bool:
-        users = self._load()
-        if users.pop(user, None) is None:
-            return False
-        self._save(users)
-        return True
+    def sign_in(self, typed_id: str, password: str, address: str) -> SignIn:
+        """Check the lock, then the password; count a failure, start a session on success.
+        Every outcome is audited (a failure under the id as typed)."""
+        account = normalise_id(typed_id)[:64]
 
-    def get(self, user: str) -> User | None:
-        record = self._load().get(user)
-        if record is None:
-            return None
-        return User(user, record["role"], record.get("name", ""))
-
-    def all(self) -> list[User]:
-        return [
-            User(user, r["role"], r.get("name", "")) for user, r in sorted(self._load().items())
-        ]
-
-    def verify(self, user: str, password: str) -> User | None:
-        """The account if ``password`` is right; None otherwise (about as slowly either way)."""
-        record = self._load().get(user.strip().lower())
-        stored = record["password_hash"] if record else _DUMMY_HASH
-        try:
-            _HASHER.verify(stored, password)
-        except (VerificationError, InvalidHashError):
-            return None
-        if record is None:
-            return None
-        if _HASHER.check_needs_rehash(stored):
-            self.add(
-                user.strip().lower(), record["role"], password, record.get("name", ""), replace=True
+        def failed(result: SignInResult, detail: str, lock: Lock | None = None) -> SignIn:
+            self.audit(
+                AuditEntry(
+                    Action.SIGN_IN_FAILED,
+                    Outcome.REFUSED,
+                    Channel.WEB,
+                    actor=account,
+                    address=address,
+                    detail=detail,
+                )
             )
-        return User(user.strip().lower(), record["role"], record.get("name", ""))
+            return SignIn(result, lock=lock)
+
+        lock = self.guard.locked(account, address)
+        if lock is not None:
+            return failed(SignInResult.LOCKED, f"locked ({lock.kind.value})", lock)
+        person = self.people.verify_password(account, password)
+        if person is None:
+            failure = self.guard.failed(account, address)
+            outcome = failed(SignInResult.WRONG, "wrong sign-in id or password")
+            if failure.tripped and failure.lock is not None:
+                self.audit(
+                    AuditEntry(
+                        Action.LOCKOUT,
+                        Outcome.REFUSED,
+                        Channel.WEB,
+                        actor=account,
+                        target=failure.lock.value,
+                        address=address,
+                        detail=f"{failure.lock.kind.value} locked after"
+                        f" {failure.lock.failures} failures until {failure.lock.until.isoformat()}",
+                    )
+                )
+            if failure.lock is not None:
+                return SignIn(SignInResult.LOCKED, lock=failure.lock)
+            return outcome
+        if not person.active:
+            return failed(SignInResult.DISABLED, "account disabled")
+        # A lock set by parallel guesses while this password was being checked still holds.
+        lock = self.guard.locked(account, address)
+        if lock is not None:
+            return failed(SignInResult.LOCKED, f"locked ({lock.kind.value})", lock)
+        self.guard.succeeded(account)
+        session_id, session = self.sessions.start(person.id)
+        self.audit(
+            AuditEntry(
+                Action.SIGN_IN,
+                Outcome.OK,
+                Channel.WEB,
+                actor=person.id,
+                actor_role=main_role(person) or None,
+                address=address,
+            )
+        )
+        return SignIn(SignInResult.SIGNED_IN, person, session_id, session)
+
+    def sign_out(self, person: Person, id_hash: str, address: str) -> None:
+        self.sessions.end(id_hash)
+        self.audit(
+            AuditEntry(
+                Action.SIGN_OUT,
+                Outcome.OK,
+                Channel.WEB,
+                actor=person.id,
+                actor_role=main_role(person) or None,
+                address=address,
+            )
+        )

@@ -23,8 +23,8 @@ from domain.decisions import Decider
 from records.database import ensure_ready
 from tests.case_helpers import RunningCase, procedure, start_running_case, unique
 from tests.conftest import MailCatcher
+from tests.web.web_helpers import accounts_database, allocated_to
 from web.settings import Settings
-from web.users import UserStore
 from workers.main import build_worker
 
 BCT = "bct-management-note"
@@ -56,12 +56,15 @@ def record_ready(case_record: str) -> str:
 
 @pytest.fixture
 def web_settings(tmp_path: Path) -> Settings:
-    store = UserStore(tmp_path / "users.json")
-    for user, (role, name) in ACCOUNTS.items():
-        store.add(user, role, PASSWORD, name)
+    """The form's settings, with :data:`ACCOUNTS` in a throwaway accounts database of the
+    test's own (people, sessions, sign-in failures, the audit trail)."""
+    url = accounts_database(
+        tmp_path / "accounts",
+        tuple((user, role, PASSWORD, name) for user, (role, name) in ACCOUNTS.items()),
+    )
     return Settings(
         secret="test-secret-not-for-use-anywhere-else",
-        users_file=store.path,
+        accounts_url=url,
         session_minutes=30,
         signin_delay=0.2,
     )
@@ -76,12 +79,18 @@ async def web_worker(
 
 
 async def open_case(
-    env: WorkflowEnvironment, worker: Worker, days_ago: int = 3, prefix: str = "WEB"
+    env: WorkflowEnvironment,
+    worker: Worker,
+    days_ago: int = 3,
+    prefix: str = "WEB",
+    **start: object,
 ) -> RunningCase:
-    """A bct-management-note case whose strategy discussion was ``days_ago`` days ago."""
+    """A bct-management-note case whose strategy discussion was ``days_ago`` days ago,
+    allocated to :data:`ACCOUNTS` (``start`` changes its start: ``team=``, ``contacts=`` ...)."""
     strategy = datetime.now(LONDON) - timedelta(days=days_ago)
+    start.setdefault("contacts", allocated_to({u: role for u, (role, _) in ACCOUNTS.items()}, BCT))
     return await start_running_case(
-        env, procedure(BCT), strategy, worker.task_queue, unique(prefix)
+        env, procedure(BCT), strategy, worker.task_queue, unique(prefix), **start
     )
 
 

@@ -6,13 +6,21 @@ Every name and reference here is invented.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import re
-from collections.abc import AsyncIterator
+import shutil
+import tempfile
+import threading
+import time as clock
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from pathlib import Path
 
+import uvicorn
+from fastapi import FastAPI
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
@@ -21,10 +29,12 @@ from contracts.client import read_case, start_case
 from domain.calendar import LONDON, london_instant
 from domain.case_record import CaseSummary, RecordBatch, Stream
 from domain.case_state import CaseState
+from domain.decisions import Contact
+from records.database import make_engine, upgrade
+from records.people import PeopleStore
 from records.store import RecordStore
-from tests.case_helpers import case_start, procedure, unique
+from tests.case_helpers import case_start, contacts_for, procedure, unique
 from web.settings import Settings
-from web.users import UserStore
 from workers.main import build_worker
 
 PROCEDURE = "bct-management-note"
@@ -39,17 +49,76 @@ ACCOUNTS = {
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-def make_users(path: Path) -> Path:
-    store = UserStore(path)
-    for user, role in ACCOUNTS.items():
-        store.add(user, role, PASSWORD, name=user.split(".")[0].title() + " Example", replace=True)
+People = tuple[tuple[str, str, str, str], ...]  # (id, role, password, name) each
+
+
+@cache
+def _accounts_template(people: People = ()) -> Path:
+    """A record database at this code's revision holding ``people``, made once per test
+    session (hashing their passwords is the slow part)."""
+    folder = Path(tempfile.mkdtemp(prefix="icpc-accounts-"))
+    atexit.register(shutil.rmtree, folder, True)
+    path = folder / "template.sqlite3"
+    upgrade(f"sqlite:///{path}")
+    for person_id, role, password, name in people:
+        add_person(f"sqlite:///{path}", person_id, role, password, name)
     return path
+
+
+def accounts_database(folder: Path, people: People = ()) -> str:
+    """A throwaway record database of its own (in ``folder``) for a test's people, sessions,
+    sign-in failures and audit trail, holding ``people``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "accounts.sqlite3"
+    shutil.copyfile(_accounts_template(people), path)
+    return f"sqlite:///{path}"
+
+
+def add_person(
+    url: str | Settings,
+    person_id: str,
+    roles: str | list[str],
+    password: str | None = PASSWORD,
+    name: str = "",
+    **details: object,
+) -> None:
+    """Add a person to a test's accounts database (any role id: the tests invent some).
+
+    A person given no teams or areas is service-wide (they see every case through their roles
+    other than the social worker's, as everyone did before case scoping); give ``teams=``,
+    ``areas=`` or ``service_wide=False`` for a person whose scope a test is about."""
+    if isinstance(url, Settings):
+        url = url.people_url
+    if not details.get("teams") and not details.get("areas"):
+        details.setdefault("service_wide", True)
+    engine = make_engine(url)
+    try:
+        PeopleStore(engine).add(
+            person_id,
+            roles=[roles] if isinstance(roles, str) else roles,
+            name=name,
+            password=password,
+            **details,  # type: ignore[arg-type]
+        )
+    finally:
+        engine.dispose()
+
+
+def make_users(folder: Path) -> str:
+    """An accounts database holding :data:`ACCOUNTS`, each with :data:`PASSWORD`."""
+    return accounts_database(
+        folder,
+        tuple(
+            (user, role, PASSWORD, user.split(".")[0].title() + " Example")
+            for user, role in ACCOUNTS.items()
+        ),
+    )
 
 
 def settings_for(tmp_path: Path, **changes: object) -> Settings:
     values: dict[str, object] = {
         "secret": "test-secret-" + "x" * 40,
-        "users_file": make_users(tmp_path / "users.json"),
+        "accounts_url": make_users(tmp_path / "accounts"),
         "signin_delay": 0.05,
     }
     values.update(changes)
@@ -85,11 +154,26 @@ class WebCase:
         return (await self.state()).deadline.astimezone(LONDON).date() + timedelta(extra_days)
 
 
-async def start_web_case(client: Client, prefix: str = "WEB") -> WebCase:
+def allocated_to(accounts: dict[str, str], proc_id: str = PROCEDURE) -> list[Contact]:
+    """The procedure's invented contacts, with the case allocated to the test account holding
+    each role (``accounts``: sign-in id -> role), so that a social worker sees their case."""
+    users = {role: user for user, role in accounts.items()}
+    return [
+        c.model_copy(update={"user": users.get(c.role, c.user)})
+        for c in contacts_for(procedure(proc_id))
+    ]
+
+
+async def start_web_case(client: Client, prefix: str = "WEB", **start: object) -> WebCase:
+    """A bct-management-note case, allocated to :data:`ACCOUNTS` (``start`` changes its start:
+    ``team=``, ``area=``, ``contacts=``)."""
     proc = procedure(PROCEDURE)
     reference = unique(prefix)
     strategy = london_instant(recent_working_day(), time(10, 0))
-    started = await start_case(client, case_start(proc, strategy, reference=reference), proc)
+    start.setdefault("contacts", allocated_to(ACCOUNTS))
+    started = await start_case(
+        client, case_start(proc, strategy, reference=reference, **start), proc
+    )
     case = WebCase(client, started.case_id, reference)
     for _ in range(150):  # until it has planned its due dates and answers queries
         with contextlib.suppress(Exception):
@@ -151,3 +235,25 @@ def record_summaries(url: str, summaries: list[CaseSummary]) -> None:
             store.append(
                 RecordBatch(case_id=summary.case_id, stream=summary.stream, summary=summary)
             )
+
+
+@contextlib.contextmanager
+def serve_on_loopback(app: FastAPI, port: int, name: str = "uvicorn") -> Iterator[str]:
+    """``app`` under uvicorn on 127.0.0.1:``port``, in a thread of its own, for a real browser
+    or a real provider's redirects; its base address while the block runs."""
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name=name, daemon=True)
+    thread.start()
+    deadline = clock.monotonic() + 15
+    while not server.started:
+        if not thread.is_alive() or clock.monotonic() > deadline:
+            raise AssertionError("uvicorn did not start")
+        clock.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
