@@ -36,7 +36,7 @@ class EmlFolder:
 
     def __init__(self, folder: Path | str) -> None:
         self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # every email: owner-only
         self._counter = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -50,7 +50,9 @@ class EmlFolder:
         """Write atomically: a reader never sees half a message."""
         target = self.folder / self._name()
         partial = target.with_suffix(".eml.part")
-        partial.write_bytes(content)
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # owner-only
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
         partial.replace(target)
         return target
 

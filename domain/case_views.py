@@ -11,6 +11,7 @@ from domain.decisions import Outcome
 from domain.notices import when
 from domain.path import Effects, flag
 from domain.path import day_of as _day
+from domain.scoping import allocations
 from domain.vocabulary import DecisionKind
 from domain.wording import roles_text
 
@@ -80,8 +81,9 @@ def stage_details(state: CaseState, now: datetime) -> str:
 
 
 def record_summary(state: CaseState, now: datetime) -> CaseSummary:
-    """The case as it stands, for the case record's lists (no names, no addresses); the plan's
-    summary starts from it once the plan holds the child's path."""
+    """The case as it stands, for the case record's lists (no names, no addresses: its team,
+    area and the ids of the people allocated to it); the plan's summary starts from it once the
+    plan holds the child's path."""
     plan_follows = state.outcome == Outcome.CHILD_PROTECTION_PLAN
     closed_at = None if plan_follows else state.withdrawn_at or state.closed_at or state.held_at
     reasons = {
@@ -104,5 +106,8 @@ def record_summary(state: CaseState, now: datetime) -> CaseSummary:
         outcome=state.outcome,
         closed_at=closed_at,
         closed_reason=None if closed_at is None else reasons.get(state.stage),
+        team=state.start.team,
+        area=state.start.area,
+        allocated=allocations(state.start.contacts),
         **progress(state, now),
     )

@@ -13,12 +13,15 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from domain.people import UNIT_ID
 from domain.vocabulary import DecisionKind
 
 REFERENCE = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$"
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 Reference = Annotated[str, Field(pattern=REFERENCE)]
+# A team or an area, as the people records name them (domain.people: "north-1", "north").
+Unit = Annotated[str, Field(pattern=UNIT_ID.pattern)]
 Email = Annotated[str, Field(pattern=EMAIL, max_length=254)]
 Text = Annotated[str, Field(max_length=4000)]
 RequiredText = Annotated[str, Field(min_length=1, max_length=4000)]
@@ -40,7 +43,8 @@ class Contact(Frozen):
     role: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
     name: Annotated[str, Field(min_length=1, max_length=200)]
     email: Email
-    user: str | None = None  # their sign-in id, when they use the web form
+    # Their person id (sign-in id): the case is allocated to them in this role (domain.scoping).
+    user: str | None = None
 
 
 class CaseStart(Frozen):
@@ -53,6 +57,11 @@ class CaseStart(Frozen):
     contacts: list[Contact] = Field(default_factory=list)
     # 004: when a previous child protection plan for this child ended, if within memory.
     previous_plan_ended: date | None = None
+    # The social work team and the area the case belongs to, for who may see and decide it
+    # (domain.scoping); a case with neither is seen by its allocated people and service-wide
+    # staff only.
+    team: Unit | None = None
+    area: Unit | None = None
 
 
 class Invitee(Frozen):
@@ -166,6 +175,10 @@ class HoldConference(DecisionBase):
 
 
 class ReassignWorker(DecisionBase):
+    """The new member of staff in a role (the social worker, usually): ``contact.user`` is the
+    person's id and the name and email come from their person record (the faces fill them; see
+    :mod:`domain.shared_rules`). Histories hold older decisions without ``user``."""
+
     kind: Literal[DecisionKind.REASSIGN_WORKER] = DecisionKind.REASSIGN_WORKER
     contact: Contact
 

@@ -1,4 +1,13 @@
-"""Decisions both paths take, written once: reassigning a member of staff on the case."""
+"""Decisions both paths take, written once: reassigning a member of staff on the case.
+
+Reassigning picks a person, not a free-text address: the face that sends ``reassign_worker``
+looks the person up in the people records (active, holding the role, in the case's team when
+the case has one: :func:`domain.scoping.may_allocate`) and fills the contact's name and email
+from that record, with ``user`` set to the person's id. The case is then allocated to that
+person in the role (the record's ``case_allocations``). A decision already in a history whose
+contact names no person (the shape before people were records) is still taken as it was: the
+role is left unallocated.
+"""
 
 from __future__ import annotations
 

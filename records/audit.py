@@ -7,7 +7,7 @@ reason, a refusal's reason) stays in the database, which is the protected place 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -28,6 +28,7 @@ class Action(StrEnum):
     START_CASE = "start_case"
     SIGN_IN = "sign_in"
     SIGN_IN_FAILED = "sign_in_failed"
+    LOCKOUT = "lockout"  # failed sign-ins locked an account or a client address
     SIGN_OUT = "sign_out"
     SESSION_REFUSED = "session_refused"
     ACCOUNT_CHANGE = "account_change"
@@ -100,11 +101,15 @@ class AuditLog:
         case_id: str | None = None,
         actor: str | None = None,
         limit: int = 500,
+        case_ids: Collection[str] | None = None,
     ) -> Sequence[AuditEntry]:
-        """Newest first, for one case, one person (as actor or as the account changed), or all."""
+        """Newest first, for one case (or any of ``case_ids``), one person (as actor or as the
+        account changed), or all."""
         query = select(AuditEventRow)
         if case_id is not None:
             query = query.where(AuditEventRow.case_id == case_id)
+        if case_ids is not None:
+            query = query.where(AuditEventRow.case_id.in_(list(case_ids)))
         if actor is not None:
             query = query.where((AuditEventRow.actor == actor) | (AuditEventRow.target == actor))
         query = query.order_by(AuditEventRow.at.desc(), AuditEventRow.id.desc()).limit(limit)

@@ -80,7 +80,7 @@ def _one_line(error: BaseException) -> str:
 
 def _create_sqlite_file(path: Path) -> None:
     """Create an empty SQLite file readable by its owner only (SQLite fills an empty file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     except FileExistsError:

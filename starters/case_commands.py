@@ -1,4 +1,10 @@
-"""``icpc start``, ``import``, ``decide``, ``show`` and ``cases``: the operators' command line."""
+"""``icpc start``, ``import`` and ``decide``: the operators' command line.
+
+Each acts as a person, identified by their own token (:mod:`starters.operator`), never by what
+``--by`` says: the person must hold the role they decide in, the procedure must name that role
+for the decision, and the case must be in their scope (:mod:`domain.scoping`). Every attempt is
+audited, accepted or refused.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -15,7 +21,7 @@ from domain.case_record import Stream
 from domain.decisions import DecisionBase
 from domain.vocabulary import DecisionKind
 from procedures import load_all
-from starters import case_input, session
+from starters import case_input, operator, session
 from starters.case_input import (
     BadRow,
     InputError,
@@ -26,7 +32,15 @@ from starters.case_input import (
 )
 from starters.cli import CommandError
 
-ROLE_COLUMNS_HELP = "contacts as ROLE_name / ROLE_email / ROLE_user, e.g. social_worker_email"
+if TYPE_CHECKING:
+    from domain.decisions import Contact
+    from domain.procedure import Procedure
+    from domain.scoping import CaseScope
+    from starters.operator import Acting
+
+ROLE_COLUMNS_HELP = (
+    "contacts as ROLE_name / ROLE_email / ROLE_user, e.g. social_worker_email; team, area"
+)
 
 
 def add_parser(subparsers: Any) -> None:
@@ -44,19 +58,27 @@ def add_parser(subparsers: Any) -> None:
         action="append",
         default=[],
         metavar="ROLE:NAME:EMAIL[:USER]",
-        help="a member of staff on the case (repeatable)",
+        help="a member of staff on the case (repeatable); USER allocates the case to that person",
     )
+    p.add_argument("--team", default="", metavar="ID", help="the social work team of the case")
+    p.add_argument("--area", default="", metavar="ID", help="the area of the case")
+    operator.add_token_argument(p)
     p.set_defaults(handler=start)
 
     p = subparsers.add_parser("import", help="start a batch of cases from a CSV file")
     p.add_argument("file", type=Path, help=f"CSV with a header line; {ROLE_COLUMNS_HELP}")
+    operator.add_token_argument(p)
     p.set_defaults(handler=import_batch)
 
     p = subparsers.add_parser("decide", help="send a decision to a case")
     p.add_argument("case", help="the case's workflow id or case reference")
     p.add_argument("decision", choices=[k.value for k in DecisionKind], metavar="DECISION")
-    p.add_argument("--by", required=True, metavar="USER", help="who decides (sign-in id)")
-    p.add_argument("--role", required=True, help="the role they decide in")
+    p.add_argument(
+        "--by", metavar="USER", help="who decides: must be the person your token names (optional)"
+    )
+    p.add_argument(
+        "--role", help="the role you decide in (optional when you hold one role that may)"
+    )
     p.add_argument("--reason", default="")
     p.add_argument("--when", help="conference date and time, e.g. '2026-12-03 10:00'")
     p.add_argument("--format", choices=["in_person", "hybrid", "virtual"], default="hybrid")
@@ -86,7 +108,19 @@ def add_parser(subparsers: Any) -> None:
     )
     p.add_argument("--invitees", type=Path, metavar="FILE.json", help="the convening sheet")
     p.add_argument("--payload", type=Path, metavar="FILE.json", help="any other fields, as JSON")
+    p.add_argument(
+        "--person",
+        metavar="ID",
+        help="reassign_worker: the person who takes the case over (name, email from their record)",
+    )
+    p.add_argument(
+        "--person-role",
+        default="social_worker",
+        metavar="ROLE",
+        help="reassign_worker: the role they take over (social_worker)",
+    )
     p.add_argument("--signal", action="store_true", help="fire and forget (no answer)")
+    operator.add_token_argument(p)
     p.set_defaults(handler=decide)
 
 
@@ -103,6 +137,8 @@ def start(args: argparse.Namespace) -> int:
         "section_47": args.section_47,
         "likelihood": args.likelihood,
         "previous_plan_ended": args.previous_plan_ended,
+        "team": args.team,
+        "area": args.area,
     }
     for text in args.contact:
         parts = text.split(":")
@@ -117,18 +153,46 @@ def start(args: argparse.Namespace) -> int:
         case_start, procedure = build_case_start(fields, load_all(), now)
     except InputError as error:
         raise CommandError(str(error)) from None
+    from records.audit import Action, Outcome
 
-    async def go() -> Any:
-        from contracts.client import start_case
+    with operator.acting(args, "start", Action.START_CASE) as acting:
+        reason = _may_not_start(acting, case_start, procedure)
+        if reason is not None:
+            raise CommandError(f"refused: {reason}")
 
-        return await start_case(await session.client(), case_start, procedure, now=now)
+        async def go() -> Any:
+            from contracts.client import start_case
 
-    started = session.run(go())
+            return await start_case(await session.client(), case_start, procedure, now=now)
+
+        started = session.run(go())
+        acting.write(
+            Action.START_CASE,
+            Outcome.OK,
+            case_id=started.case_id,
+            detail="started" if started.created else "already started",
+        )
     if started.created:
         print(f"started {started.case_id}")
     else:
         print(f"case exists: {started.case_id} (not started again)")
     return 0
+
+
+def _may_not_start(acting: Acting, case_start: Any, procedure: Procedure) -> str | None:
+    """Why the person may not start this case (audited), or None."""
+    from contracts.case import case_workflow_id
+    from domain.scoping import may_start, scope_of_start
+    from records.audit import Action
+
+    verdict = may_start(acting.person, [r.id for r in procedure.roles], scope_of_start(case_start))
+    if verdict:
+        return None
+    case_id = case_workflow_id(
+        procedure.id, case_start.case_reference, case_start.strategy_discussion
+    )
+    acting.refuse(Action.START_CASE, verdict.reason, case_id=case_id)
+    return verdict.reason
 
 
 def import_batch(args: argparse.Namespace) -> int:
@@ -140,25 +204,8 @@ def import_batch(args: argparse.Namespace) -> int:
         raise CommandError(str(error)) from None
     bad = [r for r in rows if isinstance(r, BadRow)]
     good = [r for r in rows if not isinstance(r, BadRow)]
-
-    async def go() -> tuple[int, int, list[BadRow]]:
-        from contracts.client import start_case
-
-        client = await session.client()
-        created = existing = 0
-        failed: list[BadRow] = []
-        for done, (line, case_start, procedure) in enumerate(good, start=1):
-            try:
-                started = await start_case(client, case_start, procedure, now=now)
-            except Exception as error:  # one failed start must not stop the batch
-                failed.append(BadRow(line, f"could not start: {error}"))
-            else:
-                created += started.created
-                existing += not started.created
-            _progress(done, len(good))
-        return created, existing, failed
-
-    created, existing, failed = session.run(go()) if good else (0, 0, [])
+    # Rows to start: as the person the token names (a file of bad rows only needs nobody).
+    created, existing, failed = _start_rows(args, good, now) if good else (0, 0, [])
     for row in sorted(bad + failed, key=lambda r: r.line):
         print(f"{args.file}:{row.line}: {row.reason}", file=sys.stderr)
     print(
@@ -166,6 +213,49 @@ def import_batch(args: argparse.Namespace) -> int:
         f" of {len(rows)}"
     )
     return 1 if bad or failed else 0
+
+
+def _start_rows(
+    args: argparse.Namespace, rows: list[tuple[int, Any, Procedure]], now: Any
+) -> tuple[int, int, list[BadRow]]:
+    """Start each row the person may start; a row they may not is a bad row (audited)."""
+    from records.audit import Action, Outcome
+
+    with operator.acting(args, "import", Action.START_CASE) as acting:
+        failed: list[BadRow] = []
+        good = []
+        for row in rows:
+            reason = _may_not_start(acting, row[1], row[2])
+            if reason is None:
+                good.append(row)
+            else:
+                failed.append(BadRow(row[0], f"refused: {reason}"))
+
+        async def go() -> tuple[int, int]:
+            from contracts.client import start_case
+
+            client = await session.client()
+            created = existing = 0
+            for done, (line, case_start, procedure) in enumerate(good, start=1):
+                try:
+                    started = await start_case(client, case_start, procedure, now=now)
+                except Exception as error:  # one failed start must not stop the batch
+                    failed.append(BadRow(line, f"could not start: {error}"))
+                else:
+                    created += started.created
+                    existing += not started.created
+                    outcome = "started" if started.created else "already started"
+                    acting.write(
+                        Action.START_CASE,
+                        Outcome.OK,
+                        case_id=started.case_id,
+                        detail=f"{args.file.name} line {line}: {outcome}",
+                    )
+                _progress(done, len(good))
+            return created, existing
+
+        created, existing = session.run(go()) if good else (0, 0)
+    return created, existing, failed
 
 
 def _progress(done: int, total: int) -> None:
@@ -178,15 +268,24 @@ def _progress(done: int, total: int) -> None:
 # --- decide -------------------------------------------------------------------------------
 
 
-def build_decision(args: argparse.Namespace) -> DecisionBase:
-    """The decision from the command line's flags, validated by the domain model."""
+def build_decision(
+    args: argparse.Namespace,
+    user: str | None = None,
+    role: str | None = None,
+    contact: Contact | None = None,
+) -> DecisionBase:
+    """The decision from the command line's flags, validated by the domain model: by ``user``
+    in ``role`` (default: ``--by`` and ``--role``); ``contact``, the person a reassignment
+    picks."""
     data: dict[str, Any] = {}
     if args.payload:
         data.update(_read_json(args.payload))
     data.update(
         kind=args.decision,
-        decided_by={"user": args.by, "role": args.role},
+        decided_by={"user": user or args.by, "role": role or args.role},
     )
+    if contact is not None:
+        data["contact"] = contact.model_dump()
     if args.reason:
         data["reason"] = args.reason
     if args.when:
@@ -235,21 +334,111 @@ def _read_json(path: Path) -> Any:
 
 
 def decide(args: argparse.Namespace) -> int:
-    decision = build_decision(args)
+    """Send the decision as the person the token names, if they may take it on this case."""
+    from records.audit import Action
 
-    async def go() -> Any:
-        from contracts.client import find_case_id, send_decision
-
-        client = await session.client()
-        case_id = await find_case_id(client, args.case)
-        return await send_decision(
-            client, case_id, decision, stream=_stream(args), as_signal=args.signal
-        )
-
-    outcome = session.run(go())
+    reassigning = args.decision == DecisionKind.REASSIGN_WORKER
+    if args.person and not reassigning:
+        raise CommandError("--person is for reassign_worker only")
+    if reassigning and not args.person:
+        raise CommandError("reassign_worker: give --person ID, the person who takes the case over")
+    if reassigning and args.payload and "contact" in _read_json(args.payload):
+        raise CommandError("reassign_worker: pick the person with --person, not a contact")
+    with operator.acting(args, "decide", Action.DECISION) as acting:
+        try:
+            outcome = session.run(_decide_as(acting, args))
+        except operator.Refused as refused:
+            print(f"refused: {refused}")
+            return 1
     if outcome.accepted:
         stage = f" (stage: {outcome.stage})" if outcome.stage else ""
         print(f"accepted: {outcome.message}{stage}")
         return 0
     print(f"refused: {outcome.message}")
     return 1
+
+
+async def _decide_as(acting: Acting, args: argparse.Namespace) -> Any:
+    """Check the person may take the decision on the case, send it, audit the outcome."""
+    from contracts.client import find_case_id, read_scope, send_decision
+    from domain.scoping import may_decide, role_titles
+    from records.audit import Action, Outcome
+
+    person = acting.person
+    kind = DecisionKind(args.decision)
+    if args.by and args.by.strip().lower() != person.id:
+        raise acting.refuse(
+            Action.DECISION,
+            f"Your token is {person.id}'s, and --by names {args.by.strip()}: a decision is"
+            f" recorded as the person who takes it. Leave --by out, or use {args.by.strip()}'s"
+            " own token.",
+            role=args.role,
+        )
+    client = await session.client()
+    case_id = await find_case_id(client, args.case)
+    scope = acting.record.scope(case_id) or await read_scope(client, case_id)
+    procedure = load_all().get(scope.procedure_id)
+    if procedure is None:
+        raise acting.refuse(
+            Action.DECISION,
+            f"The case's procedure '{scope.procedure_id}' is not installed here.",
+            role=args.role,
+            case_id=case_id,
+        )
+    titles = role_titles(procedure)
+    decision_roles = procedure.roles_for(kind)
+    role = args.role or _the_role(acting, decision_roles, scope, titles)
+    verdict = may_decide(person, role, decision_roles, scope, titles=titles)
+    if not verdict:
+        raise acting.refuse(Action.DECISION, verdict.reason, role=role, case_id=case_id)
+    contact = _reassigned_to(acting, args, scope, titles, case_id, role) if args.person else None
+    decision = build_decision(args, person.id, role, contact)
+    outcome = await send_decision(
+        client, case_id, decision, stream=_stream(args), as_signal=args.signal
+    )
+    acting.write(
+        Action.DECISION,
+        Outcome.OK if outcome.accepted else Outcome.REFUSED,
+        role=role,
+        case_id=case_id,
+        detail=f"{kind}: {outcome.message}",
+    )
+    return outcome
+
+
+def _the_role(
+    acting: Acting, decision_roles: list[str], scope: CaseScope, titles: dict[str, str]
+) -> str:
+    """The role to decide in when ``--role`` is left out: the one the person may decide in
+    (:func:`domain.scoping.deciding_roles`, as the web form offers them)."""
+    from domain.scoping import deciding_roles
+
+    found = deciding_roles(acting.person, decision_roles, scope, titles=titles)
+    if len(found.roles) > 1:
+        raise CommandError(
+            f"you may take this decision as {' or '.join(found.roles)}: say which with --role"
+        )
+    # None: the role the refusal is about, refused with the reason that role gives.
+    return found.roles[0] if found.roles else found.refused_role
+
+
+def _reassigned_to(
+    acting: Acting,
+    args: argparse.Namespace,
+    scope: CaseScope,
+    titles: dict[str, str],
+    case_id: str,
+    role: str,
+) -> Contact:
+    """The contact for the person a reassignment picks: name and email from their record."""
+    from domain.scoping import contact_for, may_take_over
+    from records.audit import Action
+
+    chosen = acting.people.get(args.person)
+    verdict = may_take_over(chosen, args.person_role, scope, person_id=args.person, titles=titles)
+    if chosen is None or not verdict:
+        raise acting.refuse(Action.DECISION, verdict.reason, role=role, case_id=case_id)
+    try:
+        return contact_for(chosen, args.person_role)
+    except ValidationError as error:
+        raise CommandError(f"{chosen.id}'s record: {pydantic_reason(error)}") from None

@@ -28,6 +28,8 @@ BASE_COLUMNS = {
     "section_47",
     "likelihood",
     "previous_plan_ended",
+    "team",
+    "area",
 }
 
 
@@ -115,6 +117,8 @@ def build_case_start(
             icpc_likelihood=Likelihood((fields.get("likelihood") or "likely").strip().lower()),
             contacts=[Contact.model_validate(c) for c in contacts],
             previous_plan_ended=date.fromisoformat(ended) if ended else None,
+            team=(fields.get("team") or "").strip() or None,
+            area=(fields.get("area") or "").strip() or None,
         )
     except ValidationError as error:
         raise InputError(pydantic_reason(error)) from None
@@ -138,10 +142,26 @@ def read_batch(
     except OSError as error:
         raise InputError(f"{path}: {error.strerror}") from None
     with handle:
-        reader = csv.DictReader(handle)
-        if reader.fieldnames is None or "case_reference" not in reader.fieldnames:
+        lines = _Lines(handle)  # the reader's own count stands still on a line it refuses
+        reader = csv.DictReader(lines)
+        try:
+            columns = reader.fieldnames
+        except (csv.Error, UnicodeDecodeError) as error:
+            raise InputError(f"{path}:1: {_unreadable(error)}") from None
+        if columns is None or "case_reference" not in columns:
             raise InputError(f"{path}: the first line must name the columns (case_reference, ...)")
-        for row in reader:
+        rows = iter(reader)
+        while True:
+            first = lines.count + 1  # the line the next record starts on
+            try:
+                row = next(rows)
+            except StopIteration:
+                return
+            except csv.Error as error:  # that record only: the reader goes on at the next line
+                yield BadRow(first, _unreadable(error))
+                continue
+            except UnicodeDecodeError as error:
+                raise InputError(f"{path}:{first}: {_unreadable(error)}") from None
             line = reader.line_num
             if not any((v or "").strip() for v in row.values()):
                 continue
@@ -156,6 +176,32 @@ def read_batch(
                 yield BadRow(line, str(error))
                 continue
             yield line, start, procedure
+
+
+class _Lines:
+    """The file's lines, counted as the CSV reader takes them."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self._lines = lines
+        self.count = 0
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self.count += 1
+        return line
+
+
+def _unreadable(error: csv.Error | UnicodeDecodeError) -> str:
+    """What is wrong with a line the CSV reader cannot read, in plain words."""
+    if isinstance(error, UnicodeDecodeError):
+        return 'the file is not UTF-8 text: save it as "CSV UTF-8" and import it again'
+    text = str(error)
+    if "field larger than field limit" in text:
+        return f"a value is longer than {csv.field_size_limit():,} characters, the most a field may hold"
+    return f"cannot be read as CSV ({text})"
 
 
 def london_datetime(text: str) -> datetime:

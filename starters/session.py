@@ -18,19 +18,28 @@ T = TypeVar("T")
 def run(coroutine: Coroutine[Any, Any, T]) -> T:
     from temporalio.service import RPCError
 
+    from workers.encryption import PayloadKeyError
+
     try:
         return asyncio.run(coroutine)
     except RPCError as error:
         raise CommandError(f"Temporal: {error.message}") from None
+    except PayloadKeyError as error:  # no key, or a payload sealed with a key not configured
+        raise CommandError(str(error)) from None
     except LookupError as error:
         raise CommandError(str(error)) from None
 
 
 async def client() -> Any:
+    """The Temporal client; refused in one line when payloads cannot be encrypted, so a
+    command never sends case data in clear."""
     from workers.connection import connect
+    from workers.encryption import PayloadKeyError
 
     try:
         return await connect()
+    except PayloadKeyError as error:
+        raise CommandError(str(error)) from None
     except RuntimeError as error:
         raise CommandError(f"cannot reach Temporal ({error}); is `make run` going?") from None
 

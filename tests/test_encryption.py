@@ -65,7 +65,9 @@ async def test_unencrypted_payloads_pass_through_decoding() -> None:
 
 
 def test_settings_from_the_environment(tmp_path: Path) -> None:
-    assert codec_from_environment({}) is None
+    assert codec_from_environment({"ICPC_PAYLOAD_ENCRYPTION": "off"}) is None
+    with pytest.raises(PayloadKeyError, match="no payload key"):
+        codec_from_environment({})
     key_file = ensure_key_file(tmp_path / "var" / "payload-key")
     assert oct(key_file.stat().st_mode & 0o777) == "0o600"
     assert ensure_key_file(key_file).read_text() == key_file.read_text()  # kept, not replaced

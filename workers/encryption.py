@@ -11,6 +11,10 @@ The key comes from ``ICPC_PAYLOAD_KEY`` (32 bytes, base64), or from a key file
 (``ICPC_PAYLOAD_KEY_FILE``); ``icpc dev`` creates one under ``var/`` for the embedded default.
 The key id travels with each payload so keys can be rotated: old keys stay readable when listed
 in ``ICPC_PAYLOAD_OLD_KEYS`` (comma-separated base64 keys).
+
+A process that has no usable key refuses to start or send: case data never leaves it in clear
+because a setting was forgotten. Only ``ICPC_PAYLOAD_ENCRYPTION=off``, said on purpose (the
+tests, which choose their own converter), turns encryption off.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -86,37 +90,83 @@ def is_plain_text(payload: Payload) -> bool:
     return encoding == b"json/protobuf" and payload.metadata.get("messageType") == WORKFLOW_METADATA
 
 
+KEY_SETTING = "ICPC_PAYLOAD_KEY"
+KEY_FILE_SETTING = "ICPC_PAYLOAD_KEY_FILE"
+OLD_KEYS_SETTING = "ICPC_PAYLOAD_OLD_KEYS"
+OFF_SETTING = "ICPC_PAYLOAD_ENCRYPTION"  # "off": no encryption, said on purpose
+KEY_BYTES = 32
+HOW_TO_CREATE = (
+    "create one with `(umask 077; head -c 32 /dev/urandom | base64 > var/payload-key)`"
+    " (`icpc dev` does this itself)"
+)
+
+
+def encryption_off(environ: Mapping[str, str]) -> bool:
+    return environ.get(OFF_SETTING, "").strip().lower() in {"off", "0", "no", "false"}
+
+
 def _decode_key(text: str, where: str) -> bytes:
+    text = text.strip()
+    if not text:
+        raise PayloadKeyError(f"{where} is empty; {HOW_TO_CREATE}")
     try:
-        return base64.b64decode(text.strip(), validate=True)
+        key = base64.b64decode(text, validate=True)
     except ValueError:
-        raise PayloadKeyError(f"{where} is not valid base64") from None
+        raise PayloadKeyError(
+            f"{where} is not valid base64 (a payload key is {KEY_BYTES} random bytes, base64);"
+            f" {HOW_TO_CREATE}"
+        ) from None
+    if len(key) != KEY_BYTES:
+        raise PayloadKeyError(
+            f"{where} holds a {len(key)}-byte key; a payload key is {KEY_BYTES} bytes;"
+            f" {HOW_TO_CREATE}"
+        )
+    return key
 
 
-def codec_from_environment(environ: dict[str, str] | None = None) -> EncryptionCodec | None:
-    """The codec the environment asks for, or None when encryption is not configured."""
-    env = dict(os.environ) if environ is None else environ
-    text = env.get("ICPC_PAYLOAD_KEY")
-    where = "ICPC_PAYLOAD_KEY"
-    if not text and env.get("ICPC_PAYLOAD_KEY_FILE"):
-        path = Path(env["ICPC_PAYLOAD_KEY_FILE"])
-        where = str(path)
+def codec_from_environment(
+    environ: Mapping[str, str] | None = None, default_key_file: Path | None = None
+) -> EncryptionCodec | None:
+    """The codec the environment configures; None only when ``ICPC_PAYLOAD_ENCRYPTION=off``.
+
+    The key is ``ICPC_PAYLOAD_KEY``, else the file ``ICPC_PAYLOAD_KEY_FILE`` names, else
+    ``default_key_file`` when it exists. No key, or one that cannot be used, is a
+    ``PayloadKeyError`` whose message (one line) names the setting and how to make a key.
+    """
+    env = os.environ if environ is None else environ
+    if encryption_off(env):
+        return None
+    text = env.get(KEY_SETTING, "")
+    where = KEY_SETTING
+    if not text.strip():
+        named = env.get(KEY_FILE_SETTING, "").strip()
+        if named:
+            path, where = Path(named), f"{KEY_FILE_SETTING} ({named})"
+        elif default_key_file is not None and default_key_file.exists():
+            path, where = default_key_file, f"{KEY_FILE_SETTING} (default {default_key_file})"
+        else:
+            raise PayloadKeyError(
+                f"no payload key, so nothing is sent: set {KEY_FILE_SETTING} to the key file"
+                f" (or {KEY_SETTING} to the key); {HOW_TO_CREATE}"
+            )
         try:
             text = path.read_text(encoding="ascii")
+        except UnicodeDecodeError:
+            text = "\x00"  # not base64 either
         except OSError as error:
-            raise PayloadKeyError(f"{path}: {error.strerror}") from None
-    if not text:
-        return None
-    old: Iterable[str] = filter(None, env.get("ICPC_PAYLOAD_OLD_KEYS", "").split(","))
+            raise PayloadKeyError(
+                f"{where}: cannot read the key file ({error.strerror}); {HOW_TO_CREATE}"
+            ) from None
+    old: Iterable[str] = filter(None, (k.strip() for k in env.get(OLD_KEYS_SETTING, "").split(",")))
     return EncryptionCodec(
-        _decode_key(text, where), [_decode_key(k, "ICPC_PAYLOAD_OLD_KEYS") for k in old]
+        _decode_key(text, where), [_decode_key(k, OLD_KEYS_SETTING) for k in old]
     )
 
 
 def ensure_key_file(path: Path) -> Path:
     """Create a random key file (readable by its owner only) if there is none yet."""
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="ascii") as handle:
             handle.write(base64.b64encode(os.urandom(32)).decode() + "\n")

@@ -1,0 +1,171 @@
+"""``icpc audit --case REF | --person ID [--json]``: the audit trail, newest first (issue 12)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from records.audit import Action, AuditEntry, AuditLog, Channel, Outcome
+from records.database import ensure_ready, make_engine
+from records.people import PeopleStore
+from records.store import RecordStore
+from starters.cli import main
+from tests.records.data import batch
+
+T = datetime(2026, 12, 18, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A case record with three cases, audit rows, and an administrator acting by token."""
+    url = f"sqlite:///{tmp_path / 'records.sqlite3'}"
+    monkeypatch.setenv("ICPC_DATABASE_URL", url)
+    monkeypatch.delenv("ICPC_PERSON_TOKEN_FILE", raising=False)
+    ensure_ready(url)
+    store = RecordStore(url)
+    # Two cases for one child (two strategy discussions), one other case.
+    store.append(batch("icpc-a-1", case_reference="AUD-1"))
+    store.append(batch("icpc-a-2", case_reference="AUD-1"))
+    store.append(batch("icpc-b-1", case_reference="AUD-2"))
+    store.close()
+    engine = make_engine(url)
+    log = AuditLog(engine)
+    rows = [
+        AuditEntry(Action.VIEW_CASE, Outcome.OK, Channel.WEB, "tia", "team_manager",
+                   "icpc-a-1", address="192.0.2.7", at=T),
+        AuditEntry(Action.DECISION, Outcome.REFUSED, Channel.CLI, "sam", "social_worker",
+                   "icpc-a-2", detail="confirm_icpc:\nnot this role", at=T + timedelta(hours=1)),
+        AuditEntry(Action.DECISION, Outcome.OK, Channel.WEB, "tia", "team_manager",
+                   "icpc-a-1-plan", address="192.0.2.7", detail="sign_off_plan",
+                   at=T + timedelta(hours=2)),
+        AuditEntry(Action.VIEW_CASE, Outcome.OK, Channel.WEB, "hal", "area_head_of_service",
+                   "icpc-b-1", at=T + timedelta(hours=3)),
+        AuditEntry(Action.ACCOUNT_CHANGE, Outcome.OK, Channel.WEB, "ada", "admin",
+                   target="tia", detail="roles: team_manager", at=T + timedelta(hours=4)),
+    ]  # fmt: skip
+    for row in rows:
+        log.write(row)
+    people = PeopleStore(engine)
+    people.add("ada", roles=["admin"], name="Ada Admin")
+    people.add("tia", roles=["team_manager"], name="Tia Manager")
+    monkeypatch.setenv("ICPC_PERSON_TOKEN", people.issue_token("ada"))
+    engine.dispose()
+    return url
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(["audit", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_a_case_reference_lists_every_case_it_names_newest_first(
+    record: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, "--case", "AUD-1")
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert len(lines) == 3
+    assert lines[0] == (
+        "2026-12-18 11:00:00 GMT  tia (team_manager)  decision  ok  web  192.0.2.7"
+        "  case icpc-a-1-plan  sign_off_plan"
+    )
+    assert lines[1] == (
+        "2026-12-18 10:00:00 GMT  sam (social_worker)  decision  refused  cli  -"
+        "  case icpc-a-2  confirm_icpc: not this role"
+    )
+    assert lines[2].startswith("2026-12-18 09:00:00 GMT  tia (team_manager)  view_case  ok")
+    assert "hal" not in out
+
+
+def test_a_person_as_actor_or_as_the_account_changed(
+    record: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "--person", "tia", "--json")
+    assert code == 0
+    rows = json.loads(out)
+    assert [r["action"] for r in rows] == ["account_change", "decision", "view_case"]
+    assert "ada" not in [r["actor"] for r in rows[1:]]
+    assert rows[0] == {
+        "at": "2026-12-18T13:00:00+00:00",
+        "actor": "ada",
+        "actor_role": "admin",
+        "action": "account_change",
+        "outcome": "ok",
+        "channel": "web",
+        "address": None,
+        "case_id": None,
+        "target": "tia",
+        "detail": "roles: team_manager",
+    }
+
+
+def test_reading_the_trail_is_audited(record: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "--case", "AUD-2")[0] == 0
+    [read] = reads(record)
+    assert (read.channel, read.outcome, read.case_id) == (Channel.CLI, Outcome.OK, "icpc-b-1")
+    assert (read.actor, read.actor_role) == ("ada", "admin")
+    assert read.detail.startswith("icpc audit: case AUD-2 (rows 1) (os user ")
+
+
+def reads(url: str) -> list[AuditEntry]:
+    engine = make_engine(url)
+    try:
+        return [e for e in AuditLog(engine).read() if e.action is Action.READ_AUDIT]
+    finally:
+        engine.dispose()
+
+
+def test_only_an_administrator_acting_by_token_reads_it(
+    record: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("ICPC_PERSON_TOKEN")
+    code, out, err = run(capsys, "--case", "AUD-1")
+    assert (code, out) == (2, "")
+    assert err.startswith("icpc audit: no person token: give --token-file FILE")
+    engine = make_engine(record)
+    try:
+        token = PeopleStore(engine).issue_token("tia")
+    finally:
+        engine.dispose()
+    monkeypatch.setenv("ICPC_PERSON_TOKEN", token)
+    code, out, err = run(capsys, "--case", "AUD-1")
+    assert (code, out) == (2, "")
+    assert err == (
+        "icpc audit: only an account administrator (the admin role) may read the audit trail\n"
+    )
+    refused = reads(record)
+    assert [(r.outcome, r.actor) for r in refused] == [
+        (Outcome.REFUSED, "tia"),
+        (Outcome.REFUSED, None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--case", "NO-SUCH-REF"], "icpc audit: no case with the reference 'NO-SUCH-REF'"),
+        (["--person", "nobody"], "icpc audit: no person 'nobody' in the people or the audit"),
+        (["--case", "AUD-1", "--limit", "0"], "icpc audit: --limit is 1 to 100000"),
+    ],
+)
+def test_unknown_references_are_one_line(
+    record: str, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    code, out, err = run(capsys, *argv)
+    assert (code, out) == (2, "")
+    assert err.count("\n") == 1 and err.startswith(message), err
+    if "--limit" not in argv:
+        [refused] = reads(record)
+        assert (refused.outcome, refused.actor) == (Outcome.REFUSED, "ada")
+
+
+def test_without_a_case_record_it_says_how_to_make_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ICPC_DATABASE_URL", f"sqlite:///{tmp_path / 'none.sqlite3'}")
+    code, _, err = run(capsys, "--person", "tia")
+    assert code == 2 and "run `icpc db upgrade`" in err and err.count("\n") == 1
