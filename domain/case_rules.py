@@ -99,10 +99,12 @@ def _withdraw(state: CaseState, d: WithdrawIcpc, now: datetime, fx: Effects) -> 
             f" with your reasons.\n\nReason given: {d.reason}"
         )
         flag(state, fx, [needed], "Withdrawal requested: your agreement is needed", text, "w")
+        fx.data["withdrawal"] = {"status": "requested"}
         return f"Withdrawal requested; the conference stays booked until {who} agrees"
     requested = state.withdrawal_requested
     cancel_invitations(state, now, fx)
     state.withdrawn_at = now
+    fx.data["withdrawal"] = {"status": "withdrawn"}
     if booking is None:
         return "ICPC withdrawn"
     reason = state.procedure.no_longer_needed
@@ -220,6 +222,10 @@ def _book(
     state.stand_down_reason = None
     fx.replan = True
     _flag_booking(state, d.booking, now, fx)
+    fx.data["booking"] = {
+        "starts_at": d.booking.starts_at.isoformat(),
+        "format": d.booking.format.value,
+    }
     verb = "rebooked" if isinstance(d, RebookConference) else "booked"
     return f"Conference {verb} for {when(d.booking.starts_at)} ({d.booking.format})"
 
@@ -320,6 +326,12 @@ def _request_delay(state: CaseState, d: RequestDelay, now: datetime, fx: Effects
     )
     roles = list(dict.fromkeys([*approvers, *rule.request_copy_to]))
     flag(state, fx, roles, "Delay requested: your decision is needed", text)
+    fx.data["delay"] = {
+        "proposed_date": d.proposed_date.isoformat(),
+        "late": late,
+        "working_day": working_day,
+        "request_by_working_day": by_day,
+    }
     summary = f"Delay requested to {d.proposed_date:%d %B %Y}"
     if late:
         if rule.late_request_escalate_to:
@@ -372,6 +384,7 @@ def _decide_delay(
         f" {decided.reason}\nSafety plan: {decided.safety_plan}"
     )
     flag(state, fx, roles, f"Delay {verdict}", text)
+    fx.data["delay"] = {"proposed_date": decided.proposed_date.isoformat(), "status": verdict}
     return f"Delay {verdict}"
 
 
@@ -468,6 +481,7 @@ def _hold(state: CaseState, d: HoldConference, now: datetime, fx: Effects) -> st
     state.outcome = d.outcome
     state.withdrawal_requested = None
     fx.replan = True
+    fx.data["conference"] = {"held_at": state.held_at.isoformat(), "outcome": d.outcome.value}
     plan = "a child protection plan" if d.outcome == Outcome.CHILD_PROTECTION_PLAN else "no plan"
     summary = f"Conference held on {when(state.held_at)}: {plan}"
     approved = state.approved_delay

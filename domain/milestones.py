@@ -66,7 +66,8 @@ class TimelineEntry(BaseModel):
     by: Decider | None = None  # None: the system
     summary: str
     reason: str = ""
-    # Structured details for the record: the roles a reminder, escalation or notice went to.
+    # Structured details for the record: the roles a reminder, escalation or notice went to,
+    # and the dates a decision set (Effects.data: "booking", "delay", "conference", "review"...).
     data: dict[str, Any] = Field(default_factory=dict)
 
 

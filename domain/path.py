@@ -94,6 +94,10 @@ class Effects:
     notes: list[tuple[str, str]] = field(default_factory=list)
     # The notices it sent: {"topic", "roles"}, kept with the decision for the record.
     notified: list[dict[str, Any]] = field(default_factory=list)
+    # The dates the decision set, kept with its timeline entry's data under stable keys
+    # ("booking", "delay", "conference", "review" ...), JSON-ready (ISO text): the reports read
+    # these, not the summary's wording.
+    data: dict[str, Any] = field(default_factory=dict)
 
     def add(self, email: OutgoingEmail | None) -> None:
         if email is not None:
@@ -228,10 +232,10 @@ class Path(Generic[S]):
             state, rule.kind, rule.met_at(decision, now), lambda m_id: rule.meets(decision, m_id)
         )
         fx.summary = rule.apply(state, decision, now, fx)
-        notified = {"notified": fx.notified} if fx.notified else None
-        state.record(
-            now, rule.kind, fx.summary, decision.decided_by, decision.reason, data=notified
-        )
+        data = dict(fx.data)
+        if fx.notified:
+            data["notified"] = fx.notified
+        state.record(now, rule.kind, fx.summary, decision.decided_by, decision.reason, data=data)
         for event, text in fx.notes:
             state.record(now, event, text)
         fx.ended = not state.is_open

@@ -60,7 +60,9 @@ def _check_core_group(state: PlanState, d: HoldCoreGroup, now: datetime) -> None
 
 def _hold_core_group(state: PlanState, d: HoldCoreGroup, now: datetime, fx: Effects) -> str:
     state.core_groups += 1
-    return f"Core group {state.core_groups} held on {when(d.held_at or now)}"
+    held = d.held_at or now
+    fx.data["core_group"] = {"number": state.core_groups, "held_at": held.isoformat()}
+    return f"Core group {state.core_groups} held on {when(held)}"
 
 
 def _core_group_met_at(d: HoldCoreGroup, now: datetime) -> datetime:
@@ -149,6 +151,11 @@ def _book(state: PlanState, d: BookReview, now: datetime, fx: Effects) -> str:
     state.review_booking = d.booking
     state.review_booked_at = now
     fx.replan = True
+    fx.data["review"] = {
+        "number": state.cycle,
+        "booked_for": d.booking.starts_at.isoformat(),
+        "to_consider_ending": d.to_consider_ending,
+    }
     early = " (early, to consider ending the plan)" if d.to_consider_ending else ""
     return f"Review {state.cycle} booked for {when(d.booking.starts_at)}{early}"
 
@@ -208,6 +215,8 @@ def _approve_move(state: PlanState, d: ApproveReviewMove, now: datetime, fx: Eff
     state.move = move.model_copy(
         update={"approvals": [*move.approvals, Approval(by=d.decided_by, at=now)]}
     )
+    fx.data["review"] = {"number": state.cycle}
+    fx.data["move"] = _move_data(state.move)
     who = capitalised(with_article(role_title(state.procedure, d.decided_by.role)))
     agreed = f"{who} agreed to the move"
     if state.move.missing_roles():
@@ -231,6 +240,8 @@ def _request_move(state: PlanState, d: RequestReviewMove, now: datetime, fx: Eff
             reviews.move_within_timescale if within else reviews.move_out_of_timescale
         ),
     )
+    fx.data["review"] = {"number": state.cycle}
+    fx.data["move"] = _move_data(state.move)
     kind = "within timescale" if within else "OUT OF TIMESCALE"
     lead = f"Move of review {state.cycle} to {when(d.booking.starts_at)} requested ({kind})"
     if superseded:
@@ -249,9 +260,20 @@ def _request_move(state: PlanState, d: RequestReviewMove, now: datetime, fx: Eff
     return f"{lead}; needs the agreement of {roles_text(state.procedure, missing, 'and')}"
 
 
+def _move_data(move: MoveRequest) -> dict[str, Any]:
+    """A move as its decisions' data keep it (``took_effect`` once it has)."""
+    return {
+        "to": move.booking.starts_at.isoformat(),
+        "out_of_timescale": move.out_of_timescale,
+        "took_effect": False,
+    }
+
+
 def _move_takes_effect(state: PlanState, now: datetime, fx: Effects) -> str:
     move = state.move
     assert move is not None
+    fx.data["review"] = {"number": state.cycle, "booked_for": move.booking.starts_at.isoformat()}
+    fx.data["move"] = {**_move_data(move), "took_effect": True}
     state.review_booking = move.booking
     state.review_booked_at = now
     state.out_of_timescale_approved = move.out_of_timescale
@@ -342,6 +364,13 @@ def _hold_review(state: PlanState, d: HoldReview, now: datetime, fx: Effects) ->
             outcome=d.outcome,
         )
     )
+    fx.data["review"] = {
+        "number": state.cycle,
+        "held_at": held.isoformat(),
+        "due": state.review_due.isoformat(),
+        "out_of_timescale": late,
+        "plan_ends": d.outcome == ReviewOutcome.PLAN_ENDS,
+    }
     summary = f"Review {state.cycle} held on {when(held)}" + (" (out of timescale)" if late else "")
     if state.move is not None:
         state.move = None
@@ -352,6 +381,11 @@ def _hold_review(state: PlanState, d: HoldReview, now: datetime, fx: Effects) ->
         return f"{summary}: the plan ends"
     state.begin_cycle(held, d.next_review)
     fx.next_cycle = True
+    if d.next_review:
+        fx.data["next_review"] = {
+            "number": state.cycle,
+            "booked_for": d.next_review.starts_at.isoformat(),
+        }
     nxt = (
         f"; review {state.cycle} booked for {when(d.next_review.starts_at)}"
         if d.next_review
@@ -493,6 +527,7 @@ def start(state: PlanState, now: datetime) -> None:
             now,
             "plan_started",
             f"Child protection plan started at the ICPC on {when(state.icpc_held_at)}",
+            data={"conference": {"held_at": state.icpc_held_at.isoformat()}},
         )
     assert state.review_due is not None
     state.record(
@@ -500,6 +535,13 @@ def start(state: PlanState, now: datetime) -> None:
         "review_cycle",
         f"Review {state.cycle} falls due by {when(state.review_due)}"
         f" ({state.review_interval().text} after the conference on {when(state.last_held_at)})",
+        data={
+            "review": {
+                "number": state.cycle,
+                "due": state.review_due.isoformat(),
+                "after": state.last_held_at.isoformat(),
+            }
+        },
     )
 
 

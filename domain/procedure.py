@@ -274,6 +274,33 @@ class Reviews(Strict):
         return ReviewInterval(months=self.then_every_months, days=self.then_every_days)
 
 
+class Capacity(Strict):
+    """How many conferences the service can hold a week (the capacity forecast's line).
+
+    000 action 3: the likelihood given at the strategy discussion "will allow the CPCS to
+    identify and plan for any capacity problems". A file declares what limits it: the chairs
+    (CP chairs, ISROs, POs) and the rooms (000 action 14: a suitable venue). The forecast takes
+    the lower of the figures given. Optional: no seed document gives a figure, so no installed
+    procedure declares one; an authority adds its own.
+    """
+
+    chairs_per_week: Positive | None = None  # conferences the chairs can hold a week
+    rooms_per_week: Positive | None = None  # conference room slots a week
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _a_figure(self) -> Self:
+        if self.chairs_per_week is None and self.rooms_per_week is None:
+            raise ValueError("give chairs_per_week, rooms_per_week or both")
+        return self
+
+    @property
+    def conferences_per_week(self) -> int:
+        """What the service can hold a week: the lower of the figures given."""
+        given = [n for n in (self.chairs_per_week, self.rooms_per_week) if n is not None]
+        return min(given)
+
+
 class Procedure(Strict):
     id: Annotated[str, Field(pattern=PROCEDURE_ID)]
     title: str = Field(min_length=1)
@@ -297,6 +324,7 @@ class Procedure(Strict):
     convening_sheet: ConveningSheet = Field(default_factory=ConveningSheet)
     repeat_plan: RepeatPlan | None = None
     reviews: Reviews = Field(default_factory=Reviews)
+    capacity: Capacity | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

@@ -1,0 +1,1 @@
+"""Simulated cases for trying the reports: invented data only."""

@@ -1,0 +1,221 @@
+"""``icpc report`` and ``icpc simulate``: what they print, and their one-line refusals (exit 2).
+
+Against a case record of its own, filled by ``icpc simulate`` itself; "today" is held at
+25 November 2026 so the figures do not move with the calendar.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from domain.reports import Period, timeliness
+from procedures import load_all
+from records.database import upgrade
+from records.store import CaseFilter, RecordStore
+from starters import report_command
+from starters.cli import main
+from tests.case_helpers import person_token
+
+TODAY = date(2026, 11, 25)
+Run = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture(scope="module")
+def record_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{Path(tmp_path_factory.mktemp('report-cli')) / 'records.sqlite3'}"
+    upgrade(url)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ICPC_DATABASE_URL", url)
+        assert (
+            main(
+                [
+                    "simulate",
+                    "--cases",
+                    "300",
+                    "--year",
+                    "2026",
+                    "--seed",
+                    "5",
+                    "--as-of",
+                    "2026-11-25",
+                ]
+            )
+            == 0
+        )
+    return url
+
+
+@pytest.fixture
+def icpc(
+    record_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Iterator[Run]:
+    monkeypatch.setenv("ICPC_DATABASE_URL", record_url)
+    monkeypatch.setattr(report_command, "today", lambda: TODAY)
+    monkeypatch.delenv("ICPC_PERSON_TOKEN", raising=False)
+    monkeypatch.delenv("ICPC_PERSON_TOKEN_FILE", raising=False)
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = main(list(argv))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    yield run
+
+
+def test_simulate_wrote_a_year_that_icpc_cases_can_list(icpc: Run, record_url: str) -> None:
+    with RecordStore(record_url) as store:
+        assert store.count() == 300
+        found = store.find("SIM-2026-00001")
+        assert [s.case_reference for s in found] == ["SIM-2026-00001"]
+
+
+def test_timeliness_as_text_json_and_csv(icpc: Run, record_url: str) -> None:
+    code, out, err = icpc("report", "timeliness", "--month", "2026-06")
+    assert (code, err) == (0, "")
+    assert out.startswith("Timeliness, June 2026: 2026-06-01 to 2026-06-30\n")
+    assert "England 2024-25: 81.4%" in out and "Cases not placed: none." in out
+    code, out, _ = icpc("report", "timeliness", "--month", "2026-06", "--json")
+    figures = json.loads(out)
+    with RecordStore(record_url) as store:
+        from records.reports_query import load_histories
+
+        expected = timeliness(
+            load_histories(store, date(2026, 6, 1), date(2026, 6, 30)),
+            Period.month("2026-06"),
+            load_all(),
+        )
+    assert figures["icpc"] == expected.icpc.model_dump(mode="json")
+    assert figures["period"] == {"start": "2026-06-01", "end": "2026-06-30", "label": "June 2026"}
+    code, out, _ = icpc("report", "timeliness", "--quarter", "2026-Q2", "--csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert rows[0]["scope"] == "all" and int(rows[0]["icpc_held"]) > 0
+    code, out, _ = icpc("report", "timeliness", "--year", "2026", "--area", "north", "--json")
+    assert set(json.loads(out)["icpc_by"]["area"]) <= {"north"}
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["timeliness", "--month", "2026-06", "--procedure", "nope"], "unknown procedure 'nope'"),
+        (["timeliness", "--from", "2026-05-01", "--to", "2026-04-01"], "the period is inverted"),
+        (["timeliness", "--from", "", "--to", "2026-04-01"], "--from is empty"),
+        (["timeliness", "--from", "2026-05-01"], "give both --from and --to"),
+        (["timeliness"], "give a period: --month, --quarter, --year, or --from and --to"),
+        (["timeliness", "--month", "2026-12"], "December 2026 is in the future"),
+        (["timeliness", "--month", "2026-6"], "'2026-6' is not a month"),
+        (["timeliness", "--month", "2026-06", "--year", "2026"], "give one period"),
+        (["out-of-timescale", "--month", "2027-01"], "January 2027 is in the future"),
+        (["out-of-timescale", "--csv"], "--csv writes one list"),
+        (["capacity", "--weeks", "0"], "--weeks must be 1 to 26"),
+        (["audit-sample", "--size", "0"], "--size must be at least 1"),
+        (["census", "--year", "2028"], "is in the future"),
+    ],
+)
+def test_bad_input_is_refused_in_one_line(icpc: Run, argv: list[str], message: str) -> None:
+    code, out, err = icpc("report", *argv)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("icpc report: ") and message in err
+
+
+def test_the_out_of_timescale_lists_default_to_last_month(icpc: Run) -> None:
+    code, out, _ = icpc("report", "out-of-timescale")
+    assert code == 0 and out.startswith("Out of timescale, October 2026 (as at 2026-10-31)")
+    assert "ICPCs: " in out and "Review conferences (RCPC): " in out
+    code, out, _ = icpc("report", "out-of-timescale", "--list", "icpc", "--csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert rows and {r["status"] for r in rows} <= {"held late", "not held"}
+    late = [r for r in rows if r["status"] == "held late"]
+    assert late and all(r["approval"] == "approved" and r["approver"] for r in late)
+
+
+def test_capacity_audit_sample_and_census(icpc: Run) -> None:
+    code, out, _ = icpc("report", "capacity", "--json")
+    forecast = json.loads(out)
+    assert [w["week_start"] for w in forecast["total"]] == [
+        "2026-11-23",
+        "2026-11-30",
+        "2026-12-07",
+        "2026-12-14",
+    ]
+    code, first, _ = icpc("report", "audit-sample", "--month", "2026-10", "--size", "2", "--json")
+    code, again, _ = icpc("report", "audit-sample", "--month", "2026-10", "--size", "2", "--json")
+    assert first == again
+    sample = json.loads(first)
+    assert sample["window"]["start"] == "2026-09-01" and sample["window"]["end"] == "2026-10-31"
+    code, out, _ = icpc("report", "census", "--year", "2027", "--xml")
+    root = ET.fromstring(out)
+    assert root.attrib["ReferenceDate"] == "2027-03-31" and root.findall("Case")
+    code, out, _ = icpc("report", "census", "--year", "2027", "--csv")
+    assert code == 0
+    assert out.splitlines()[0].startswith("case_reference,S47ActualStartDate,InitialCPCtarget")
+
+
+def test_an_audit_review_is_recorded_once_as_the_person_whose_token_it_is(
+    icpc: Run, record_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ICPC_DATABASE_URL", record_url)
+    token = person_token("hos-north", "area_head_of_service", areas=["north"])
+    path = tmp_path / "hos.token"
+    path.write_text(token + "\n")
+    path.chmod(0o600)
+    with RecordStore(record_url) as store:
+        # A closed case of the north: its strategy-to-ICPC decision was taken in 2026.
+        case = store.list_cases(CaseFilter(is_open=False, area="north")).rows[0]
+    argv = [
+        "report",
+        "audit-review",
+        case.case_reference,
+        "--finding",
+        "Threshold met: right call.",
+        "--date",
+        "2026-11-20",
+        "--token-file",
+        str(path),
+    ]
+    code, out, err = icpc(*argv)
+    assert code == 0, err
+    assert out.startswith(f"Recorded: the review of {case.case_id} by hos-north")
+    code, out, _ = icpc(*argv)
+    assert out.startswith("Already recorded")
+    with RecordStore(record_url) as store:
+        reviews = [e for s, e in store.timeline(case.case_id) if s.value == "review"]
+    assert [(e.event, e.by.user if e.by else None, e.reason) for e in reviews] == [
+        ("audit_review", "hos-north", "Threshold met: right call.")
+    ]
+    code, out, _ = icpc(
+        "report",
+        "audit-sample",
+        "--from",
+        "2026-01-01",
+        "--to",
+        "2026-11-25",
+        "--size",
+        "500",
+        "--area",
+        "north",
+        "--json",
+    )
+    drawn = {d["case_id"]: d for d in json.loads(out)["by_area"]["north"]}
+    assert [r["finding"] for r in drawn[case.case_id]["reviews"]] == ["Threshold met: right call."]
+    # Someone who may not see the case, or gives no token, is refused in one line.
+    other = person_token("hos-south", "area_head_of_service", areas=["south"])
+    path.write_text(other + "\n")
+    code, _, err = icpc(*argv)
+    assert code == 2 and err.count("\n") == 1
+    code, _, err = icpc(*argv[:-2])
+    assert code == 2 and "no person token" in err
+
+
+def test_simulate_refuses_a_year_ahead_and_an_unknown_procedure(icpc: Run) -> None:
+    code, _, err = icpc("simulate", "--year", "2030", "--as-of", "2026-11-25")
+    assert code == 2 and "--year 2030 is in the future" in err
+    code, _, err = icpc("simulate", "--year", "2026", "--procedure", "nope")
+    assert code == 2 and "unknown procedure 'nope'" in err

@@ -1,0 +1,225 @@
+"""The monthly out-of-timescale emails (001 steps 16 and 20), on the Temporal dev server with a
+real SMTP server on loopback: the schedule is created once however often workers start, and
+left as an operator set it; the workflow emails each area's managers both lists, the table in
+the body and the CSV attached, rows as the report's; run again, nothing is sent twice; on a
+day that is not the first working day of the month, nothing at all.
+
+The record is a simulated year (``starters.simulate_command``) in a database of this test's
+own; every person is invented.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+from collections.abc import AsyncIterator, Iterator
+from datetime import date, time
+from email.message import Message
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client, ScheduleCalendarSpec
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+
+from activities.monthly_reports import (
+    MonthlyReportsInput,
+    MonthlyReportsResult,
+    first_working_day,
+    list_roles,
+)
+from activities.record import reset_record_store
+from domain.calendar import london_instant
+from domain.reports import Period
+from procedures import load_all
+from records.database import make_engine, upgrade
+from records.people import PeopleStore
+from records.reports_query import out_of_timescale_report
+from records.store import RecordStore
+from simulation.year import simulate
+from tests.case_helpers import unique
+from tests.conftest import MailCatcher
+from workers.main import build_worker
+from workers.schedules import MONTHLY_REPORTS_SCHEDULE, ensure_schedules
+from workflows.monthly_reports import MONTHLY_REPORTS_WORKFLOW
+
+PROCEDURES = load_all()
+BCT = PROCEDURES["bct-management-note"]
+AS_OF = london_instant(date(2026, 11, 25), time(18))
+OCTOBER = Period.month("2026-10")
+
+# (id, roles, areas, service-wide, email): bct-management-note's delay roles are the area
+# head of service (approves) and the head of service safeguarding (copied in).
+PEOPLE = [
+    ("hos.north", ["area_head_of_service"], ["north"], False, "hos.north@example.invalid"),
+    ("hos.south", ["area_head_of_service"], ["south"], False, "hos.south@example.invalid"),
+    ("hoss.all", ["head_of_service_safeguarding"], [], True, "hoss@example.invalid"),
+    ("tm.north", ["team_manager"], ["north"], False, "tm.north@example.invalid"),  # not a role
+    ("hos.quiet", ["area_head_of_service"], ["north"], False, None),  # no email: none sent
+]
+
+
+@pytest.fixture
+def record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordStore]:
+    """A record of this test's own, holding a simulated year and :data:`PEOPLE`; the worker's
+    record activities and the monthly activity read it."""
+    url = f"sqlite:///{tmp_path / 'record.sqlite3'}"
+    upgrade(url)
+    simulation = simulate(160, 2026, 11, [BCT], AS_OF)
+    engine = make_engine(url)
+    people = PeopleStore(engine)
+    for person_id, roles, areas, service_wide, email in PEOPLE:
+        people.add(person_id, roles=roles, areas=areas, service_wide=service_wide, email=email)
+    engine.dispose()
+    monkeypatch.setenv("ICPC_DATABASE_URL", url)
+    reset_record_store()
+    with RecordStore(url) as store:
+        store.append_many(simulation.batches)
+        yield store
+    reset_record_store()  # the session's record again, after monkeypatch restores its URL
+
+
+@pytest.fixture
+async def client(dev_env: WorkflowEnvironment) -> AsyncIterator[Client]:
+    """The dev server without the schedule (a worker another test started may have made it)."""
+    handle = dev_env.client.get_schedule_handle(MONTHLY_REPORTS_SCHEDULE)
+    with contextlib.suppress(RPCError):  # none yet
+        await handle.delete()
+    yield dev_env.client
+    with contextlib.suppress(RPCError):
+        await handle.delete()
+
+
+async def schedule_ids(client: Client) -> list[str]:
+    return [s.id async for s in await client.list_schedules()]
+
+
+async def test_the_schedule_is_created_once_and_left_as_the_operator_set_it(
+    client: Client,
+) -> None:
+    queue = unique("monthly")
+    assert await ensure_schedules(client, queue) == [MONTHLY_REPORTS_SCHEDULE]
+    assert await ensure_schedules(client, queue) == []  # a second worker starting
+    assert await ensure_schedules(client, unique("other")) == []
+    for _ in range(100):  # the list is eventually consistent
+        found = await schedule_ids(client)
+        if MONTHLY_REPORTS_SCHEDULE in found:
+            break
+        await asyncio.sleep(0.1)
+    assert found.count(MONTHLY_REPORTS_SCHEDULE) == 1
+
+    handle = client.get_schedule_handle(MONTHLY_REPORTS_SCHEDULE)
+    described = await handle.describe()
+    spec = described.schedule.spec
+    assert spec.time_zone_name == "Europe/London"
+    [calendar] = spec.calendars
+    assert isinstance(calendar, ScheduleCalendarSpec)
+    assert [(r.start, r.end) for r in calendar.day_of_month] == [(1, 7)]
+    assert [r.start for r in calendar.hour] == [7]
+    assert described.schedule.action.workflow == MONTHLY_REPORTS_WORKFLOW  # type: ignore[attr-defined]
+    assert described.schedule.action.task_queue == queue  # type: ignore[attr-defined]
+    assert not described.schedule.state.paused
+    # No personal data anywhere: the product's names only.
+    assert await described.memo() == {
+        "purpose": "monthly out-of-timescale lists (001 steps 16 and 20)"
+    }
+
+    # Paused in the Web UI, it stays paused however often workers start.
+    await handle.pause(note="paused by the test")
+    assert await ensure_schedules(client, queue) == []
+    assert (await handle.describe()).schedule.state.paused
+
+
+def attachment(message: Message) -> tuple[str, str]:
+    [part] = [p for p in message.walk() if p.get_filename()]
+    payload = part.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    return str(part.get_filename()), payload.decode("utf-8")
+
+
+def body(message: Message) -> str:
+    part = next(p for p in message.walk() if p.get_content_type() == "text/plain")
+    payload = part.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    return payload.decode("utf-8")
+
+
+async def test_each_area_manager_gets_both_lists_once_with_the_csv(
+    dev_env: WorkflowEnvironment, smtp_server: MailCatcher, record: RecordStore
+) -> None:
+    expected = out_of_timescale_report(record, OCTOBER, PROCEDURES, AS_OF.date())
+    assert expected.areas and expected.icpc and expected.rcpc  # the year has some of each
+    async with build_worker(dev_env.client, task_queue=unique("monthly")) as worker:
+
+        async def run(request: MonthlyReportsInput) -> MonthlyReportsResult:
+            result: MonthlyReportsResult = await dev_env.client.execute_workflow(
+                MONTHLY_REPORTS_WORKFLOW,
+                request,
+                id=unique("monthly-run"),
+                task_queue=worker.task_queue,
+                result_type=MonthlyReportsResult,
+            )
+            return result
+
+        first = await run(MonthlyReportsInput(month="2026-10", today=AS_OF.date()))
+
+        # Per area: its head of service and the service-wide head of service safeguarding.
+        wanted = {
+            area: ["hoss@example.invalid"]
+            + ([f"hos.{area}@example.invalid"] if area in ("north", "south") else [])
+            for area in expected.areas
+        }
+        assert first.month == "2026-10"
+        assert first.sent == 2 * sum(len(v) for v in wanted.values()) == len(smtp_server.messages)
+        assert first.skipped == 0
+        for area, addresses in wanted.items():
+            mine = expected.for_area(area)
+            for address in addresses:
+                got = [m for m in smtp_server.to(address) if f": {area} (" in str(m["Subject"])]
+                assert len(got) == 2, (area, address)
+                by_list = {attachment(m)[0].split("-")[3]: m for m in got}
+                assert set(by_list) == {"icpc", "rcpc"}
+                for which, message in by_list.items():
+                    name, csv = attachment(message)
+                    assert name == f"out-of-timescale-{which}-2026-10-{area}.csv"
+                    assert csv == (mine.icpc_csv() if which == "icpc" else mine.rcpc_csv())
+                    rows = mine.icpc if which == "icpc" else mine.rcpc
+                    assert f"({len(rows)})" in str(message["Subject"])
+                    text = body(message)
+                    for row in rows:  # the table in the body
+                        assert row.case_reference in text
+        for quiet in ("tm.north@example.invalid",):
+            assert smtp_server.to(quiet) == []
+
+        # Run again (the same month by hand, and the schedule on the first working day of
+        # November): nothing is sent twice.
+        smtp_server.clear()
+        again = await run(MonthlyReportsInput(month="2026-10", today=AS_OF.date()))
+        assert (again.sent, again.skipped) == (0, first.sent)
+        assert date(2026, 11, 2).weekday() == 0 and first_working_day(BCT, date(2026, 11, 2))
+        scheduled = await run(MonthlyReportsInput(today=date(2026, 11, 2)))
+        assert scheduled.month == "2026-10" and scheduled.sent == 0
+        assert scheduled.skipped == first.sent
+        # Any other day of the schedule's seven: nothing at all.
+        quiet_day = await run(MonthlyReportsInput(today=date(2026, 11, 3)))
+        assert quiet_day == MonthlyReportsResult()
+        assert smtp_server.messages == []
+
+
+def test_recipients_are_the_roles_the_procedure_names_for_delays() -> None:
+    assert list_roles(PROCEDURES["man13-qarss"]) == {"area_manager", "ops_manager_cp"}
+    assert list_roles(BCT) == {"area_head_of_service", "head_of_service_safeguarding"}
+    assert list_roles(PROCEDURES["leicestershire-leaflet"]) == {"service_manager"}
+    # Bank holidays: 1 January 2027 is a Friday and a bank holiday; the 4th is the first.
+    assert not first_working_day(BCT, date(2027, 1, 1))
+    assert first_working_day(BCT, date(2027, 1, 4))
+    assert not first_working_day(BCT, date(2027, 1, 5))
+
+
+def test_the_idempotency_key_holds_no_sign_in_id() -> None:
+    from activities.monthly_reports import idempotency_key
+
+    key = idempotency_key("2026-10", "icpc", "north", "hos.north")
+    assert "hos.north" not in key
+    assert hashlib.sha256(b"hos.north").hexdigest()[:16] in key

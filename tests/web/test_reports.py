@@ -1,0 +1,186 @@
+"""The Reports section over HTTP, against the app and a simulated year in a record of its own:
+a team manager sees only their team's figures (page and downloads), a social worker is
+refused, the charts are SVG with a title and a description beside tables of the same numbers,
+and bad input gets the command line's one-line reasons.
+
+Every name and reference is invented.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from temporalio.client import Client
+
+from domain.calendar import LONDON
+from domain.people import Person
+from domain.reports import Period
+from procedures import load_all
+from records.database import upgrade
+from records.reports_query import census_report, out_of_timescale_report, timeliness_report
+from records.store import RecordStore
+from simulation.year import simulate
+from tests.web.test_security import sign_in
+from tests.web.web_helpers import add_person, settings_for
+from web.app import create_app
+from web.report_pages import last_month, months_back
+from web.settings import Settings
+
+PROCEDURES = load_all()
+BCT = PROCEDURES["bct-management-note"]
+PASSWORD = "correct horse battery staple"
+NOW = datetime.now(LONDON)
+TEAM = "north-1"
+
+
+async def no_temporal() -> Client:
+    raise AssertionError("the reports do not talk to Temporal")
+
+
+@pytest.fixture(scope="module")
+def record_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A year of simulated bct-management-note cases to today (areas north ... west)."""
+    folder = tmp_path_factory.mktemp("reports-record")
+    url = f"sqlite:///{folder / 'record.sqlite3'}"
+    upgrade(url)
+    simulation = simulate(240, NOW.year, 5, [BCT], NOW)
+    with RecordStore(url) as store:
+        store.append_many(simulation.batches)
+    return url
+
+
+@pytest.fixture
+def settings(tmp_path: Path, record_url: str) -> Settings:
+    settings = settings_for(tmp_path, record_url=record_url)
+    add_person(settings, "tm.north", ["team_manager"], PASSWORD, teams=[TEAM])
+    add_person(settings, "hos.all", ["area_head_of_service"], PASSWORD)  # service-wide
+    add_person(settings, "sw.north", ["social_worker"], PASSWORD, teams=[TEAM])
+    return settings
+
+
+@pytest.fixture
+async def http(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, no_temporal)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=("192.0.2.10", 50000)),
+        base_url="http://testserver",
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+def store(record_url: str) -> Iterator[RecordStore]:
+    with RecordStore(record_url) as opened:
+        yield opened
+
+
+def team_manager() -> Person:
+    return Person(id="tm.north", roles=frozenset({"team_manager"}), teams=frozenset({TEAM}))
+
+
+def rows_of(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+async def test_a_team_manager_sees_only_their_teams_figures(
+    http: httpx.AsyncClient, store: RecordStore
+) -> None:
+    await sign_in(http, "tm.north", PASSWORD)
+    page = await http.get("/reports")
+    assert page.status_code == 200, page.text
+    assert (
+        '<a class="govuk-service-navigation__link" href="/reports" aria-current="page">'
+        in (page.text)
+        or 'href="/reports"' in page.text
+    )
+
+    today = NOW.date()
+    period = months_back(last_month(today), 12)
+    mine = timeliness_report(store, period, PROCEDURES, visible_to=team_manager())
+    everyone = timeliness_report(store, period, PROCEDURES)
+    assert 0 < mine.icpc.held < everyone.icpc.held
+    summary = re.search(r'data-testid="kpi-summary">([^<]+)<', page.text)
+    assert summary and f": {mine.icpc.held} ICPC" in summary.group(1)
+    assert f", {mine.icpc.within_15} within 15 working days" in summary.group(1)
+
+    late = out_of_timescale_report(store, last_month(today), PROCEDURES, today)
+    others = {r.case_reference for r in [*late.icpc, *late.rcpc] if r.team != TEAM}
+    assert others, "the simulated month has other teams' late conferences"
+    for reference in others:
+        assert f">{reference}<" not in page.text
+
+    for name in ("out-of-timescale-icpc", "out-of-timescale-rcpc", "audit-sample", "census"):
+        answer = await http.get(f"/reports/{name}.csv")
+        assert answer.status_code == 200, (name, answer.text)
+        assert answer.headers["content-type"].startswith("text/csv")
+        assert "attachment;" in answer.headers["content-disposition"]
+        for row in rows_of(answer.text):
+            reference = row.get("case_reference") or row.get("LAchildID") or ""
+            assert reference not in others, (name, reference)
+            if "team" in row:
+                assert row["team"] == TEAM, (name, row)
+    census = rows_of((await http.get("/reports/census.csv")).text)
+    year = Period.year_to_march(today.year if today.month <= 3 else today.year + 1)
+    assert 0 < len(census) == len(census_report(store, year, visible_to=team_manager()).rows)
+    assert len(census) < len(census_report(store, year).rows)
+    months = rows_of((await http.get("/reports/kpi-by-month.csv")).text)
+    assert sum(int(m["held"]) for m in months) == mine.icpc.held
+    assert [m["month"] for m in months] == [m.month for m in mine.icpc_by_month]
+
+
+async def test_the_service_wide_head_sees_everything_and_the_charts_are_described(
+    http: httpx.AsyncClient, store: RecordStore
+) -> None:
+    await sign_in(http, "hos.all", PASSWORD)
+    page = await http.get("/reports", params={"month": f"{last_month(NOW.date()).start:%Y-%m}"})
+    assert page.status_code == 200
+    for chart in ("chart-kpi", "chart-capacity"):
+        svg = re.search(rf'<svg [^>]*id="{chart}"[^>]*>(.*?)</svg>', page.text, re.S)
+        assert svg, chart
+        assert 'role="img"' in svg.group(0)
+        assert f'aria-labelledby="{chart}-title {chart}-desc"' in svg.group(0)
+        assert f'<title id="{chart}-title">' in svg.group(1)
+        assert f'<desc id="{chart}-desc">' in svg.group(1)
+    assert "England 2024-25" in page.text and "81.4%" in page.text
+    assert 'data-testid="kpi-table"' in page.text and 'data-testid="capacity-table"' in page.text
+
+
+async def test_a_social_worker_has_no_reports(http: httpx.AsyncClient) -> None:
+    await sign_in(http, "sw.north", PASSWORD)
+    waiting = await http.get("/waiting")
+    assert 'href="/reports"' not in waiting.text
+    assert (await http.get("/reports")).status_code == 403
+    assert (await http.get("/reports/census.csv")).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("params", "reason"),
+    [
+        ({"month": "2099-01"}, "January 2099 is in the future (today is"),
+        (
+            {"from": "2026-10-10", "to": "2026-10-01"},
+            "the period is inverted: it ends (2026-10-01)",
+        ),
+        ({"from": "", "to": "2026-10-01"}, "from is empty: give a date (YYYY-MM-DD)"),
+        ({"month": "October"}, "'October' is not a month (YYYY-MM, for example 2026-05)"),
+        ({"month": "2026-10", "quarter": "2026-Q3"}, "give one period, not --month and --quarter"),
+        ({"procedure": "nope"}, "unknown procedure 'nope' (installed: "),
+    ],
+)
+async def test_bad_input_gets_the_command_lines_reason(
+    http: httpx.AsyncClient, params: dict[str, str], reason: str
+) -> None:
+    await sign_in(http, "hos.all", PASSWORD)
+    page = await http.get("/reports", params=params)
+    assert page.status_code == 400
+    assert reason in page.text.replace("&#39;", "'")
+    assert "There is a problem" in page.text
+    download = await http.get("/reports/timeliness.csv", params=params)
+    assert download.status_code == 400
