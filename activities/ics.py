@@ -1,7 +1,15 @@
-"""iCalendar (RFC 5545) invitations, written by hand: one VEVENT in an iTIP (RFC 5546) message.
+"""iCalendar (RFC 5545) invitations: one VEVENT in an iTIP (RFC 5546) message, written by the
+``icalendar`` library (escaping, CRLF line endings and folding at 75 octets are its job).
 
-Lines end in CRLF, are folded at 75 octets (never inside a UTF-8 character), and TEXT values
-escape backslashes, commas, semicolons and newlines.
+A conference keeps one UID for the whole case; each rebooking raises SEQUENCE, so a calendar
+that has the first invitation updates that entry (METHOD:REQUEST) or removes it
+(METHOD:CANCEL with STATUS:CANCELLED) instead of adding a second one.
+
+Times are written in UTC (``DTSTART:20260701T093000Z``), not as Europe/London with a VTIMEZONE.
+A conference is one event, never a recurring one, so a UTC instant loses nothing, and it is the
+form every client reads the same way: Outlook (desktop, web and Exchange), Google and Apple all
+show it in the reader's own zone, whereas a TZID is only as good as the client's matching of the
+VTIMEZONE beside it (Outlook maps zones to its own Windows names).
 """
 
 from __future__ import annotations
@@ -9,80 +17,63 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from icalendar import Calendar, Event, vCalAddress
+
 from domain.outbox import CalendarEvent, CalendarMethod
 
 PRODID = "-//icpc-orchestrator//ICPC bookings//EN"
-CRLF = "\r\n"
-MAX_OCTETS = 75
 
 
-def escape_text(value: str) -> str:
-    """Escape a TEXT value (RFC 5545 3.3.11): backslash first, then ; , and newlines."""
-    value = value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
-    return value.replace("\r\n", "\\n").replace("\r", "\\n").replace("\n", "\\n")
-
-
-def fold(line: str) -> str:
-    """Fold one content line so no physical line exceeds 75 octets (CRLF not counted)."""
-    encoded = line.encode("utf-8")
-    if len(encoded) <= MAX_OCTETS:
-        return line
-    parts: list[str] = []
-    start, limit = 0, MAX_OCTETS
-    while start < len(encoded):
-        end = min(start + limit, len(encoded))
-        # Step back off UTF-8 continuation bytes so a character is never split.
-        while end < len(encoded) and end > start and (encoded[end] & 0xC0) == 0x80:
-            end -= 1
-        parts.append(encoded[start:end].decode("utf-8"))
-        start, limit = end, MAX_OCTETS - 1  # continuation lines begin with one space
-    return (CRLF + " ").join(parts)
-
-
-def utc_stamp(moment: datetime) -> str:
-    """A DATE-TIME in UTC form, e.g. 20261217T140000Z."""
+def utc(moment: datetime) -> datetime:
+    """The same instant in UTC; a naive time is refused (it would be read as floating)."""
     if moment.tzinfo is None:
         raise ValueError("calendar times must be timezone-aware")
-    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return moment.astimezone(UTC)
 
 
-def _mailto(address: str) -> str:
-    return f"mailto:{address}"
+def _address(email: str, **params: str) -> vCalAddress:
+    address = vCalAddress(f"mailto:{email}")
+    for name, value in params.items():
+        address.params[name] = value
+    return address
+
+
+def build_event(
+    event: CalendarEvent, *, attendees: Sequence[str] = (), dtstamp: datetime | None = None
+) -> Event:
+    """The conference as one VEVENT."""
+    cancelled = event.method == CalendarMethod.CANCEL
+    vevent = Event()
+    vevent.add("uid", event.uid)
+    vevent.add("sequence", event.sequence)
+    vevent.add("dtstamp", utc(dtstamp or datetime.now(UTC)))
+    vevent.add("dtstart", utc(event.starts_at))
+    vevent.add("dtend", utc(event.ends_at))
+    vevent.add("summary", event.summary)
+    if event.location:
+        vevent.add("location", event.location)
+    if event.description:
+        vevent.add("description", event.description)
+    vevent.add("organizer", _address(event.organizer_email))
+    for attendee in attendees:
+        vevent.add(
+            "attendee",
+            _address(attendee, ROLE="REQ-PARTICIPANT", PARTSTAT="NEEDS-ACTION", RSVP="FALSE"),
+        )
+    vevent.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    vevent.add("transp", "OPAQUE")
+    return vevent
 
 
 def build_calendar(
     event: CalendarEvent, *, attendees: Sequence[str] = (), dtstamp: datetime | None = None
 ) -> str:
     """The whole VCALENDAR object as text with CRLF line endings (ready to attach)."""
-    stamp = dtstamp or datetime.now(UTC)
-    cancelled = event.method == CalendarMethod.CANCEL
-    lines = [
-        "BEGIN:VCALENDAR",
-        f"PRODID:{PRODID}",
-        "VERSION:2.0",
-        "CALSCALE:GREGORIAN",
-        f"METHOD:{event.method.value}",
-        "BEGIN:VEVENT",
-        f"UID:{escape_text(event.uid)}",
-        f"SEQUENCE:{event.sequence}",
-        f"DTSTAMP:{utc_stamp(stamp)}",
-        f"DTSTART:{utc_stamp(event.starts_at)}",
-        f"DTEND:{utc_stamp(event.ends_at)}",
-        f"SUMMARY:{escape_text(event.summary)}",
-    ]
-    if event.location:
-        lines.append(f"LOCATION:{escape_text(event.location)}")
-    if event.description:
-        lines.append(f"DESCRIPTION:{escape_text(event.description)}")
-    lines.append(f"ORGANIZER:{_mailto(event.organizer_email)}")
-    lines += [
-        f"ATTENDEE;ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RSVP=FALSE:{_mailto(a)}"
-        for a in attendees
-    ]
-    lines += [
-        f"STATUS:{'CANCELLED' if cancelled else 'CONFIRMED'}",
-        "TRANSP:OPAQUE",
-        "END:VEVENT",
-        "END:VCALENDAR",
-    ]
-    return "".join(fold(line) + CRLF for line in lines)
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", event.method.value)
+    calendar.add_component(build_event(event, attendees=attendees, dtstamp=dtstamp))
+    text: bytes = calendar.to_ical()
+    return text.decode("utf-8")

@@ -5,7 +5,12 @@ the case and the plan): its title and its payload model come from the path
 (:meth:`domain.path.Path.title`, :attr:`domain.path.Path.adapter`). The web layer only reads
 and checks the shape of what was typed (:mod:`web.parsing`); whether the decision fits is for
 the path's rules, which the workflow runs when the update arrives. The decider is never a
-field: it comes from the session.
+field: it comes from the session; a person who may take the decision in more than one role
+chooses which (:data:`ACTING_ROLE`), among the roles the page offers.
+
+Some choices are only known per case: the people a case may be given to on reassignment are
+the page's to pass in (``options``), and the contact sent is the server's, built from the person
+record picked (:func:`domain.scoping.contact_for`), never typed.
 
 Adding a decision: its payload model and its row in the path's table (domain), and one entry
 in :data:`FORMS` here.
@@ -13,8 +18,8 @@ in :data:`FORMS` here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -23,13 +28,16 @@ from domain.decisions import Outcome
 from domain.path import Path
 from domain.plan_decisions import PlanEndReason, ReviewOutcome
 from domain.procedure import Procedure
+from domain.scoping import SOCIAL_WORKER
 from domain.vocabulary import DecisionKind
 from domain.wording import capitalised
 from web.fields import (
     BOOKING_FIELDS,
     BOOKING_LOCATIONS,
+    INVITEE_COUNT,
     INVITEE_FIELDS,
     NOTES,
+    TEXT_LIMIT,
     Build,
     Field,
     Locations,
@@ -38,6 +46,7 @@ from web.fields import (
     copied,
     held_at,
     held_fields,
+    invitee_fields,
     invitees,
     read_date,
     reason,
@@ -71,6 +80,24 @@ class DecisionForm:
         return next((f for f in self.fields if f.name == name), None)
 
     @property
+    def repeats(self) -> bool:
+        """Whether the form has an "add another" list (the convening sheet's invitees)."""
+        return any(f.repeat for f in self.fields)
+
+    def rows(self, repeat: str) -> int:
+        return max((f.row for f in self.fields if f.repeat == repeat), default=0)
+
+    def with_invitees(self, rows: int) -> DecisionForm:
+        """The form showing ``rows`` invitees (the convening sheet); any other form as it is."""
+        at = next((n for n, f in enumerate(self.fields) if f.name == INVITEE_COUNT), None)
+        if at is None:
+            return self
+        kept = [f for f in self.fields if not f.repeat and f.name != INVITEE_COUNT]
+        fields = (*kept[:at], *invitee_fields(rows), *kept[at:])
+        locations = {(f.name,): f.name for f in fields} | self.locations
+        return replace(self, fields=fields, locations=locations)
+
+    @property
     def sections(self) -> list[tuple[str, list[Field]]]:
         """The fields in order, those of one group together."""
         sections: list[tuple[str, list[Field]]] = []
@@ -82,15 +109,50 @@ class DecisionForm:
         return sections
 
 
-def form_for(path: Path[Any], kind: DecisionKind, procedure: Procedure) -> DecisionForm:
-    """The form for ``kind`` on ``path``; LookupError if no form is written for it."""
+# The role a person acts in, when they may take the decision in more than one: they choose.
+ACTING_ROLE = "acting_role"
+
+Options = tuple[tuple[str, str], ...]  # (value, label) each
+
+
+def form_for(
+    path: Path[Any],
+    kind: DecisionKind,
+    procedure: Procedure,
+    *,
+    roles: Sequence[tuple[str, str]] = (),
+    options: Mapping[str, Options] | None = None,
+) -> DecisionForm:
+    """The form for ``kind`` on ``path``; LookupError if no form is written for it.
+
+    ``roles``, (role id, title) each: the roles the person may take it in; with more than one,
+    the form asks which (:data:`ACTING_ROLE`). ``options`` gives the choices of a field only
+    the case can give (the people it may be reassigned to)."""
     builder = FORMS.get(kind)
     if builder is None or not path.takes(kind):
         raise LookupError(f"no form for {kind} on the {path.stream}")
     spec = builder(procedure)
-    locations = {(f.name,): f.name for f in spec.fields} | spec.locations
+    fields = tuple(
+        replace(f, options=tuple((options or {})[f.name])) if f.name in (options or {}) else f
+        for f in spec.fields
+    )
+    if len(roles) > 1:
+        fields = (acting_role_field(roles), *fields)
+    locations = {(f.name,): f.name for f in fields} | spec.locations
     title = capitalised(path.title(kind))
-    return DecisionForm(kind, title, spec.fields, spec.build, locations, path.adapter)
+    return DecisionForm(kind, title, fields, spec.build, locations, path.adapter)
+
+
+def acting_role_field(roles: Sequence[tuple[str, str]]) -> Field:
+    return Field(
+        ACTING_ROLE,
+        "Which of your roles are you taking this decision in?",
+        "radios",
+        required=True,
+        hint="It is recorded with the decision",
+        options=tuple(roles),
+        missing="Select which of your roles you are taking this decision in",
+    )
 
 
 # --- the forms, one builder per decision ------------------------------------------------------
@@ -127,7 +189,7 @@ def _review_booking(reason_field: Field) -> FormBuilder:
 
 def _delay(values: Values) -> dict[str, Any]:
     return {
-        "proposed_date": read_date(values, "proposed_date", "The proposed date"),
+        "proposed_date": read_date(values, "proposed_date", "Proposed date of the conference"),
         "reason": values.get("reason", ""),
         "safety_plan": values.get("safety_plan", ""),
     }
@@ -140,15 +202,19 @@ REQUEST_DELAY = FormSpec(
             "Proposed date of the conference",
             "date",
             required=True,
-            hint="A date after the statutory limit",
+            hint="A date after the statutory limit.",
+            missing="Enter the proposed date of the conference",
         ),
-        reason("Why is a delay needed?", True),
+        reason("Why is a delay needed?", True, missing="Enter why a delay is needed"),
         Field(
             "safety_plan",
             "How will the child be kept safe until then?",
             "textarea",
             required=True,
             hint="The safety plan while the conference is delayed",
+            missing="Enter how the child will be kept safe until then",
+            wrong=f"How the child will be kept safe must be {TEXT_LIMIT} characters or fewer",
+            max_length=TEXT_LIMIT,
         ),
     ),
     _delay,
@@ -159,7 +225,14 @@ def _capacity_problem(procedure: Procedure) -> FormSpec:
     problems = tuple((c.id, c.title) for c in procedure.capacity_escalations)
     return FormSpec(
         (
-            Field("problem", "What is the problem?", "radios", required=True, options=problems),
+            Field(
+                "problem",
+                "What is the problem?",
+                "radios",
+                required=True,
+                options=problems,
+                missing="Select what the problem is",
+            ),
             reason("Details (optional)"),
         ),
         copied("problem", "reason"),
@@ -176,8 +249,9 @@ def _stand_down(procedure: Procedure) -> FormSpec:
                 "radios" if reasons else "text",
                 required=True,
                 options=reasons,
+                missing=("Select" if reasons else "Enter") + " why the conference is stood down",
             ),
-            reason("Your rationale", True),
+            reason("Your rationale", True, missing="Enter your rationale"),
         ),
         copied("stand_down_reason", "reason"),
     )
@@ -192,14 +266,15 @@ def _held(values: Values) -> dict[str, Any]:
     }
 
 
-def _outcome(label: str, *options: tuple[str, str]) -> Field:
-    return Field("outcome", label, "radios", required=True, options=options)
+def _outcome(label: str, missing: str, *options: tuple[str, str]) -> Field:
+    return Field("outcome", label, "radios", required=True, options=options, missing=missing)
 
 
 HOLD_CONFERENCE = FormSpec(
     (
         _outcome(
             "What did the conference decide?",
+            "Select what the conference decided",
             (Outcome.CHILD_PROTECTION_PLAN.value, "A child protection plan"),
             (Outcome.NO_PLAN.value, "No plan"),
         ),
@@ -216,6 +291,7 @@ HOLD_REVIEW = FormSpec(
     (
         _outcome(
             "What did the review conference decide?",
+            "Select what the review conference decided",
             (ReviewOutcome.PLAN_CONTINUES.value, "The plan continues"),
             (ReviewOutcome.PLAN_ENDS.value, "The plan ends"),
         ),
@@ -248,8 +324,9 @@ END_PLAN = FormSpec(
                 (PlanEndReason.LOOKED_AFTER.value, "The child became looked after"),
                 (PlanEndReason.MOVED_AUTHORITY.value, "The child moved to another authority"),
             ),
+            missing="Select why the plan ends",
         ),
-        reason("Your reasons", True),
+        reason("Your reasons", True, missing="Enter your reasons"),
     ),
     copied("end_reason", "reason"),
 )
@@ -271,11 +348,13 @@ ADVISE_CONFERENCE_SPLIT = FormSpec(
             "radios",
             required=True,
             options=(("yes", "Yes, in two parts"), ("no", "No")),
+            missing="Select whether the conference needs to be split",
         ),
         reason(
             "Known risks or concerns with the family's participation",
             True,
             "Whoever books the conference is told, so it can be arranged",
+            missing="Enter the known risks or concerns with the family's participation",
         ),
     ),
     _split_advice,
@@ -289,7 +368,16 @@ def _record_step(procedure: Procedure) -> FormSpec:
             (c, c.replace("_", " ").capitalize()) for m in procedure.steps() for c in m.choices
         )
     )
-    fields = [Field("step", "Which step is done?", "select", required=True, options=steps)]
+    fields = [
+        Field(
+            "step",
+            "Which step is done?",
+            "select",
+            required=True,
+            options=steps,
+            missing="Select which step is done",
+        )
+    ]
     if choices:
         fields.append(
             Field(
@@ -302,39 +390,29 @@ def _record_step(procedure: Procedure) -> FormSpec:
     return FormSpec((*fields, NOTES), copied("step", *(("choice",) if choices else ()), "reason"))
 
 
-def _new_contact(values: Values) -> dict[str, Any]:
-    return {
-        "contact": {
-            "role": values.get("contact_role", ""),
-            "name": values.get("contact_name", ""),
-            "email": values.get("contact_email", ""),
-            "user": values.get("contact_user", "").strip() or None,
-        },
-        "reason": values.get("reason", ""),
-    }
+# Reassigning gives the case to another social worker: a person picked from those the case may
+# be given to (in its team, holding the role, with an email address on record), by id only.
+REASSIGNED_ROLE = SOCIAL_WORKER
+PERSON = "person"
 
 
 def _reassign_worker(procedure: Procedure) -> FormSpec:
-    people = tuple((r.id, r.title) for r in procedure.roles if not r.mailbox)
     return FormSpec(
         (
-            Field("contact_role", "Role", "select", required=True, options=people),
-            Field("contact_name", "Name of the new member of staff", required=True),
-            Field("contact_email", "Their work email address", "email", required=True),
             Field(
-                "contact_user",
-                "Their sign-in id (optional)",
-                hint="So the cases waiting for them show when they sign in",
+                PERSON,
+                "Who takes the case over as its social worker?",
+                "radios",
+                required=True,
+                hint="Social workers in this case's team with an email address on record",
+                missing="Select who takes the case over as its social worker",
+                empty="Nobody can take this case over: no other social worker in its team has"
+                " an email address on record. An administrator can add people and addresses.",
             ),
             NOTES,
         ),
-        _new_contact,
-        {
-            ("contact", "role"): "contact_role",
-            ("contact", "name"): "contact_name",
-            ("contact", "email"): "contact_email",
-            ("contact", "user"): "contact_user",
-        },
+        copied("reason"),  # the contact is added by the page, from the person record picked
+        {("contact",): PERSON},
     )
 
 
@@ -343,7 +421,13 @@ K = DecisionKind
 FORMS: dict[DecisionKind, FormBuilder] = {
     # The ICPC case.
     K.CONFIRM_ICPC: _just(NOTES),
-    K.WITHDRAW_ICPC: _just(reason("Why is the ICPC no longer needed?", True)),
+    K.WITHDRAW_ICPC: _just(
+        reason(
+            "Why is the ICPC no longer needed?",
+            True,
+            missing="Enter why the ICPC is no longer needed",
+        )
+    ),
     K.RECEIVE_CONVENING_SHEET: _fixed(FormSpec((*INVITEE_FIELDS, NOTES), invitees)),
     K.BOOK_CONFERENCE: _booking(NOTES),
     K.SHARE_REPORT: _just(NOTES),
@@ -352,16 +436,31 @@ FORMS: dict[DecisionKind, FormBuilder] = {
             "Why are police checks needed?",
             True,
             "The police will not run a check without a brief description of why",
+            missing="Enter why police checks are needed",
         )
     ),
     K.REQUEST_DELAY: _fixed(REQUEST_DELAY),
-    K.APPROVE_DELAY: _just(reason("Your reasons for approving the delay", True)),
-    K.REJECT_DELAY: _just(reason("Your reasons for rejecting the delay", True)),
+    K.APPROVE_DELAY: _just(
+        reason(
+            "Your reasons for approving the delay",
+            True,
+            missing="Enter your reasons for approving the delay",
+        )
+    ),
+    K.REJECT_DELAY: _just(
+        reason(
+            "Your reasons for rejecting the delay",
+            True,
+            missing="Enter your reasons for rejecting the delay",
+        )
+    ),
     K.REPORT_CAPACITY_PROBLEM: _capacity_problem,
     K.STAND_DOWN: _stand_down,
     K.REBOOK_CONFERENCE: _booking(NOTES),
     K.HOLD_CONFERENCE: _fixed(HOLD_CONFERENCE),
-    K.RECORD_REPEAT_PLAN_OVERSIGHT: _just(reason("Your oversight, in your words", True)),
+    K.RECORD_REPEAT_PLAN_OVERSIGHT: _just(
+        reason("Your oversight, in your words", True, missing="Enter your oversight")
+    ),
     K.ADVISE_CONFERENCE_SPLIT: _fixed(ADVISE_CONFERENCE_SPLIT),
     K.RECORD_STEP: _record_step,
     # Either path.
@@ -372,7 +471,13 @@ FORMS: dict[DecisionKind, FormBuilder] = {
     K.SHARE_CONFERENCE_RECORD: _just(NOTES),
     K.SEND_REVIEW_ATTENDANCE_LIST: _just(NOTES),
     K.BOOK_REVIEW: _review_booking(NOTES),
-    K.REQUEST_REVIEW_MOVE: _review_booking(reason("Why move the review conference?", True)),
+    K.REQUEST_REVIEW_MOVE: _review_booking(
+        reason(
+            "Why move the review conference?",
+            True,
+            missing="Enter why the review conference should move",
+        )
+    ),
     K.APPROVE_REVIEW_MOVE: _just(NOTES),
     K.HOLD_REVIEW: _fixed(HOLD_REVIEW),
     K.END_PLAN: _fixed(END_PLAN),

@@ -46,6 +46,10 @@ class PathPage:
     def decision_url(self, case_id: str, kind: str) -> str:
         return f"{self.url(case_id)}/decisions/{kind}"
 
+    def break_glass_url(self, case_id: str) -> str:
+        """Where a senior role posts the reason to read a case outside their scope."""
+        return f"{self.url(case_id)}/break-glass"
+
 
 PAGES: dict[Stream, PathPage] = {
     Stream.CASE: PathPage(

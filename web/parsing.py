@@ -2,19 +2,27 @@
 
 Required fields first, then the form's readers (a date that is not one), then the path's
 payload model; each error is put against the field it is about, in the order the fields appear.
-The decider is added here, from the session, never from the form.
+The decider is added here, from the session, never from the form; so is anything else the
+server fills in (``extra``: the contact of the person a reassignment picks, from their record).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
 from domain.decisions import Decider, DecisionBase
-from web.fields import Invalid, invitee_location
+from web.fields import (
+    Invalid,
+    date_values,
+    invitee_action,
+    invitee_location,
+    invitee_rows,
+    read_date,
+)
 from web.forms import DecisionForm
 
 _MESSAGES = {
@@ -30,22 +38,53 @@ class Parsed:
     decision: DecisionBase | None
     errors: dict[str, str]  # field name -> message, in the order the fields appear
     values: dict[str, str]
+    form: DecisionForm  # as it was posted (the convening sheet: with its number of invitees)
+    parts: dict[str, tuple[str, ...]] = field(default_factory=dict)  # a date's boxes in error
 
 
-def parse(form: DecisionForm, raw: Mapping[str, str], decider: Decider) -> Parsed:
-    values = {f.name: str(raw.get(f.name, "")) for f in form.fields}
+def typed_values(form: DecisionForm, raw: Mapping[str, Any]) -> dict[str, str]:
+    """What was typed in each field of ``form`` (a date: its three boxes, and the date)."""
+    values: dict[str, str] = {}
+    for f in form.fields:
+        if f.kind == "date":
+            values |= date_values(raw, f.name)
+        else:
+            values[f.name] = str(raw.get(f.name, ""))
+    return values
+
+
+def parse(
+    form: DecisionForm,
+    raw: Mapping[str, str],
+    decider: Decider,
+    extra: Mapping[str, Any] | None = None,
+) -> Parsed:
+    form = form.with_invitees(invitee_rows(raw))
+    changed = invitee_action(raw)  # "Add another invitee" or "Remove": the form comes back
+    if changed is not None:
+        posted, rows = changed
+        form = form.with_invitees(rows)
+        return Parsed(None, {}, typed_values(form, posted), form)
+    values = typed_values(form, raw)
     errors: dict[str, str] = {}
+    parts: dict[str, tuple[str, ...]] = {}
     for f in form.fields:
         if f.required and not values[f.name].strip():
-            verb = "Choose" if f.kind in ("radios", "select") else "Enter"
-            errors[f.name] = f"{verb} {f.label[0].lower()}{f.label[1:].rstrip('?')}"
+            errors[f.name] = f.missing or f"Enter {f.label[0].lower()}{f.label[1:].rstrip('?')}"
+    for f in form.fields:  # a date half typed in, or not a date: said now, with its boxes
+        if f.kind == "date" and f.name not in errors:
+            try:
+                read_date(values, f.name, f.label.removesuffix(" (optional)"))
+            except Invalid as invalid:
+                errors[f.name], parts[f.name] = str(invalid), invalid.parts
     if errors:
-        return Parsed(None, _ordered(form, errors), values)
+        return Parsed(None, _ordered(form, errors), values, form, parts)
     try:
         payload = form.build(values)
     except Invalid as invalid:
-        return Parsed(None, {invalid.field_name: str(invalid)}, values)
-    payload = {"kind": form.kind.value, "decided_by": decider, **payload}
+        parts = {invalid.field_name: invalid.parts} if invalid.parts else {}
+        return Parsed(None, {invalid.field_name: str(invalid)}, values, form, parts)
+    payload = {"kind": form.kind.value, "decided_by": decider, **payload, **(extra or {})}
     try:
         decision: DecisionBase = form.adapter.validate_python(payload)
     except ValidationError as error:
@@ -60,12 +99,14 @@ def parse(form: DecisionForm, raw: Mapping[str, str], decider: Decider) -> Parse
                 errors.setdefault("", "This decision could not be sent; please tell support.")
             else:
                 errors.setdefault(name, _message(form, name, e))
-        return Parsed(None, _ordered(form, errors), values)
-    return Parsed(decision, {}, values)
+        return Parsed(None, _ordered(form, errors), values, form)
+    return Parsed(decision, {}, values, form)
 
 
 def _message(form: DecisionForm, name: str, error: Mapping[str, Any]) -> str:
     f = form.field(name)
+    if f is not None and f.wrong:
+        return f.wrong
     label = f.label if f else name.replace("_", " ")
     if name.endswith("_email") or name == "email":
         return f"Enter {label.lower()} in the right form, like name@example.org"

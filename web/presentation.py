@@ -11,13 +11,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from markupsafe import Markup
+
 from contracts.paths import PathState
 from domain.calendar import LONDON, WorkingDayCalendar
-from domain.case_state import Stage
+from domain.case_state import CaseState, Stage
 from domain.milestones import MilestoneState, MilestoneStatus
 from domain.plan_state import PlanStage
 from domain.procedure import Procedure
 from domain.wording import capitalised, role_title
+from web.timeline_chart import Delay, Milestone, case_chart
 
 STAGE_TAGS: dict[str, str] = {
     PlanStage.AWAITING_MOVE_APPROVAL: "orange",
@@ -110,3 +113,16 @@ def milestone_rows(state: PathState, now: datetime) -> list[tuple[MilestoneState
         (m, *MILESTONE_TAGS[m.status(now)], role_label(state.procedure, m.planned.responsible))
         for m in state.milestones
     ]
+
+
+def case_timeline_chart(state: PathState, now: datetime) -> Markup | None:
+    """The case page's picture: its milestones, the statutory limit and any delay (the ICPC
+    case only; the plan has no statutory limit of this kind)."""
+    if not isinstance(state, CaseState):
+        return None
+    milestones = [
+        Milestone(m.planned.title, m.planned.due, m.met_at, MILESTONE_TAGS[m.status(now)][0])
+        for m in state.milestones
+    ]
+    delay = Delay(state.delay.proposed_date, state.delay.status.value) if state.delay else None
+    return case_chart(state.start.strategy_discussion, state.deadline, milestones, delay, now)

@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from starlette.requests import Request
 
 from domain.calendar import LONDON
@@ -51,6 +52,13 @@ class Renderer:
         self.templates = Jinja2Templates(directory=TEMPLATES)
         env = self.templates.env
         env.autoescape = True
+        # GOV.UK Frontend's components, from govuk-frontend-jinja: "govuk_frontend_jinja/...".
+        env.loader = ChoiceLoader(
+            [
+                FileSystemLoader(TEMPLATES),
+                PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
+            ]
+        )
         env.filters.update(datetime=datetime_text, date=date_text, words=words, sentence=sentence)
         env.globals.update(
             service_name=SERVICE_NAME,

@@ -12,15 +12,12 @@ from __future__ import annotations
 import asyncio
 import shutil
 import subprocess
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from playwright.async_api import Browser, Locator, Page, async_playwright, expect
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -34,6 +31,7 @@ from tests.web.web_helpers import (
     WebCase,
     invented_summary,
     record_summaries,
+    serve_on_loopback,
     settings_for,
     start_web_case,
     worker_and_cleanup,
@@ -88,22 +86,8 @@ def web_server(dev_env: WorkflowEnvironment, tmp_path: Path) -> Iterator[str]:
 
     app = create_app(settings_for(tmp_path, signin_delay=0.1), client_factory)
     port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise AssertionError("uvicorn did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
+    with serve_on_loopback(app, port, "uvicorn") as base:
+        yield base
 
 
 @pytest.fixture
@@ -147,6 +131,14 @@ async def sign_in(page: Page, base: str, user: str) -> None:
     await page.get_by_role("button", name="Sign in").click()
     await expect(page).to_have_url(f"{base}/waiting")
     await expect(page.get_by_role("heading", level=1)).to_have_text("Waiting for me")
+
+
+async def fill_date(page: Page, legend: str, day: date) -> None:
+    """The Design System's date input: day, month and year boxes in a fieldset."""
+    group = page.get_by_role("group", name=legend)
+    await group.get_by_label("Day").fill(str(day.day))
+    await group.get_by_label("Month").fill(str(day.month))
+    await group.get_by_label("Year").fill(str(day.year))
 
 
 async def on_some_page(page: Page, row: Locator) -> bool:
@@ -267,12 +259,12 @@ async def test_request_and_approve_a_delay_in_the_browser(
         summary = manager.get_by_role("alert")
         await expect(summary).to_contain_text("There is a problem")
         await check_accessibility(manager, "request a delay with errors")
-        await summary.get_by_role("link", name="Enter why is a delay needed").click()
+        await summary.get_by_role("link", name="Enter why a delay is needed").click()
         assert await manager.evaluate("document.activeElement.id") == "f-reason"
 
         # Within the statutory limit: the workflow refuses, the page says why and keeps the text.
         reason = "The <b>key</b> agency cannot attend before then"
-        await manager.get_by_label("Proposed date of the conference").fill(within.isoformat())
+        await fill_date(manager, "Proposed date of the conference", within)
         await manager.get_by_label("Why is a delay needed?").fill(reason)
         await manager.get_by_label("How will the child be kept safe until then?").fill(
             "Daily visits by the social worker"
@@ -285,7 +277,7 @@ async def test_request_and_approve_a_delay_in_the_browser(
         await check_accessibility(manager, "refused decision")
         await screenshot(manager, "03-refused-decision")
 
-        await manager.get_by_label("Proposed date of the conference").fill(proposed.isoformat())
+        await fill_date(manager, "Proposed date of the conference", proposed)
         await manager.get_by_role("button", name="Send decision").click()
         await expect(manager.get_by_test_id("accepted")).to_contain_text("Delay requested")
         await expect(manager.get_by_test_id("stage")).to_have_text("Awaiting delay decision")

@@ -10,15 +10,15 @@ from typing import Any
 import pytest
 
 from contracts.paths import PATHS
-from domain.case_record import Stream
+from domain.case_record import PATH_STREAMS, Stream
 from domain.case_rules import CASE_PATH
-from domain.decisions import Decider, ReceiveConveningSheet
+from domain.decisions import Contact, Decider, ReceiveConveningSheet
 from domain.path import Path
 from domain.plan_rules import PLAN_PATH
 from domain.vocabulary import DecisionKind
 from domain.wording import capitalised
 from tests.case_helpers import procedure
-from web.forms import FORMS, form_for
+from web.forms import ACTING_ROLE, FORMS, form_for
 from web.pages import CASE_ID, PAGES, case_id_of
 from web.parsing import parse
 
@@ -44,27 +44,38 @@ def test_a_path_has_no_form_for_a_decision_it_does_not_take() -> None:
 
 
 def test_reassigning_a_worker_is_one_form_sent_as_each_paths_own_decision() -> None:
-    on_case = form_for(CASE_PATH, DecisionKind.REASSIGN_WORKER, BCT)
-    on_plan = form_for(PLAN_PATH, DecisionKind.REASSIGN_WORKER, BCT)
+    people = {"person": (("robin", "Robin Example (robin)"),)}
+    on_case = form_for(CASE_PATH, DecisionKind.REASSIGN_WORKER, BCT, options=people)
+    on_plan = form_for(PLAN_PATH, DecisionKind.REASSIGN_WORKER, BCT, options=people)
     assert on_case.fields == on_plan.fields
-    typed = {
-        "contact_role": "social_worker",
-        "contact_name": "Robin Example",
-        "contact_email": "robin@example.org",
-        "contact_user": " robin ",
-        "reason": "Sam is on leave",
-    }
+    # A person picked by id, never a typed address: the contact is the server's, from the
+    # person record (web.case_pages.reassigned_contact).
+    assert [f.name for f in on_case.fields] == ["person", "reason"]
+    assert on_case.fields[0].options == people["person"]
+    robin = Contact(role="social_worker", name="Robin Example", email="robin@example.org")
+    contact = {"contact": robin.model_copy(update={"user": "robin"}).model_dump()}
+    typed = {"person": "robin", "reason": "Sam is on leave", "contact_email": "evil@evil.org"}
     for path, form in ((CASE_PATH, on_case), (PLAN_PATH, on_plan)):
-        parsed = parse(form, typed, SAM)
+        parsed = parse(form, typed, SAM, contact)
         assert parsed.errors == {}
         decision = parsed.decision
         assert decision is not None
         assert path.adapter.validate_python(decision.model_dump()) == decision
         assert decision.contact.user == "robin"  # type: ignore[attr-defined]
+        assert decision.contact.email == "robin@example.org"  # type: ignore[attr-defined]
 
-    bad = parse(on_plan, {**typed, "contact_email": "not an address"}, SAM)
-    assert bad.decision is None
-    assert list(bad.errors) == ["contact_email"]
+    missing = parse(on_plan, {"reason": "no one picked"}, SAM)
+    assert missing.decision is None
+    assert list(missing.errors) == ["person"]
+
+
+def test_a_person_with_two_roles_for_a_decision_chooses_which() -> None:
+    roles = [("social_worker", "Social worker"), ("team_manager", "Team manager")]
+    form = form_for(CASE_PATH, DecisionKind.CONFIRM_ICPC, BCT, roles=roles)
+    assert form.fields[0].name == ACTING_ROLE and form.fields[0].options == tuple(roles)
+    assert list(parse(form, {}, SAM).errors) == [ACTING_ROLE]
+    one = form_for(CASE_PATH, DecisionKind.CONFIRM_ICPC, BCT, roles=roles[:1])
+    assert ACTING_ROLE not in [f.name for f in one.fields]
 
 
 def test_missing_and_unreadable_answers_are_named_by_field() -> None:
@@ -77,7 +88,7 @@ def test_missing_and_unreadable_answers_are_named_by_field() -> None:
         form, {"proposed_date": "31/02/2031", "reason": "r", "safety_plan": "s"}, SAM
     )
     assert unreadable.errors == {
-        "proposed_date": "The proposed date must be a real date, like 2027-03-14"
+        "proposed_date": "Proposed date of the conference must be a real date"
     }
 
 
@@ -101,9 +112,10 @@ def test_the_convening_sheet_keeps_its_notes() -> None:
 def test_each_paths_page_finds_its_case_from_the_workflow_id() -> None:
     case_id = "icpc-bct-management-note-REF-1-20270104"
     assert CASE_ID.match(case_id)
-    assert set(PAGES) == set(Stream) == set(PATHS)
-    for stream, page in PAGES.items():
-        contract = PATHS[stream]
+    # A page and a contract for each stream a path writes (the review stream has neither).
+    assert set(PAGES) == set(PATH_STREAMS) == set(PATHS)
+    for stream in PATH_STREAMS:
+        page, contract = PAGES[stream], PATHS[stream]
         assert page.contract is contract
         assert case_id_of(contract, contract.workflow_id(case_id)) == case_id
         assert page.url(case_id).startswith(f"/cases/{case_id}")

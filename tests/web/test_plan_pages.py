@@ -18,9 +18,8 @@ from temporalio.testing import WorkflowEnvironment
 from domain.calendar import LONDON
 from tests.case_helpers import unique
 from tests.test_plan_workflow import start_plan, working_days_before_due
-from tests.web.web_helpers import PASSWORD, csrf_token, settings_for
+from tests.web.web_helpers import PASSWORD, add_person, csrf_token, settings_for
 from web.app import create_app
-from web.users import UserStore
 from workers.main import build_worker
 
 
@@ -49,9 +48,8 @@ async def test_plan_decisions_in_the_form(
     dev_env: WorkflowEnvironment, smtp_server: object, tmp_path: Path
 ) -> None:
     settings = settings_for(tmp_path)
-    store = UserStore(settings.users_file)
-    store.add("bea.support", "business_support", PASSWORD, replace=True)
-    store.add("sam.worker", "social_worker", PASSWORD, replace=True)
+    add_person(settings, "bea.support", "business_support")
+    add_person(settings, "sam.worker", "social_worker")
 
     async def client_factory() -> Client:
         return dev_env.client

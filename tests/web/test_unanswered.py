@@ -14,10 +14,9 @@ from contracts.case import CASE_WORKFLOW
 from domain.calendar import LONDON
 from tests.case_helpers import unique
 from tests.web.conftest import BCT, PASSWORD, csrf_token
-from tests.web.web_helpers import invented_summary, record_summaries
+from tests.web.web_helpers import add_person, invented_summary, record_summaries
 from web.app import create_app
 from web.settings import Settings
-from web.users import UserStore
 
 
 def http_for(app: object) -> httpx.AsyncClient:
@@ -61,7 +60,7 @@ async def test_a_path_that_does_not_answer_is_listed_from_the_record_one_gone_is
     web_settings: Settings, dev_env: WorkflowEnvironment, case_record: str
 ) -> None:
     role = f"quiet_{uuid.uuid4().hex[:8]}"  # no other test's cases wait for this role
-    UserStore(web_settings.users_file).add("quiet", role, PASSWORD, "Quiet Example")
+    add_person(web_settings, "quiet", role, PASSWORD, "Quiet Example")
     reference = unique("QUIET")
     strategy = datetime(2027, 1, 4, 10, 0, tzinfo=LONDON)
     case_id = f"icpc-{BCT}-{reference}-20270104"
