@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from contracts import metrics
+from workers.metrics import OPEN_CASES, REPORT_SECONDS
 
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = ROOT / "deploy" / "grafana" / "icpc-dashboard.json"
@@ -36,13 +37,17 @@ WORKER_METRICS = {
     metrics.CASES_OUT_OF_TIMESCALE,
     metrics.EMAILS,
     metrics.RECORD_WRITE_SECONDS,
+    OPEN_CASES,
+    REPORT_SECONDS,
+    # The name this SDK exports (labels workflow_type, failure_reason), once a task has failed:
+    # tests/test_worker_metrics.py makes one fail and reads it.
     "temporal_workflow_task_execution_failed",
     "temporal_workflow_task_schedule_to_start_latency",
     "temporal_activity_execution_failed",
     "temporal_num_pollers",
 }
 # Exported by the web form through prometheus-client (web.metrics).
-WEB_METRICS = {"icpc_web_requests_total", "icpc_web_request_duration_seconds"}
+WEB_METRICS = {"icpc_web_requests_total", "icpc_web_request_duration_seconds", REPORT_SECONDS}
 PROMETHEUS_METRICS = {"up"}
 KNOWN = WORKER_METRICS | WEB_METRICS | PROMETHEUS_METRICS
 SERIES_SUFFIX = re.compile(r"_(bucket|sum|count)$")
@@ -90,6 +95,7 @@ def test_dashboard_panels_query_known_metrics() -> None:
     panels = dashboard["panels"]
     titles = " | ".join(p["title"].lower() for p in panels)
     for wanted in (
+        "open cases by stage",
         "by procedure",
         "out of timescale",
         "decisions per hour",
@@ -108,6 +114,11 @@ def test_dashboard_panels_query_known_metrics() -> None:
             assert names, (panel["title"], target["expr"])
             unknown = [n for n in names if not known(n)]
             assert not unknown, f"{panel['title']}: unknown metrics {unknown}"
+    # Open cases by stage: the worker's gauge, which every worker exports alike (max, not sum).
+    (open_cases,) = [p for p in panels if "open cases by stage" in p["title"].lower()]
+    assert [t["expr"] for t in open_cases["targets"]] == [
+        f"max by (procedure, stage) ({OPEN_CASES})"
+    ]
 
 
 def test_prometheus_scrapes_the_worker_and_the_web_form() -> None:
@@ -147,3 +158,50 @@ def test_promtool_accepts_the_rules_and_the_configuration() -> None:
     for args in (["check", "rules", str(ALERTS)], ["check", "config", str(PROMETHEUS)]):
         result = subprocess.run([promtool, *args], capture_output=True, text=True, timeout=60)
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_promtool_fires_the_workflow_task_alert_on_the_series_the_sdk_exports(
+    tmp_path: Path,
+) -> None:
+    """The rule's expression against the series as the worker exports it (labels included):
+    pending while young, firing after its ``for``, silent while nothing fails."""
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        message = "promtool (Debian's prometheus package) is needed to test the alert rules"
+        if os.environ.get("CI") or os.environ.get("ICPC_REQUIRE_POSTGRES") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    rule = next(r for r in rules() if r["alert"] == "IcpcWorkflowTaskFailures")
+    series = (
+        'temporal_workflow_task_execution_failed{failure_reason="WorkflowError",'
+        'namespace="default",service_name="temporal-core-sdk",task_queue="icpc-cases",'
+        'workflow_type="IcpcCaseWorkflow"}'
+    )
+    firing = {"exp_labels": rule["labels"], "exp_annotations": rule["annotations"]}
+    test = {
+        "rule_files": [str(ALERTS)],
+        "evaluation_interval": "1m",
+        "tests": [
+            {  # a task failing (and retried) every minute from minute 0
+                "interval": "1m",
+                "input_series": [{"series": series, "values": "1+1x30"}],
+                "alert_rule_test": [
+                    {"eval_time": "3m", "alertname": rule["alert"], "exp_alerts": []},
+                    {"eval_time": "15m", "alertname": rule["alert"], "exp_alerts": [firing]},
+                ],
+            },
+            {  # nothing failed: the series is not there at all
+                "interval": "1m",
+                "input_series": [],
+                "alert_rule_test": [
+                    {"eval_time": "15m", "alertname": rule["alert"], "exp_alerts": []},
+                ],
+            },
+        ],
+    }
+    path = tmp_path / "alerts_test.yml"
+    path.write_text(yaml.safe_dump(test, sort_keys=False))
+    result = subprocess.run(
+        [promtool, "test", "rules", str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

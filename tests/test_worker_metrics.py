@@ -18,11 +18,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from temporalio import workflow
 from temporalio.client import Client, WorkflowHistory, WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Replayer, Worker
+from temporalio.worker import Replayer, UnsandboxedWorkflowRunner, Worker
 
+from activities.record import record_store, reset_record_store
 from contracts import metrics
 from contracts.case import DECIDE_UPDATE, DecisionRequest, DecisionResult
 from domain.calendar import LONDON, london_instant
@@ -35,8 +38,20 @@ from tests.case_helpers import (
     unique,
 )
 from tests.conftest import MailCatcher, free_port
+from web.metrics import WebMetrics
+from web.metrics import observe_report as observe_web_report
 from workers.main import WORKFLOWS, build_worker
-from workers.metrics import MetricsBindError, bind_from_environment, metrics_runtime, parse_bind
+from workers.metrics import (
+    OPEN_CASES,
+    REPORT_SECONDS,
+    MetricsBindError,
+    bind_from_environment,
+    metrics_runtime,
+    observe_report,
+    open_case_counts,
+    parse_bind,
+    publish_open_cases,
+)
 
 BCT = "bct-management-note"
 HISTORIES = Path(__file__).parent / "histories"
@@ -66,9 +81,10 @@ def total(samples: Samples, name: str, **labels: str) -> float:
 
 
 class Scraper:
-    def __init__(self, url: str, task_queue: str) -> None:
+    def __init__(self, url: str, task_queue: str, runtime: Runtime | None = None) -> None:
         self.url = url
         self.task_queue = task_queue
+        self.runtime = runtime
 
     async def scrape(self) -> Samples:
         async with httpx.AsyncClient() as http:
@@ -95,14 +111,15 @@ async def metered(
     dev_env: WorkflowEnvironment, smtp_server: MailCatcher
 ) -> AsyncIterator[tuple[Worker, Scraper]]:
     bind = f"127.0.0.1:{free_port()}"
+    runtime = metrics_runtime(bind)
     client = await Client.connect(
         dev_env.client.service_client.config.target_host,
         namespace=dev_env.client.namespace,
         data_converter=pydantic_data_converter,
-        runtime=metrics_runtime(bind),  # the worker's metrics come from its client's runtime
+        runtime=runtime,  # the worker's metrics come from its client's runtime
     )
     async with build_worker(client, task_queue=unique("metrics")) as worker:
-        yield worker, Scraper(f"http://{bind}/metrics", worker.task_queue)
+        yield worker, Scraper(f"http://{bind}/metrics", worker.task_queue, runtime)
 
 
 async def update(handle: object, d: object) -> DecisionResult:
@@ -188,6 +205,116 @@ async def test_emails_that_cannot_reach_the_server_are_counted_failed(
         lambda s: any(name == "temporal_activity_execution_failed" for name, _, _ in s)
     )
     await handle.terminate("test over")
+
+
+@workflow.defn(name="IcpcTestBrokenWorkflow")
+class BrokenWorkflow:
+    """Test-only: its code raises a plain (non-Temporal) exception, so its workflow task fails
+    and is retried, as a bug or a bad deploy would make a case's."""
+
+    @workflow.run
+    async def run(self) -> None:
+        raise RuntimeError("broken on purpose (test)")
+
+
+async def test_a_failing_workflow_task_is_counted_under_the_name_the_rules_read(
+    metered: tuple[Worker, Scraper],
+) -> None:
+    worker, scraper = metered
+    client = worker.client
+    queue = unique("broken")
+    async with Worker(
+        client,
+        task_queue=queue,
+        workflows=[BrokenWorkflow],
+        workflow_runner=UnsandboxedWorkflowRunner(),  # a test module, not a workflow module
+    ):
+        handle = await client.start_workflow(
+            BrokenWorkflow.run, id=unique("broken"), task_queue=queue
+        )
+        try:
+            name = "temporal_workflow_task_execution_failed"  # deploy/: alert rule, dashboard
+            labels = {"task_queue": queue, "workflow_type": "IcpcTestBrokenWorkflow"}
+            samples = await scraper.until(lambda s: total(s, name, **labels) >= 1)
+            failed = [
+                have
+                for sample, have, _ in samples
+                if sample == name and have.get("task_queue") == queue
+            ]
+            assert failed and all(have.get("failure_reason") for have in failed), failed
+        finally:
+            await handle.terminate("test over")
+
+
+async def test_open_cases_are_shown_by_procedure_and_stage(
+    dev_env: WorkflowEnvironment,
+    metered: tuple[Worker, Scraper],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """Counted from a case record of this test's own, so only its cases are in it."""
+    worker, scraper = metered
+    assert scraper.runtime is not None
+    monkeypatch.setenv("ICPC_DATABASE_URL", f"sqlite:///{tmp_path / 'record.sqlite3'}")
+    reset_record_store()
+    try:
+        proc = procedure(BCT)
+        strategy = datetime.now(LONDON) - timedelta(minutes=10)
+        waiting = await start_running_case(
+            dev_env, proc, strategy, worker.task_queue, unique("OPN")
+        )
+        confirmed = await start_running_case(
+            dev_env, proc, strategy, worker.task_queue, unique("OPN")
+        )
+        await update(confirmed.handle, decision(proc, "confirm_icpc"))
+        first, second = (await waiting.state()).stage, (await confirmed.state()).stage
+        assert first != second
+
+        async def recorded(expected: dict[tuple[str, str], int]) -> None:
+            deadline = asyncio.get_running_loop().time() + 20
+            while await asyncio.to_thread(lambda: open_case_counts(record_store())) != expected:
+                assert asyncio.get_running_loop().time() < deadline, "the record never got there"
+                await asyncio.sleep(0.2)
+
+        def shown(s: Samples, stage: str) -> float:
+            return total(s, OPEN_CASES, procedure=BCT, stage=stage)
+
+        await recorded({(BCT, first): 1, (BCT, second): 1})
+        async with publish_open_cases(scraper.runtime, record_store, every=3600) as gauge:
+            assert gauge is not None
+            samples = await scraper.until(lambda s: shown(s, first) == 1 and shown(s, second) == 1)
+            # One case closes: its stage goes to 0, the other stays.
+            await update(confirmed.handle, decision(proc, "withdraw_icpc", reason="No risk found"))
+            await recorded({(BCT, first): 1})
+            assert await gauge.refresh(record_store)
+            samples = await scraper.until(lambda s: shown(s, second) == 0)
+            assert shown(samples, first) == 1
+        page = (await httpx.AsyncClient().get(scraper.url)).text
+        for case in (waiting, confirmed):  # no case reference or id in a label
+            assert case.start.case_reference not in page and case.handle.id not in page
+        await waiting.clean_up()
+    finally:
+        reset_record_store()
+
+
+async def test_report_run_times_are_observed_by_report_name_only() -> None:
+    bind = f"127.0.0.1:{free_port()}"
+    runtime = metrics_runtime(bind)  # the worker process's meter, outside any activity
+    observe_report("timeliness", 0.3)
+    observe_report("BCT-1001 Jo Example", 0.1)  # not a report name: counted as "other"
+    async with httpx.AsyncClient() as http:
+        page = (await http.get(f"http://{bind}/metrics", timeout=5)).text
+    samples = parse(page)
+    assert total(samples, f"{REPORT_SECONDS}_count", report="timeliness") == 1
+    assert total(samples, f"{REPORT_SECONDS}_count", report="other") == 1
+    assert "BCT-1001" not in page and "Jo Example" not in page
+    del runtime  # kept alive until scraped: its exporter stops with it
+    # The web form's: the same name, on every app's registry.
+    web = WebMetrics(process=False)
+    before = web.registry.get_sample_value(f"{REPORT_SECONDS}_count", {"report": "capacity"})
+    observe_web_report("capacity", 0.2)
+    after = web.registry.get_sample_value(f"{REPORT_SECONDS}_count", {"report": "capacity"})
+    assert (after or 0) - (before or 0) == 1
 
 
 @pytest.mark.parametrize(
