@@ -18,9 +18,14 @@ COPY starters ./starters
 COPY web ./web
 COPY records ./records
 COPY procedures ./procedures
+COPY simulation ./simulation
 # Editable, so data files beside the code (the procedures' TOML, the record's migration
 # templates) are found as in a checkout.
+# Bytecode compiled here, once: PYTHONDONTWRITEBYTECODE (above) and a read-only /app mean none
+# would ever be written, so every import, the workflow sandbox's re-import of a case's workflow
+# module for each new case included, would compile from source (benchmarks/side_by_side.py).
 RUN pip install --no-cache-dir -e . \
+    && python -m compileall -q -j 0 . \
     && useradd --create-home --uid 10001 icpc
 
 USER icpc

@@ -10,8 +10,14 @@ so even a duplicate (see the window below) is recognisable as the same message.
 The one window that cannot be closed: if the worker dies after the server has accepted a
 message but before the key is written to the ledger (a few milliseconds), the retry sends that
 message again. SMTP offers no transaction spanning both, so delivery is at-least-once for that
-single message and exactly-once otherwise. Sending and recording run as one step on the same
-thread, so cancelling the activity never opens the window wider.
+single message and exactly-once otherwise: a worker killed mid-send repeats at most the one
+message it had in flight (per batch in flight), with the same Message-ID. Sending and
+recording run as one step on the same thread, so cancelling the activity never opens the
+window wider.
+
+Heartbeats: before each message, and every ``HEARTBEAT_EVERY`` seconds while a step is still
+with the server, so the workflow's heartbeat timeout (``workflows.mail_delivery``) notices a
+dead worker in seconds and never a live one that is merely waiting on a slow server.
 
 Nothing personal is logged or put in failure messages: case id, idempotency key, SMTP reply
 codes and counts only; never addresses, names, subjects or bodies.
@@ -44,6 +50,7 @@ from contracts.metrics import EMAILS
 from domain.outbox import OutgoingEmail
 
 CALENDAR_FILENAME = "invite.ics"
+HEARTBEAT_EVERY = 2.0  # seconds, while one step (a message with the server) is still running
 SMTP_POLICY = email_policy.SMTP  # CRLF line endings, RFC 2047 headers
 T = TypeVar("T")
 
@@ -216,8 +223,15 @@ async def send_emails(emails: list[OutgoingEmail]) -> SendEmailsResult:
     # on the thread that made them.
     thread = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="mail")
 
+    progress = 0  # emails done: the heartbeat's details
+
     async def blocking(fn: Callable[..., T], *args: Any) -> T:
-        return await loop.run_in_executor(thread, fn, *args)
+        """Run ``fn`` on the mail thread, heartbeating while it runs (a slow server): the
+        heartbeat says this worker is alive, so only a dead one misses the heartbeat timeout."""
+        future = loop.run_in_executor(thread, fn, *args)
+        while not (await asyncio.wait({future}, timeout=HEARTBEAT_EVERY))[0]:
+            activity.heartbeat(progress)
+        return future.result()
 
     def count_outcomes(failed_all_unsent: bool) -> None:
         _count_emails(emails, result.sent, "sent")
@@ -235,7 +249,8 @@ async def send_emails(emails: list[OutgoingEmail]) -> SendEmailsResult:
         seen: set[str] = set()
         for index, email in enumerate(emails):
             key = email.idempotency_key
-            activity.heartbeat(index)
+            progress = index
+            activity.heartbeat(index)  # per message: the workflow's heartbeat timeout is 10 s
             if key in seen or await blocking(outbox.is_sent, key):
                 if key not in seen:
                     result.skipped.append(key)

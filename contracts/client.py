@@ -9,9 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+)
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from contracts import search_attributes as sa
 from contracts.case import (
@@ -26,12 +32,14 @@ from contracts.case import (
     initial_search_attributes,
 )
 from contracts.paths import PATHS, path_for
+from domain.calendar import LONDON
 from domain.case_record import Stream
 from domain.case_start import check_start
 from domain.case_state import CaseState
 from domain.decisions import CaseStart, DecisionBase
 from domain.plan_state import PlanState
 from domain.procedure import Procedure
+from domain.scoping import CaseScope, scope_of_start
 
 
 @dataclass(frozen=True)
@@ -55,7 +63,7 @@ async def start_case(
     """
     check_start(start, procedure, now or datetime.now(UTC))
     case_id = case_workflow_id(procedure.id, start.case_reference, start.strategy_discussion)
-    case = CaseInput(start=start, procedure=procedure)
+    case = CaseInput.by_reference(start, procedure)  # the procedure by its content hash
     try:
         await client.start_workflow(
             CASE_WORKFLOW,
@@ -96,15 +104,51 @@ async def send_decision(
     contract = path_for(decision.kind, stream)  # type: ignore[attr-defined]
     handle = client.get_workflow_handle(contract.workflow_id(case_id))
     request = contract.request(decision=decision)
-    if as_signal:
-        await handle.signal(DECIDE_SIGNAL, request)
-        return DecisionOutcome(True, "sent as a signal; `icpc show` tells whether it was taken")
     try:
+        if as_signal:
+            await handle.signal(DECIDE_SIGNAL, request)
+            return DecisionOutcome(True, "sent as a signal; `icpc show` tells whether it was taken")
         result = await handle.execute_update(DECIDE_UPDATE, request, result_type=DecisionResult)
+    except RPCError as error:
+        if error.status != RPCStatusCode.NOT_FOUND or "already completed" not in error.message:
+            raise
+        return DecisionOutcome(False, await closed_sentence(client, contract.stream, case_id))
     except WorkflowUpdateFailedError as error:
         cause = error.cause
         return DecisionOutcome(False, str(getattr(cause, "message", None) or cause or error))
     return DecisionOutcome(True, result.summary, result.stage)
+
+
+# How a path's last stage reads in "This case is closed (withdrawn on 3 December 2026)".
+CLOSED_AS = {
+    "withdrawn": "withdrawn",
+    "closed": "stood down",
+    "held": "ICPC held",
+    "ended": "ended",
+}
+
+
+async def closed_sentence(client: Client, stream: Stream, case_id: str) -> str:
+    """Why a closed path takes no decision, in plain words, instead of Temporal's "workflow
+    execution already completed": how it closed (its last stage) and on which day."""
+    contract = PATHS[stream]
+    try:
+        described = await client.get_workflow_handle(contract.workflow_id(case_id)).describe()
+    except RPCError:
+        return f"This {contract.noun} is closed: it takes no more decisions."
+    stage = described.typed_search_attributes.get(
+        sa.PLAN_STAGE if stream == Stream.PLAN else sa.STAGE
+    )
+    if described.status == WorkflowExecutionStatus.TERMINATED:
+        how = "stopped by support staff"
+    elif described.status == WorkflowExecutionStatus.COMPLETED:
+        how = CLOSED_AS.get(stage or "", "closed")
+    else:
+        status = described.status.name.lower().replace("_", " ") if described.status else ""
+        how = f"ended: {status}" if status else "ended"
+    at = described.close_time.astimezone(LONDON) if described.close_time else None
+    day = f" on {at.day} {at:%B %Y}" if at is not None else ""
+    return f"This {contract.noun} is closed ({how}{day}): it takes no more decisions."
 
 
 async def read_path(client: Client, case_id: str, stream: Stream) -> CaseState | PlanState:
@@ -119,6 +163,24 @@ async def read_case(client: Client, case_id: str) -> CaseState:
     state = await read_path(client, case_id, Stream.CASE)
     assert isinstance(state, CaseState)
     return state
+
+
+async def read_scope(client: Client, case_id: str) -> CaseScope:
+    """Who the case belongs to, from its workflow: for the moment after a start, before the
+    case record has the case (the faces read the record's ``RecordStore.scope`` first). The
+    case as it stands; while it is still being set up, the case it was started with."""
+    try:
+        state = await read_case(client, case_id)
+    except WorkflowQueryFailedError:
+        handle = client.get_workflow_handle(case_id)
+        async for event in handle.fetch_history_events():
+            attributes = event.workflow_execution_started_event_attributes
+            [case] = await client.data_converter.decode(
+                attributes.input.payloads, type_hints=[CaseInput]
+            )
+            return scope_of_start(case.start)
+        raise LookupError(f"case '{case_id}' has no history") from None
+    return scope_of_start(state.start)
 
 
 async def find_case_id(client: Client, case: str) -> str:

@@ -9,10 +9,11 @@ here, so this module must only run in activities and tools, never inside workflo
 from __future__ import annotations
 
 import calendar as _cal
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from functools import cached_property
+from functools import cache, cached_property
+from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -100,6 +101,15 @@ class WorkingDayCounting:
         return count
 
 
+@cache
+def bank_holidays_in(nation: Nation, year: int) -> Mapping[date, str]:
+    """One nation's bank holidays in one year, substitute days ("observed") included, built once
+    per process: the holidays package is slow to build a year, and every calendar of a nation
+    (each procedure, each case's planning) shares it. Read-only."""
+    table = holidays.country_holidays("GB", subdiv=nation.holidays_subdivision, years=year)
+    return MappingProxyType({day: str(name) for day, name in table.items()})
+
+
 class WorkingDayCalendar(WorkingDayCounting):
     """Counts working days for one authority."""
 
@@ -107,17 +117,15 @@ class WorkingDayCalendar(WorkingDayCounting):
         self.nation = nation
         self.closures = frozenset(closures)
 
-    @cached_property
-    def _bank_holidays(self) -> holidays.HolidayBase:
-        # Lazily expands years on lookup; substitute days ("observed") are included.
-        return holidays.country_holidays("GB", subdiv=self.nation.holidays_subdivision)
-
     def bank_holiday_name(self, day: date) -> str | None:
-        name = self._bank_holidays.get(day)
-        return str(name) if name else None
+        return bank_holidays_in(self.nation, day.year).get(day)
 
     def is_working_day(self, day: date) -> bool:
-        return day.weekday() < 5 and day not in self._bank_holidays and day not in self.closures
+        return (
+            day.weekday() < 5
+            and day not in bank_holidays_in(self.nation, day.year)
+            and day not in self.closures
+        )
 
 
 def add_calendar_months(day: date, months: int) -> date:

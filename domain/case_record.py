@@ -24,6 +24,15 @@ from domain.milestones import MilestoneState, TimelineEntry
 class Stream(StrEnum):
     CASE = "case"  # strategy discussion to the ICPC
     PLAN = "plan"  # the child protection plan after it: core groups, reviews
+    # Entries about the case made outside its workflows: Heads of Service's reviews of its
+    # strategy-to-ICPC decision (000 action 16). Their own stream, because the workflows own
+    # the positions of theirs. Not the audit trail of who saw and did what (records/audit.py).
+    REVIEW = "review"
+
+
+# The streams a path (a workflow: a table of decisions, domain.path) writes: each has its own
+# page and its own workflow. The review stream is written by the record alone.
+PATH_STREAMS: tuple[Stream, ...] = (Stream.CASE, Stream.PLAN)
 
 
 class RecordedEvent(BaseModel):
@@ -57,11 +66,17 @@ class CaseSummary(BaseModel):
     awaiting_role: str | None = None
     out_of_timescale: bool = False
     escalated: bool = False
+    # Its email keeps failing and waits for the mail server (IcpcDeliveryFailing in Temporal).
+    email_failing: bool = False
     icpc_held_at: AwareDatetime | None = None
     outcome: str | None = None
     closed_at: AwareDatetime | None = None
     closed_reason: str | None = None
     team: str | None = None
+    area: str | None = None
+    # Who the case is allocated to now, by role (person ids): the case record keeps them in
+    # ``case_allocations``, for scoping (domain.scoping); not a column of the summary.
+    allocated: dict[str, str] = Field(default_factory=dict)
 
 
 class RecordBatch(BaseModel):

@@ -29,7 +29,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from domain.case_record import Stream
 
 # The summary of a later stream outranks any summary of an earlier one.
-STREAM_RANK: dict[Stream, int] = {Stream.CASE: 0, Stream.PLAN: 1}
+# The review stream never carries a summary (RecordStore.append_review_event); its rank only
+# orders the timeline.
+STREAM_RANK: dict[Stream, int] = {Stream.CASE: 0, Stream.PLAN: 1, Stream.REVIEW: 2}
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -92,6 +94,7 @@ class CaseSummaryRow(Base):
     awaiting_role: Mapped[str | None] = mapped_column(String(100))
     out_of_timescale: Mapped[bool] = mapped_column(Boolean, default=False)
     escalated: Mapped[bool] = mapped_column(Boolean, default=False)
+    email_failing: Mapped[bool] = mapped_column(Boolean, default=False)
     icpc_held_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     outcome: Mapped[str | None] = mapped_column(String(100))
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -1,11 +1,12 @@
 """The case record store: append batches of events exactly once, read timelines and lists.
 
-``append`` writes a batch's new events and its summary in one transaction. Events are keyed by
-(case id, stream, position) and inserted with ON CONFLICT DO NOTHING, so a retried activity, a
-replayed workflow or overlapping batches never write an event twice. The summary is upserted
-only if the batch's ordering stamp is at least the stored one: a plan batch outranks a case
-batch, and within a stream the batch with the higher last position wins. A batch without
-events is stamped with the highest position already recorded for its stream.
+``append`` writes a batch's new events and its summary in one transaction (and, with a summary
+that wins, the people the case is allocated to now: ``case_allocations``, replaced whole).
+Events are keyed by (case id, stream, position) and inserted with ON CONFLICT DO NOTHING, so a
+retried activity, a replayed workflow or overlapping batches never write an event twice. The
+summary is upserted only if the batch's ordering stamp is at least the stored one: a plan batch
+outranks a case batch, and within a stream the batch with the higher last position wins. A
+batch without events is stamped with the highest position already recorded for its stream.
 
 Blocking (SQLAlchemy, synchronous): call it from a thread when in async code.
 """
@@ -19,17 +20,33 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import ColumnElement, Engine, and_, func, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    and_,
+    delete,
+    exists,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    tuple_,
+)
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from domain.case_record import CaseSummary, RecordBatch, RecordedEvent, Stream
 from domain.decisions import Decider
+from domain.people import Person
+from domain.scoping import CaseScope, scope_of, unit_roles
 from records.database import RecordStoreError, describe, insert_into, make_engine
-from records.schema import STREAM_RANK, CaseEventRow, CaseSummaryRow
+from records.schema import STREAM_RANK, CaseAllocationRow, CaseEventRow, CaseSummaryRow
 
 LONDON = ZoneInfo("Europe/London")
-SUMMARY_FIELDS: tuple[str, ...] = tuple(CaseSummary.model_fields)
+# The summary's columns: every field but the allocations, kept in their own table.
+SUMMARY_FIELDS: tuple[str, ...] = tuple(f for f in CaseSummary.model_fields if f != "allocated")
 
 
 class CaseFilter(BaseModel):
@@ -41,11 +58,15 @@ class CaseFilter(BaseModel):
     stage: str | None = None
     procedure_id: str | None = None
     team: str | None = None
+    area: str | None = None
+    # Only the cases this person may see (domain.scoping.may_see, as SQL: scope_condition).
+    visible_to: Person | None = None
     reference: str | None = None  # the case reference
     reference_match: Literal["exact", "prefix"] = "prefix"  # prefix: case-insensitive
     strategy_month: str | None = Field(default=None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
     outcome: str | None = None
     awaiting_role: str | None = None  # whose decision the case waits for (open cases)
+    awaiting_roles: frozenset[str] | None = None  # any of these (a person with several roles)
 
     @field_validator("reference")
     @classmethod
@@ -129,11 +150,12 @@ class RecordStore:
             tuple_(CaseSummaryRow.stamp_rank, CaseSummaryRow.stamp_position)
         )
         columns = [*SUMMARY_FIELDS, "stamp_rank", "stamp_position"]
+        # RETURNING says whether the summary was written (not an older batch arriving late).
         self._upsert_summary_statement = summary.on_conflict_do_update(
             index_elements=["case_id"],
             set_={name: summary.excluded[name] for name in columns if name != "case_id"},
             where=newer_or_same,
-        )
+        ).returning(CaseSummaryRow.case_id)
 
     def close(self) -> None:
         if self._owns_engine:
@@ -170,6 +192,65 @@ class RecordStore:
         except SQLAlchemyError as error:
             raise self._unavailable(error) from error
 
+    def append_many(self, batches: Sequence[RecordBatch]) -> int:
+        """Write many batches, in order, in one transaction (an import, the year simulation):
+        each as :meth:`append` writes it; returns how many events were new."""
+        for batch in batches:
+            if any(event_.position < 0 for event_ in batch.events):
+                raise ValueError("event positions start at 0")
+        try:
+            with (
+                self.engine.connect().execution_options(sqlite_begin="IMMEDIATE") as connection,
+                connection.begin(),
+            ):
+                added = 0
+                for batch in batches:
+                    added += self._insert_events(connection, batch)
+                    if batch.summary is not None:
+                        self._upsert_summary(connection, batch)
+                return added
+        except SQLAlchemyError as error:
+            raise self._unavailable(error) from error
+
+    def append_review_event(self, case_id: str, event: RecordedEvent, key: str) -> bool:
+        """Record one entry about a case made outside its workflows (a review of its decisions,
+        000 action 16) in the case's ``review`` stream, at its next position.
+
+        Once per ``key``: a review entry whose data holds the same key is not written again
+        (True: written now; False: it was already there). The event's own position is ignored.
+        Raises LookupError for a case the record does not hold.
+        """
+        data = {**event.data, "key": key}
+        for _attempt in range(3):  # two writers taking the same position: the loser retries
+            try:
+                with (
+                    self.engine.connect().execution_options(sqlite_begin="IMMEDIATE") as connection,
+                    connection.begin(),
+                ):
+                    known = connection.execute(
+                        select(CaseSummaryRow.case_id).where(CaseSummaryRow.case_id == case_id)
+                    ).first()
+                    if known is None:
+                        raise LookupError(f"the case record holds no case '{case_id}'")
+                    recorded = connection.execute(
+                        select(CaseEventRow.position, CaseEventRow.data).where(
+                            CaseEventRow.case_id == case_id,
+                            CaseEventRow.stream == Stream.REVIEW.value,
+                        )
+                    ).all()
+                    if any((row.data or {}).get("key") == key for row in recorded):
+                        return False
+                    position = max((row.position for row in recorded), default=-1) + 1
+                    entry = event.model_copy(update={"position": position, "data": data})
+                    written = connection.execute(
+                        self._insert_events_statement, [_event_row(case_id, Stream.REVIEW, entry)]
+                    ).all()
+                    if written:
+                        return True
+            except SQLAlchemyError as error:
+                raise self._unavailable(error) from error
+        raise RecordStoreError(f"could not record the review entry for {case_id}; try again")
+
     def _insert_events(self, connection: Connection, batch: RecordBatch) -> int:
         rows = [_event_row(batch.case_id, batch.stream, event_) for event_ in batch.events]
         if not rows:
@@ -183,6 +264,8 @@ class RecordStore:
         assert summary is not None
         if summary.case_id != batch.case_id:
             raise ValueError("the summary belongs to another case than its batch")
+        if batch.stream == Stream.REVIEW:
+            raise ValueError("a review entry carries no summary (append_review_event)")
         if batch.events:
             position = max(event_.position for event_ in batch.events)
         else:
@@ -192,11 +275,24 @@ class RecordStore:
                     CaseEventRow.stream == batch.stream.value,
                 )
             ).scalar_one()
-        values = summary.model_dump(mode="python")
+        values = summary.model_dump(mode="python", include=set(SUMMARY_FIELDS))
         values["stream"] = summary.stream.value
         values["stamp_rank"] = STREAM_RANK[batch.stream]
         values["stamp_position"] = position
-        connection.execute(self._upsert_summary_statement, values)
+        written = connection.execute(self._upsert_summary_statement, values).first()
+        if written is not None:  # this batch's view of the case is the newest: so are its people
+            self._replace_allocations(connection, summary)
+
+    def _replace_allocations(self, connection: Connection, summary: CaseSummary) -> None:
+        connection.execute(
+            delete(CaseAllocationRow).where(CaseAllocationRow.case_id == summary.case_id)
+        )
+        rows = [
+            {"case_id": summary.case_id, "role": role, "person_id": person}
+            for role, person in sorted(summary.allocated.items())
+        ]
+        if rows:
+            connection.execute(insert(CaseAllocationRow), rows)
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -216,6 +312,14 @@ class RecordStore:
     def summary(self, case_id: str) -> CaseSummary | None:
         rows = self._summaries([CaseSummaryRow.case_id == case_id])
         return rows[0] if rows else None
+
+    def scope(self, case_id: str) -> CaseScope | None:
+        """Who the case belongs to (procedure, team, area, allocated people), for the scoping
+        rules; None while the record has no summary of the case."""
+        summary = self.summary(case_id)
+        if summary is None:
+            return None
+        return scope_of(summary.procedure_id, summary.team, summary.area, summary.allocated)
 
     def find(self, case_reference: str) -> list[CaseSummary]:
         """The cases with exactly this reference (a child may have several), newest first."""
@@ -270,13 +374,45 @@ class RecordStore:
         try:
             with self.engine.connect() as connection:
                 rows = connection.execute(query).all()
+                allocated: dict[str, dict[str, str]] = {}
+                if rows:
+                    people = connection.execute(
+                        select(CaseAllocationRow).where(
+                            CaseAllocationRow.case_id.in_([row.case_id for row in rows])
+                        )
+                    ).all()
+                    for person in people:
+                        allocated.setdefault(person.case_id, {})[person.role] = person.person_id
         except SQLAlchemyError as error:
             raise self._unavailable(error) from error
-        return [_summary_from_row(row) for row in rows]
+        return [_summary_from_row(row, allocated.get(row.case_id, {})) for row in rows]
 
 
-def _summary_from_row(row: Any) -> CaseSummary:
-    return CaseSummary.model_validate({name: getattr(row, name) for name in SUMMARY_FIELDS})
+def _summary_from_row(row: Any, allocated: dict[str, str]) -> CaseSummary:
+    values = {name: getattr(row, name) for name in SUMMARY_FIELDS}
+    return CaseSummary.model_validate({**values, "allocated": allocated})
+
+
+def scope_condition(person: Person) -> ColumnElement[bool]:
+    """The cases ``person`` may see, as a condition on ``case_summaries``: exactly
+    :func:`domain.scoping.may_see` (allocated to them; or, through a case role other than the
+    caseholder's, in one of their teams or areas, or any case when they are service-wide)."""
+    table = CaseSummaryRow
+    if not person.active:
+        return false()
+    allocated = exists().where(
+        CaseAllocationRow.case_id == table.case_id, CaseAllocationRow.person_id == person.id
+    )
+    if not unit_roles(person):
+        return allocated
+    if person.service_wide:
+        return true()
+    units: list[ColumnElement[bool]] = [allocated]
+    if person.teams:
+        units.append(table.team.in_(sorted(person.teams)))
+    if person.areas:
+        units.append(table.area.in_(sorted(person.areas)))
+    return or_(*units)
 
 
 def _conditions(filters: CaseFilter) -> list[ColumnElement[bool]]:
@@ -290,10 +426,16 @@ def _conditions(filters: CaseFilter) -> list[ColumnElement[bool]]:
         conditions.append(table.procedure_id == filters.procedure_id)
     if filters.team is not None:
         conditions.append(table.team == filters.team)
+    if filters.area is not None:
+        conditions.append(table.area == filters.area)
+    if filters.visible_to is not None:
+        conditions.append(scope_condition(filters.visible_to))
     if filters.outcome is not None:
         conditions.append(table.outcome == filters.outcome)
     if filters.awaiting_role is not None:
         conditions.append(table.awaiting_role == filters.awaiting_role)
+    if filters.awaiting_roles is not None:
+        conditions.append(table.awaiting_role.in_(sorted(filters.awaiting_roles)))
     if filters.reference is not None:
         if filters.reference_match == "exact":
             conditions.append(table.case_reference == filters.reference)

@@ -7,9 +7,14 @@ file only wires them together and turns expected errors into one plain line, not
 from __future__ import annotations
 
 import argparse
+import atexit
+import contextlib
 import importlib
+import os
 import sys
+import traceback
 from collections.abc import Sequence
+from typing import NoReturn
 
 # Modules that each define ``add_parser(subparsers)``; the parser's ``handler`` does the work.
 COMMAND_MODULES = [
@@ -22,6 +27,9 @@ COMMAND_MODULES = [
     "starters.web_command",
     "starters.users_command",
     "starters.db_command",
+    "starters.audit_command",
+    "starters.report_command",
+    "starters.simulate_command",
 ]
 
 
@@ -40,17 +48,55 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None:  # the process is this command (the ``icpc`` script): see ``leave``
+        leave(status_of(sys.argv[1:]))
     from domain.procedure import ProcedureError
+    from starters.file_modes import owner_only_files
 
     args = build_parser().parse_args(argv)
     try:
-        result = args.handler(args)
+        with owner_only_files():  # what a command (or its children) creates: 0600, 0700
+            result = args.handler(args)
     except (CommandError, ProcedureError) as error:
         print(f"icpc {args.command}: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
     return int(result or 0)
+
+
+def status_of(argv: Sequence[str]) -> int:
+    """The command's exit status: ``main``'s, argparse's (usage, --help), or 1 with the
+    traceback for an error no command expected."""
+    try:
+        return main(argv)
+    except SystemExit as exit_:
+        if exit_.code is None or isinstance(exit_.code, int):
+            return exit_.code or 0
+        print(exit_.code, file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # whoever read the output stopped early (``icpc cases | head``)
+        return 1
+    except Exception:
+        traceback.print_exc()
+        return 1
+
+
+def leave(status: int) -> NoReturn:
+    """End the process with the command's own status, once its work is done.
+
+    The Temporal SDK's Rust runtime keeps threads that outlive the command's event loop; when
+    the interpreter tears itself down they may still call into it, and about one command in
+    ten printed its result and then aborted ("Fatal Python error: PyGILState_Release", exit
+    134) or crashed (temporalio/sdk-python#300, still open for SDK 1.35). So the command runs
+    what would run at exit (atexit handlers: logging, tracing exporters), flushes its output,
+    and leaves with ``os._exit``, skipping only the teardown."""
+    with contextlib.suppress(Exception):
+        atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):  # a closed pipe (``icpc cases | head``)
+            stream.flush()
+    os._exit(status)
 
 
 if __name__ == "__main__":

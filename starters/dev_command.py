@@ -105,7 +105,20 @@ def search_attribute_flags() -> list[str]:
     ]
 
 
+def codec_endpoint(args: argparse.Namespace) -> str:
+    """The web form's codec server (``web.codec``), which the Web UI asks to decode payloads."""
+    return f"http://{HOST}:{args.web_port}/codec"
+
+
+def ui_origins(args: argparse.Namespace) -> str:
+    """The Web UI's origins, whichever name the browser was given: allowed to call the codec."""
+    return f"http://{HOST}:{args.ui_port},http://localhost:{args.ui_port}"
+
+
 def server_command(args: argparse.Namespace) -> list[str]:
+    # Support staff signed in to the web form with the support role read decoded payloads in
+    # the Web UI; without the form there is nothing to decode them.
+    codec = [] if args.no_web else ["--ui-codec-endpoint", codec_endpoint(args)]
     return [
         str(TEMPORAL),
         "server",
@@ -118,6 +131,7 @@ def server_command(args: argparse.Namespace) -> list[str]:
         str(args.port),
         "--ui-port",
         str(args.ui_port),
+        *codec,
         *search_attribute_flags(),
     ]
 
@@ -133,6 +147,7 @@ def child_environment(args: argparse.Namespace) -> dict[str, str]:
         ICPC_SMTP_PORT=str(args.mail_port),
         ICPC_SMTP_STARTTLS="0",
         PYTHONUNBUFFERED="1",
+        ICPC_CODEC_CORS_ORIGINS=ui_origins(args),
     )
     # The case record (and the shared email ledger): a SQLite file in the data folder, unless
     # ICPC_DATABASE_URL already points elsewhere (PostgreSQL, say).
@@ -140,8 +155,9 @@ def child_environment(args: argparse.Namespace) -> dict[str, str]:
     env.pop("ICPC_OUTBOX_DB", None)
     env.pop("ICPC_SMTP_USERNAME", None)
     env.pop("ICPC_SMTP_PASSWORD", None)
-    from workers.encryption import ensure_key_file
+    from workers.encryption import OFF_SETTING, ensure_key_file
 
+    env.pop(OFF_SETTING, None)  # the whole product, as it runs for real: always encrypted
     if not env.get("ICPC_PAYLOAD_KEY"):
         # Payloads are encrypted on the embedded default too; the key stays in the data folder.
         env["ICPC_PAYLOAD_KEY_FILE"] = str(ensure_key_file(args.data_dir / "payload-key"))
@@ -240,12 +256,22 @@ def run(args: argparse.Namespace) -> int:
     args.data_dir.chmod(0o700)  # case data: the owner's only
     mail_dir = args.data_dir / "mail"
     env = child_environment(args)
+    from starters.file_modes import check_at_start, product_files
+
+    # What an earlier run (or another tool) left open to other users is made owner-only.
+    check_at_start("dev", product_files(env, data_folder=args.data_dir))
     from records.database import RecordStoreError, upgrade
 
     try:
         upgrade(env["ICPC_DATABASE_URL"])  # creates the record, or brings it up to this release
     except RecordStoreError as error:
         raise CommandError(str(error)) from None
+    from starters.demo_people import DEMO_PEOPLE, seed_demo_people
+
+    # The embedded record with no people yet gets the quick start's demo people and tokens.
+    if not os.environ.get("ICPC_DATABASE_URL"):
+        seed_demo_people(env["ICPC_DATABASE_URL"], args.data_dir)
+    demo_tokens = args.data_dir / "tokens"
     address = f"{HOST}:{args.port}"
 
     def on_sigterm(*_: object) -> None:
@@ -262,12 +288,17 @@ def run(args: argparse.Namespace) -> int:
             flush=True,
         )
         asyncio.run(_wait_for_server(address, server, time.monotonic() + SERVER_START_TIMEOUT))
+        # The server made its database itself (under this process's umask 077): make sure.
+        check_at_start("dev", [args.data_dir / f"temporal.db{end}" for end in ("", "-wal", "-shm")])
 
         lines = [
             f"  Temporal gRPC     {address}",
             f"  Temporal Web UI   http://{HOST}:{args.ui_port}",
             f"  Case record       {_shown(env['ICPC_DATABASE_URL'])}",
         ]
+        if demo_tokens.is_dir():
+            demo = ", ".join(p.id for p in DEMO_PEOPLE if (demo_tokens / p.id).exists())
+            lines.append(f"  Demo tokens       {demo_tokens}/ ({demo}): --token-file")
         children.append(
             _spawn(
                 "mailsink",
@@ -309,6 +340,7 @@ def run(args: argparse.Namespace) -> int:
                 )
             )
             lines.append(f"  Web form          http://{HOST}:{args.web_port}")
+            lines.append(f"  Codec server      {codec_endpoint(args)}  (support role, for the UI)")
             lines.append(f"  Web metrics       http://{HOST}:{args.web_metrics_port}/metrics")
             lines.append(f"  Web readiness     http://{HOST}:{args.web_port}/readyz")
         else:

@@ -22,11 +22,13 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from activities.mail_sink import is_loopback, port_is_free, start_mail_sink
     from starters.cli import CommandError
+    from starters.file_modes import check_at_start
 
     if not is_loopback(args.host):
         raise CommandError(f"the mail sink only listens on loopback, not {args.host}")
     if not port_is_free(args.host, args.port):
         raise CommandError(f"port {args.port} on {args.host} is already in use")
+    check_at_start("mailsink", [args.dir])  # every email kept: owner-only (0700, 0600)
     controller = start_mail_sink(args.dir, args.host, args.port)
     print(f"Mail sink on smtp://{args.host}:{args.port}, saving to {args.dir}/", flush=True)
     stop = threading.Event()

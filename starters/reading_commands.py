@@ -52,6 +52,7 @@ def show(args: argparse.Namespace) -> int:
     store = session.record_if_any()
 
     async def go() -> tuple[str, CaseState | PlanState | None]:
+        from temporalio.client import WorkflowQueryFailedError
         from temporalio.service import RPCError, RPCStatusCode
 
         from contracts.client import find_case_id, read_path
@@ -62,9 +63,15 @@ def show(args: argparse.Namespace) -> int:
         try:
             return case_id, await read_path(client, case_id, stream)
         except RPCError as error:
+            if error.status in (RPCStatusCode.CANCELLED, RPCStatusCode.DEADLINE_EXCEEDED):
+                raise CommandError(
+                    f"{case_id} did not answer in time: is a worker running (`icpc worker`)?"
+                ) from None
             if error.status != RPCStatusCode.NOT_FOUND:
                 raise
             return case_id, None  # deleted after retention: the record holds it
+        except WorkflowQueryFailedError as error:  # still being set up, say: its own words
+            raise CommandError(f"{case_id}: {_lower_first(error.message)}") from None
 
     case_id, state = session.run(go())
     summary = store.summary(case_id) if store else None
@@ -93,6 +100,10 @@ def show(args: argparse.Namespace) -> int:
     else:
         print(RENDERERS[stream](state, now, timeline))
     return 0
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
 
 
 def _local(at: datetime | None) -> str:
@@ -196,9 +207,10 @@ def cases(args: argparse.Namespace) -> int:
     for row in page.rows:
         late = "yes" if row.out_of_timescale else ""
         deadline = _local(row.deadline)[:16] if row.is_open else f"closed {row.closed_reason}"
+        failing = "  email failing" if row.email_failing and row.is_open else ""
         print(
             f"{row.case_id:<52} {row.stage:<26} {deadline:<17} {(row.awaiting_role or ''):<24}"
-            f" {late}"
+            f" {late:<4}{failing}".rstrip()
         )
     print(f"page {page.page} of {page.pages} ({page.total} case(s))")
     return 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from contracts.case import (
     DecisionRequest,
     case_workflow_id,
     initial_search_attributes,
+    procedure_sha256,
 )
 from domain import case_invitations, case_rules, case_views
 from domain.calendar import LONDON, WorkingDayTable, london_instant
@@ -52,7 +54,7 @@ from domain.decisions import (
 )
 from domain.planner import plan
 from domain.procedure import Procedure
-from procedures import get_procedure
+from procedures import get_procedure, load_all
 
 ALL_PROCEDURES = (
     "bct-management-note",
@@ -361,11 +363,25 @@ async def start_running_case(
     return case
 
 
+@functools.cache
+def installed_hashes() -> frozenset[str]:
+    return frozenset(procedure_sha256(p) for p in load_all().values())
+
+
+def case_input(start: CaseStart, proc: Procedure) -> CaseInput:
+    """The start input as the faces send it, the procedure by its content hash, when ``proc``
+    is installed as it is. A procedure a test changed goes whole (the input of cases started
+    before procedures travelled by reference, still taken): no worker could find it by hash."""
+    if procedure_sha256(proc) in installed_hashes():
+        return CaseInput.by_reference(start, proc)
+    return CaseInput(start=start, procedure=proc)
+
+
 async def start_case_workflow(
     client: Client, start: CaseStart, proc: Procedure, task_queue: str
 ) -> WorkflowHandle[Any, Any]:
     """Start a case as ``icpc start`` does (same id, policies, search attributes, summary)."""
-    case = CaseInput(start=start, procedure=proc)
+    case = case_input(start, proc)
     return await client.start_workflow(
         CASE_WORKFLOW,
         case,
@@ -385,3 +401,37 @@ def unique(prefix: str) -> str:
 
 def idempotency_keys(messages: Sequence[Message]) -> list[str]:
     return [str(m["X-ICPC-Idempotency-Key"]) for m in messages]
+
+
+def person_token(
+    person_id: str,
+    *roles: str,
+    teams: Sequence[str] = (),
+    areas: Sequence[str] = (),
+    service_wide: bool = False,
+) -> str:
+    """A person in the case record the session's workers share (``ICPC_DATABASE_URL``), and a
+    new command-line token for them. The person is added once; later calls issue new tokens."""
+    from records.database import database_url, ensure_ready, make_engine
+    from records.people import PeopleStore
+
+    url = database_url()
+    # Created if need be, else only checked (once a process): Alembic's upgrade is not safe
+    # beside another in a worker's activity thread of this process.
+    ensure_ready(url)
+    engine = make_engine(url)
+    try:
+        people = PeopleStore(engine)
+        if people.get(person_id) is None:
+            people.add(
+                person_id,
+                roles=roles,
+                name=person_id.title(),
+                email=f"{person_id}@staff.example.org",
+                teams=teams,
+                areas=areas,
+                service_wide=service_wide,
+            )
+        return people.issue_token(person_id, label="test")
+    finally:
+        engine.dispose()

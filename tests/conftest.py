@@ -39,7 +39,9 @@ async def register_search_attributes(client: Client) -> None:
 
 @pytest.fixture(autouse=True)
 def no_payload_key_from_the_project_folder(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests choose their own data converter; a developer's var/payload-key must not leak in."""
+    """Tests choose their own data converter; a developer's var/payload-key must not leak in.
+    Encryption off said on purpose: without it every client refuses to send."""
+    monkeypatch.setenv("ICPC_PAYLOAD_ENCRYPTION", "off")
     monkeypatch.setenv("ICPC_PAYLOAD_KEY_FILE", "")
     monkeypatch.delenv("ICPC_PAYLOAD_KEY", raising=False)
 

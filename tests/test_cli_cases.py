@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio.api.common.v1 import WorkflowExecution
@@ -19,6 +20,7 @@ from activities.record import record_store
 from contracts.case import TASK_QUEUE
 from domain.calendar import LONDON
 from starters.cli import main
+from tests.case_helpers import person_token
 from workers.main import build_worker
 
 
@@ -26,9 +28,12 @@ from workers.main import build_worker
 async def cli_env(
     dev_env: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch, smtp_server: object
 ) -> AsyncIterator[WorkflowEnvironment]:
-    """The CLI pointed at the dev server (TEMPORAL_ADDRESS), with a worker on the task queue."""
+    """The CLI pointed at the dev server (TEMPORAL_ADDRESS), with a worker on the task queue,
+    acting as a service-wide operator of the conference service (ICPC_PERSON_TOKEN)."""
     monkeypatch.setenv("TEMPORAL_ADDRESS", dev_env.client.service_client.config.target_host)
     monkeypatch.setenv("TEMPORAL_NAMESPACE", dev_env.client.namespace)
+    operator = person_token("cli-bss", "cp_conference_service", service_wide=True)
+    monkeypatch.setenv("ICPC_PERSON_TOKEN", operator)
     async with build_worker(dev_env.client, TASK_QUEUE):
         yield dev_env
 
@@ -51,6 +56,17 @@ def reference(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
+def acting_as(folder: Path, person_id: str, *roles: str, **units: Any) -> list[str]:
+    """``--token-file`` arguments that act as the person (added once to the session's record)."""
+    path = folder / f"{person_id}.token"
+    path.write_text(person_token(person_id, *roles, **units))
+    path.chmod(0o600)
+    return ["--token-file", str(path)]
+
+
+SOL = "--contact", "social_worker:Sol Worker:sol@example.org:sol"  # allocates the case to sol
+
+
 async def test_start_twice_points_to_the_existing_case(
     cli_env: WorkflowEnvironment, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -71,22 +87,24 @@ async def test_start_twice_points_to_the_existing_case(
 
 
 async def test_decide_accepts_and_refuses_with_the_reason(
-    cli_env: WorkflowEnvironment, capsys: pytest.CaptureFixture[str]
+    cli_env: WorkflowEnvironment, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     ref = reference("DEC")
     await icpc(
         capsys, "start", "--procedure", "bct-management-note", "--case-reference", ref,
-        "--family-reference", "FAM-2", "--strategy-date", recent_working_day(),
+        "--family-reference", "FAM-2", "--strategy-date", recent_working_day(), *SOL,
     )  # fmt: skip
+    hal = acting_as(tmp_path, "hal", "area_head_of_service", service_wide=True)
     code, out, _ = await icpc(
         capsys, "decide", ref, "approve_delay", "--by", "hal", "--role", "area_head_of_service",
-        "--reason", "fine",
+        "--reason", "fine", *hal,
     )  # fmt: skip
     assert code == 1
     assert out.startswith("refused: No delay has been requested")
 
+    sol = acting_as(tmp_path, "sol", "social_worker")
     code, out, _ = await icpc(
-        capsys, "decide", ref, "confirm_icpc", "--by", "sol", "--role", "social_worker"
+        capsys, "decide", ref, "confirm_icpc", "--by", "sol", "--role", "social_worker", *sol
     )
     assert code == 0 and out.startswith("accepted: ICPC confirmed")
 
@@ -140,19 +158,22 @@ async def test_import_starts_good_rows_names_bad_ones_and_never_starts_twice(
 
 
 async def test_a_case_deleted_from_temporal_is_still_shown_from_the_record(
-    cli_env: WorkflowEnvironment, capsys: pytest.CaptureFixture[str]
+    cli_env: WorkflowEnvironment, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     """Retention: after Temporal deletes a closed case, `icpc show` and `icpc cases` read its
     whole history from the case record."""
     ref = reference("RET")
     await icpc(
         capsys, "start", "--procedure", "bct-management-note", "--case-reference", ref,
-        "--family-reference", "FAM-9", "--strategy-date", recent_working_day(),
+        "--family-reference", "FAM-9", "--strategy-date", recent_working_day(), *SOL,
     )  # fmt: skip
-    await icpc(capsys, "decide", ref, "confirm_icpc", "--by", "sol", "--role", "social_worker")
+    sol = acting_as(tmp_path, "sol", "social_worker")
+    await icpc(
+        capsys, "decide", ref, "confirm_icpc", "--by", "sol", "--role", "social_worker", *sol
+    )
     code, out, _ = await icpc(
         capsys, "decide", ref, "withdraw_icpc", "--by", "sol", "--role", "social_worker",
-        "--reason", "Enquiry concluded: no ICPC needed",
+        "--reason", "Enquiry concluded: no ICPC needed", *sol,
     )  # fmt: skip
     assert code == 0, out
     store = record_store()

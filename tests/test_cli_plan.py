@@ -23,6 +23,7 @@ from contracts.case import TASK_QUEUE
 from domain.calendar import LONDON, WorkingDayCalendar, london_instant
 from starters import case_input
 from starters.cli import main
+from tests.case_helpers import person_token
 from workers.main import build_worker
 
 
@@ -42,6 +43,14 @@ async def icpc(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str
     out, err = capsys.readouterr()
     assert code == 0, err
     return code, out
+
+
+def acting_as(folder: Path, person_id: str, *roles: str, **units: bool) -> list[str]:
+    """``--token-file`` arguments that act as the person (added once to the session's record)."""
+    path = folder / f"{person_id}.token"
+    path.write_text(person_token(person_id, *roles, **units))
+    path.chmod(0o600)
+    return ["--token-file", str(path)]
 
 
 async def test_decisions_reach_the_plan_after_an_icpc_that_makes_one(
@@ -65,27 +74,31 @@ async def test_decisions_reach_the_plan_after_an_icpc_that_makes_one(
             [{"name": "Pat Parent", "role_or_relationship": "Parent", "email": "p@example.org"}]
         )
     )
+    # The case has no team or area: tam is allocated to it, the ISU and the chair serve every case.
+    tam = acting_as(tmp_path, "tam", "team_manager")
+    isu1 = acting_as(tmp_path, "isu1", "isu", service_wide=True)
+    chair1 = acting_as(tmp_path, "chair1", "cp_chair", service_wide=True)
     _, out = await icpc(
         capsys, "start", "--procedure", "isu-practitioner-guide", "--case-reference", ref,
         "--family-reference", "FAM-9", "--strategy-date", strategy.isoformat(),
-        "--contact", "team_manager:Tam Manager:tam@example.org:tam",
+        "--contact", "team_manager:Tam Manager:tam@example.org:tam", *isu1,
     )  # fmt: skip
     case_id = out.split()[1]
     signal = ["decide", case_id, "--signal"]
-    await icpc(capsys, *signal, "confirm_icpc", "--by", "tam", "--role", "team_manager")
+    await icpc(capsys, *signal, "confirm_icpc", "--by", "tam", "--role", "team_manager", *tam)
     await icpc(
         capsys, *signal, "receive_convening_sheet", "--by", "isu1", "--role", "isu",
-        "--invitees", str(invitees),
+        "--invitees", str(invitees), *isu1,
     )  # fmt: skip
     await icpc(
         capsys, *signal, "book_conference", "--by", "isu1", "--role", "isu",
-        "--when", f"{conference_day} 10:00", "--chair", "Chair C",
+        "--when", f"{conference_day} 10:00", "--chair", "Chair C", *isu1,
     )  # fmt: skip
     conference = london_instant(conference_day, time(10, 0))
     await env.sleep(conference - await env.get_current_time() + timedelta(hours=2))
     await icpc(
         capsys, *signal, "hold_conference", "--by", "chair1", "--role", "cp_chair",
-        "--outcome", "child_protection_plan",
+        "--outcome", "child_protection_plan", *chair1,
     )  # fmt: skip
 
     case: WorkflowHandle = env.client.get_workflow_handle(case_id)
@@ -96,7 +109,7 @@ async def test_decisions_reach_the_plan_after_an_icpc_that_makes_one(
     try:
         await icpc(
             capsys, "decide", case_id, "hold_core_group", "--signal", "--by", "tam",
-            "--role", "team_manager",
+            "--role", "team_manager", *tam,
         )  # fmt: skip
         for _ in range(50):
             _, out = await icpc(capsys, "show", case_id, "--plan", "--json")

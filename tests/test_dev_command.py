@@ -97,6 +97,11 @@ async def test_dev_starts_the_stack_and_ctrl_c_stops_every_child(tmp_path: Path)
                 time.sleep(0.2)
         assert len(list((tmp_path / "mail").glob("*.eml"))) == 1
         assert (tmp_path / "temporal.db").exists()
+        # Issue 12: everything under the data folder is its owner's only.
+        for path in [tmp_path, *tmp_path.rglob("*")]:
+            if not path.is_symlink():
+                wanted = 0o700 if path.is_dir() else 0o600
+                assert path.stat().st_mode & 0o777 == wanted, path
 
         # The worker serves Temporal's SDK metrics once it is up.
         deadline = time.monotonic() + 30

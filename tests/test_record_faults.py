@@ -136,7 +136,7 @@ def _process_env(smtp_server: MailCatcher, record_url: str) -> dict[str, str]:
         ICPC_DATABASE_URL=record_url,
         ICPC_SMTP_HOST=smtp_server.host,
         ICPC_SMTP_PORT=str(smtp_server.port),
-        ICPC_PAYLOAD_KEY_FILE="",  # the tests' client reads plain payloads
+        ICPC_PAYLOAD_ENCRYPTION="off",  # the tests' client reads plain payloads
         PYTHONPATH=str(ROOT),
     )
     return env
@@ -286,10 +286,11 @@ def test_a_worker_refuses_a_record_it_cannot_use_in_one_line(
     else:
         junk = tmp_path / "records.sqlite3"
         junk.write_bytes(os.urandom(4096))
+        junk.chmod(0o600)  # owner-only: else `icpc worker` first says it made it so
         url = f"sqlite:///{junk}"
     before = junk.read_bytes() if setup == "garbage" else b""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ICPC_", "TEMPORAL_"))}
-    env.update(ICPC_DATABASE_URL=url, ICPC_PAYLOAD_KEY_FILE="", PYTHONPATH=str(ROOT))
+    env.update(ICPC_DATABASE_URL=url, ICPC_PAYLOAD_ENCRYPTION="off", PYTHONPATH=str(ROOT))
     done = subprocess.run(
         [str(ICPC), "worker", "--task-queue", unique("never")],
         env=env,

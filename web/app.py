@@ -8,14 +8,15 @@ never names); the decider always comes from the session.
 
 This module puts the app together: what the pages share (:class:`web.dependencies.Services`,
 on ``app.state.web``, the case record among them), sessions and security headers, the error
-pages, and the routers: :mod:`web.signin`, :mod:`web.lists`, :mod:`web.case_pages`; the
-probes (:mod:`web.health`) and the request metrics (:mod:`web.metrics`, served on a bind of
-their own by ``icpc web --metrics-bind``).
+pages, and the routers: :mod:`web.signin` and :mod:`web.oidc` (single sign-on),
+:mod:`web.lists`, :mod:`web.case_pages`; the probes (:mod:`web.health`) and the request metrics (:mod:`web.metrics`, served on a bind of
+their own by ``icpc web --metrics-bind``); traces when OTEL_* asks (``workers.tracing``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -24,22 +25,38 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from procedures import load_all
-from web import case_pages, health, lists, signin
-from web.auth import SessionCodec, SignInThrottle, current_user
+from web import (
+    accounts,
+    audit_pages,
+    case_pages,
+    codec,
+    health,
+    lists,
+    oidc,
+    procedure_pages,
+    report_pages,
+    signin,
+)
+from web.auth import SessionKeeper, SignInThrottle
 from web.dependencies import ClientFactory, ClientHolder, Services, render, services
 from web.metrics import MetricsMiddleware, WebMetrics
+from web.oidc_provider import client_for
 from web.problems import Problem, SignInNeeded
 from web.record_access import RecordHolder
 from web.rendering import SERVICE_NAME, Renderer
 from web.settings import Settings
-from web.users import UserStore
+from web.transport import TransportSecurity
+from web.users import Accounts, known_roles
+from workers.tracing import instrument_web_app
 
 HERE = Path(__file__).parent
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self';"
-        " frame-ancestors 'none'; base-uri 'none'"
+        " frame-ancestors 'none'; base-uri 'none';"
+        # The procedure pages' diagram: bpmn-js from /static, and the BPMN it fetches.
+        " script-src 'self'; connect-src 'self'"
     ),
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -50,12 +67,19 @@ SECURITY_HEADERS = {
 def create_app(settings: Settings, client_factory: ClientFactory) -> FastAPI:
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, title=SERVICE_NAME)
     procedures = load_all()
+    people = Accounts(
+        settings.people_url,
+        roles=known_roles(role.id for p in procedures.values() for role in p.roles),
+        lifetime=timedelta(hours=settings.session_hours),
+        idle=timedelta(minutes=settings.session_minutes),
+        limits=settings.signin_limits,
+    )
     app.state.web = Services(
         settings=settings,
         renderer=Renderer(procedures, proxy_mode=settings.trust_proxy_headers),
-        sessions=SessionCodec(settings),
+        sessions=SessionKeeper(settings, people),
         throttle=SignInThrottle(base=settings.signin_delay),
-        users=UserStore(settings.users_file),
+        accounts=people,
         clients=ClientHolder(client_factory),
         procedures=procedures,
         records=RecordHolder(settings.record_url),
@@ -70,32 +94,55 @@ def create_app(settings: Settings, client_factory: ClientFactory) -> FastAPI:
     app.add_exception_handler(404, not_found)
     app.include_router(health.router)
     app.include_router(signin.router)
+    # Single sign-on with OpenID Connect, when ICPC_OIDC_ISSUER is set (web.oidc).
+    app.state.oidc = client_for(settings.oidc)
+    app.include_router(oidc.router)
     app.include_router(lists.router)
     app.include_router(case_pages.router)
+    app.include_router(procedure_pages.router)  # /procedures: each as a diagram and in words
+    app.include_router(accounts.router)
+    app.include_router(audit_pages.router)  # /admin/audit, for the admin role
+    report_pages.install(app)  # /reports and its CSV downloads, for managers
+    # /codec/decode for support staff's Temporal Web UI; its key and the UI's origins.
+    app.state.codec = codec.service_from_environment()
+    app.include_router(codec.router)
+    # Around the rest: over HTTPS (or a trusted proxy's X-Forwarded-Proto), HSTS and Secure
+    # cookies, on every answer.
+    app.add_middleware(TransportSecurity, trusted_proxy=settings.trusted_proxy)
+    # Traces (off unless OTEL_* asks): each request a span, the parent of its Temporal calls.
+    instrument_web_app(app)
     return app
 
 
 async def sessions_and_headers(
     request: Request, call_next: Callable[[Request], Awaitable[Response]]
 ) -> Response:
-    """The signed session in and out of its cookie, the user it names, and the headers every
-    page carries."""
+    """The session and its person, loaded from the database on every request, what changed
+    in it kept, and the headers every page carries."""
     if request.url.path in health.PATHS:  # probes: no session read, no cookie set
         response = await call_next(request)
         response.headers.update(SECURITY_HEADERS)
         response.headers["Cache-Control"] = "no-store"
         return response
     web = services(request)
-    session, expired = web.sessions.load(request)
-    if expired:  # told once, on the sign-in page
-        session["signed_out"] = True
-    request.state.session = session
-    request.state.user = current_user(request, web.settings, session)
-    response = await call_next(request)
-    web.sessions.save(response, request.state.session)
+    if request.url.path.startswith("/static/"):  # no session: nothing there is anyone's
+        response = await call_next(request)
+        response.headers.update(SECURITY_HEADERS)
+        return response
+    try:
+        await web.sessions.open(request)
+        response = await call_next(request)
+        await web.sessions.close(request, response)
+    except Problem as problem:  # the accounts' database cannot be used: a plain 503 page
+        request.state.user = None
+        response = await problem_page(request, problem)
     response.headers.update(SECURITY_HEADERS)
-    if not request.url.path.startswith("/static/"):
-        response.headers["Cache-Control"] = "no-store"
+    sso = oidc.oidc_client(request)
+    if sso is not None:  # the sign-out button's form leads on to the provider's logout
+        sources = " ".join(["form-action 'self'", *sso.form_action_sources()])
+        policy = SECURITY_HEADERS["Content-Security-Policy"]
+        response.headers["Content-Security-Policy"] = policy.replace("form-action 'self'", sources)
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 

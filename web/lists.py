@@ -1,5 +1,12 @@
-"""Lists of cases, from the case record: those waiting for the signed-in role, and every case
-(open, closed or both) with a filter form. Both are paged, the soonest deadline first.
+"""Lists of cases, from the case record: those waiting for the signed-in person, and every case
+(open, closed or both) with a filter form. Both are paged, the soonest deadline first, and
+both hold only the cases the person may see (:func:`domain.scoping.may_see`, as the record's
+SQL: ``CaseFilter(visible_to=...)``).
+
+"Waiting for me" holds the cases whose next decision is for one of the person's roles *and*
+which they may decide on in that role (:func:`domain.scoping.may_decide`): a team manager who
+also holds the social worker role sees the team's cases waiting for a team manager, and only
+the cases allocated to them among those waiting for a social worker.
 
 The record is written by the workflows a moment after each change. "Waiting for me" confirms
 each row of the page shown with its path (a few at a time, briefly), which also says what the
@@ -13,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlencode
@@ -29,14 +36,16 @@ from domain.calendar import LONDON
 from domain.case_record import CaseSummary, Stream
 from domain.case_state import Stage
 from domain.decisions import Outcome
+from domain.people import PRODUCT_ROLES, Person
 from domain.plan_state import PlanStage
+from domain.scoping import CaseScope, may_decide, scope_of
 from records.store import CaseFilter, CasePage, RecordStore
 from web.dependencies import render, require_user, services
 from web.pages import PAGES
 from web.presentation import STAGE_TAGS, DaysLeft, days_left, days_left_by_calendar
 from web.problems import Problem
 from web.rendering import words
-from web.users import User
+from web.users import acting_roles
 
 PAGE_SIZE = 50
 QUERY_TIMEOUT = 3.0  # seconds a path may take to answer for the waiting list
@@ -61,7 +70,7 @@ STAGES = {value for _, options in STAGE_GROUPS for value, _ in options}
 
 router = APIRouter()
 
-CurrentUser = Annotated[User, Depends(require_user)]
+CurrentUser = Annotated[Person, Depends(require_user)]
 
 
 # --- paging ------------------------------------------------------------------------------------
@@ -165,10 +174,25 @@ async def _live_client(request: Request) -> Client | None:
         return None
 
 
+def summary_scope(row: CaseSummary) -> CaseScope:
+    return scope_of(row.procedure_id, row.team, row.area, row.allocated)
+
+
+def decides_as(user: Person, role: str | None, scope: CaseScope) -> bool:
+    """Whether the person may act on the case in ``role`` (the role its next decision is for):
+    they hold it and the case is in their scope through it."""
+    return role is not None and bool(may_decide(user, role, [role], scope))
+
+
 @router.get("/waiting")
 async def waiting(request: Request, user: CurrentUser) -> Response:
-    filters = CaseFilter(is_open=True, awaiting_role=user.role)
+    filters = CaseFilter(is_open=True, awaiting_roles=user.roles, visible_to=user)
     found = await read_page(request, filters, page_number(request))
+    # The record lists by role and sight; acting in the awaited role may need more (a social
+    # worker acts only on the cases allocated to them, whatever else they may see).
+    found = replace(
+        found, rows=[r for r in found.rows if decides_as(user, r.awaiting_role, summary_scope(r))]
+    )
     client = await _live_client(request)
     if client is not None:
         limit = asyncio.Semaphore(PARALLEL_QUERIES)
@@ -196,10 +220,11 @@ async def waiting(request: Request, user: CurrentUser) -> Response:
                 days_left=days_left_by_calendar(calendar, row.deadline, now),
                 decisions=[],
             )
-        elif user.role not in state.awaiting_roles():
+        elif not any(decides_as(user, r, summary_scope(row)) for r in state.awaiting_roles()):
             continue  # the record is a moment behind: it has moved on
         else:
             path = page.contract.path
+            scope = summary_scope(row)
             item = Waiting(
                 url=page.url(row.case_id),
                 reference=row.case_reference,
@@ -207,12 +232,20 @@ async def waiting(request: Request, user: CurrentUser) -> Response:
                 stage=state.stage,
                 deadline=state.statutory_due,
                 days_left=days_left(state, now),
-                decisions=[path.title(k) for k in path.available(state, user.role, user.user)],
+                decisions=list(
+                    dict.fromkeys(
+                        path.title(k)
+                        for role in acting_roles(user)
+                        for k in path.available(state, role, user.id)
+                        if may_decide(user, role, state.procedure.roles_for(k), scope)
+                    )
+                ),
             )
         items.append(item)
     return render(
         request,
         "waiting.html",
+        roles=[r for r in acting_roles(user) if r not in PRODUCT_ROLES],
         items=items,
         total=found.total,
         live=client is not None,
@@ -244,8 +277,10 @@ class CaseSearch:
             if value and value != getattr(default, name)
         }
 
-    def filters(self) -> CaseFilter:
+    def filters(self, person: Person) -> CaseFilter:
+        """The search, over the cases ``person`` may see."""
         return CaseFilter(
+            visible_to=person,
             is_open=STATUSES[self.status][1],
             stage=self.stage or None,
             procedure_id=self.procedure or None,
@@ -296,7 +331,7 @@ class CaseListRow:
 async def all_cases(request: Request, user: CurrentUser) -> Response:
     procedures = services(request).procedures
     search, errors = read_search(request.query_params, procedures)
-    found = await read_page(request, search.filters(), page_number(request))
+    found = await read_page(request, search.filters(user), page_number(request))
     now = datetime.now(LONDON)
     rows = [
         CaseListRow(

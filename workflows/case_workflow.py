@@ -13,9 +13,10 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import SearchAttributeUpdate
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.planning import PlanRequest, PlanResult, plan_case
+    from activities.planning import UNKNOWN_PROCEDURE, PlanRequest, PlanResult, plan_case
     from contracts import search_attributes as sa
     from contracts.case import (
         CASE_WORKFLOW,
@@ -26,12 +27,15 @@ with workflow.unsafe.imports_passed_through():
         CaseResult,
         DecisionRequest,
         DecisionResult,
+        ProcedureRef,
+        shared_procedure,
     )
     from domain import case_invitations, case_views
     from domain.case_rules import CASE_PATH
     from domain.case_state import CaseState
     from domain.decisions import Outcome
     from domain.path import Effects
+    from domain.procedure import Procedure
     from workflows.decision_loop import DecisionLoop
     from workflows.plan_seam import start_plan_workflow
     from workflows.visibility import path_attributes
@@ -41,6 +45,33 @@ PLAN_TIMEOUT = timedelta(seconds=30)
 NOTICE_PATCH = "notice-at-invitations"
 # Cases started before the conference service was told at start (000 action 3) replay without.
 START_NOTICE_PATCH = "start-notice"
+# Cases started before procedures travelled by reference (id and content hash) replay sending
+# the whole procedure in every plan; since, the first plan brings it into history once.
+PROCEDURE_BY_REFERENCE_PATCH = "procedure-by-reference"
+
+
+async def plan_by_reference(
+    request: PlanRequest, procedure: Procedure | None, summary: str
+) -> tuple[PlanResult, bool]:
+    """The planning activity, and whether the procedure had to go whole. A request by
+    reference that reaches a worker without that version of the procedure
+    (``UnknownProcedureVersion``) is sent again with the whole procedure the workflow holds: a
+    file edited mid-case never changes a running case (and its later plans go whole at once)."""
+    try:
+        result: PlanResult = await workflow.execute_activity(
+            plan_case, request, start_to_close_timeout=PLAN_TIMEOUT, summary=summary
+        )
+        return result, False
+    except ActivityError as error:
+        cause = error.cause
+        unknown = isinstance(cause, ApplicationError) and cause.type == UNKNOWN_PROCEDURE
+        if not unknown or procedure is None or request.procedure is not None:
+            raise
+    whole = request.model_copy(update={"procedure": procedure, "procedure_ref": None})
+    result = await workflow.execute_activity(
+        plan_case, whole, start_to_close_timeout=PLAN_TIMEOUT, summary=summary
+    )
+    return result, True
 
 
 def search_attributes(
@@ -54,6 +85,11 @@ class IcpcCaseWorkflow:
     @workflow.init
     def __init__(self, case: CaseInput) -> None:
         self._input = case
+        # Known from the input (cases started before), or from the first plan.
+        self._procedure: Procedure | None = case.procedure
+        self._by_reference = False
+        self._reference: ProcedureRef | None = None
+        self._whole = False  # a worker did not have this version: plans send it whole
         self._loop: DecisionLoop[CaseState] = DecisionLoop(
             CASE_PATH,
             details=case_views.stage_details,
@@ -65,12 +101,22 @@ class IcpcCaseWorkflow:
 
     @workflow.run
     async def run(self, case: CaseInput) -> CaseResult:
+        self._by_reference = workflow.patched(PROCEDURE_BY_REFERENCE_PATCH)
+        if self._by_reference:
+            self._reference = case.procedure_ref
+        elif self._procedure is None:  # only this release starts a case by reference
+            raise ApplicationError("A case by reference needs the release that started it.")
         planned = await self._plan(None, with_calendar=True)
         assert planned.calendar is not None
+        if self._procedure is None:
+            self._procedure = planned.procedure  # the one copy in this case's history
+        assert self._procedure is not None
+        if self._reference is not None:  # one copy in memory for every case under it
+            self._procedure = shared_procedure(self._procedure, self._reference.sha256)
         state = CaseState(
             case_id=workflow.info().workflow_id,
             start=case.start,
-            procedure=case.procedure,
+            procedure=self._procedure,
             calendar=planned.calendar,
         )
         state.apply_schedule(planned.schedule)
@@ -116,17 +162,25 @@ class IcpcCaseWorkflow:
                 case_invitations.invitations_sent(state, workflow.now(), out.count, out.short)
 
     async def _plan(self, state: CaseState | None, *, with_calendar: bool) -> PlanResult:
-        return await workflow.execute_activity(
-            plan_case,
-            PlanRequest(
-                procedure=self._input.procedure,
-                strategy_discussion=self._input.start.strategy_discussion,
-                anchors=state.anchors() if state else {},
-                with_calendar=with_calendar,
-            ),
-            start_to_close_timeout=PLAN_TIMEOUT,
-            summary="Compute due dates",
+        """By reference (the procedure's id and hash), the first plan asking for the procedure
+        when the input did not carry it; before, with the whole procedure each time."""
+        whole = not self._by_reference or self._whole
+        request = PlanRequest(
+            procedure=self._procedure if whole else None,
+            procedure_ref=None if whole else self._reference,
+            strategy_discussion=self._input.start.strategy_discussion,
+            anchors=state.anchors() if state else {},
+            with_calendar=with_calendar,
+            with_procedure=self._procedure is None,
         )
+        if not self._by_reference:
+            result: PlanResult = await workflow.execute_activity(
+                plan_case, request, start_to_close_timeout=PLAN_TIMEOUT, summary="Compute due dates"
+            )
+            return result
+        result, went_whole = await plan_by_reference(request, self._procedure, "Compute due dates")
+        self._whole = self._whole or went_whole
+        return result
 
     # --- decisions and what the outside sees ------------------------------------------------
 

@@ -31,8 +31,9 @@ with workflow.unsafe.imports_passed_through():
         milestone_marks,
         new_events,
     )
-    from domain.outbox import EmailPurpose
+    from domain.outbox import EmailPurpose, OutgoingEmail
     from domain.path import Effects, Path, PathState, Refusal
+    from workflows import trace_context
     from workflows.mail_delivery import MailDelivery
 
 # Paths started before the case record existed replay without writing to it.
@@ -62,13 +63,14 @@ class DecisionLoop(Generic[S]):
         self.ready = False  # the path's due dates are planned: decisions can be checked
         self.handing_over = False  # this run is about to continue as new
         self.early: list[Any] = []  # signals that came before the path was ready
-        self.mail = MailDelivery(self._delivery_changed)
+        self.mail = MailDelivery(self._delivery_changed, waiting=self._queued_emails)
         self._details = details
         self._search_attributes = search_attributes
         self._paused = paused
         self._pause_reason = pause_reason
         self._summary = summary
-        self._effects: list[Effects] = []
+        # Each with the tracing context of what queued it (the decision's trace; off: None).
+        self._effects: list[tuple[Effects, trace_context.Captured]] = []
         self._woken = False
         self._busy = False  # carrying out effects: the record waits for the path to settle
         self._recording = False
@@ -97,8 +99,9 @@ class DecisionLoop(Generic[S]):
             self.add(self.path.on_clock(state, workflow.now()))
             self._busy = True
             while self._effects:  # including effects queued while these run
-                effects = self._effects.pop(0)
-                await carry_out(effects)
+                effects, traced = self._effects.pop(0)
+                with trace_context.restored(traced):  # its emails in its decision's trace
+                    await carry_out(effects)
                 for email in effects.emails:
                     if email.purpose == EmailPurpose.ESCALATION:
                         self._count(metrics.ESCALATIONS_SENT)
@@ -110,7 +113,7 @@ class DecisionLoop(Generic[S]):
 
     def add(self, effects: Effects) -> None:
         """Queue effects to carry out in this round (a re-plan's escalations, say)."""
-        self._effects.append(effects)
+        self._effects.append((effects, trace_context.capture()))
 
     async def _wait_for_next_event(self) -> None:
         wake = self.path.next_wakeup(self.require_state())
@@ -149,7 +152,9 @@ class DecisionLoop(Generic[S]):
                 events=new_events(
                     state.timeline, self.recorded, state.milestones, self._marks, state.calendar
                 ),
-                summary=self._summary(state, workflow.now()),
+                summary=self._summary(state, workflow.now()).model_copy(
+                    update={"email_failing": self.mail.failing}
+                ),
             )
             await workflow.execute_activity(
                 record_case_events,
@@ -161,7 +166,10 @@ class DecisionLoop(Generic[S]):
             self.recorded, self._marks = upto, marks
 
     def _settled(self) -> bool:
-        """No decision's effects are still being carried out (a re-plan, say)."""
+        """No decision's effects are still being carried out (a re-plan, say), or the mail is
+        paused between rounds with no re-plan waiting (the record then says email failing)."""
+        if self.mail.paused:
+            return not any(effects.replan for effects, _ in self._effects)
         return not self._busy and not self._effects
 
     async def all_recorded(self) -> None:
@@ -227,8 +235,14 @@ class DecisionLoop(Generic[S]):
         return self.handing_over or (self.ready and state is not None and self._paused(state))
 
     def _queue(self, effects: Effects) -> None:
-        self._effects.append(effects)
+        self._effects.append((effects, trace_context.capture()))
         self._woken = True
+        if effects.emails:
+            self.mail.wake()  # a paused batch must not hold this decision's email back
+
+    def _queued_emails(self) -> list[OutgoingEmail]:
+        """The emails of effects not carried out yet (the mail goes out ahead of them)."""
+        return [email for effects, _ in self._effects for email in effects.emails]
 
     # --- what the outside sees ------------------------------------------------------------
 
@@ -250,6 +264,10 @@ class DecisionLoop(Generic[S]):
         if failing:
             self.require_state().record(
                 workflow.now(), "delivery_failing", "Email keeps failing; retrying"
+            )
+        elif self.mail.backs_off:  # and the record learns it is no longer failing
+            self.require_state().record(
+                workflow.now(), "delivery_restored", "Email is going out again"
             )
         self.publish()
 

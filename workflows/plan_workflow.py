@@ -17,7 +17,7 @@ from temporalio.common import SearchAttributeUpdate
 with workflow.unsafe.imports_passed_through():
     from activities.planning import PlanRequest, PlanResult, plan_case
     from contracts import search_attributes as sa
-    from contracts.case import DecisionResult
+    from contracts.case import DecisionResult, ProcedureRef, shared_procedure
     from contracts.plan import (
         DECIDE_SIGNAL,
         DECIDE_UPDATE,
@@ -31,7 +31,11 @@ with workflow.unsafe.imports_passed_through():
     from domain.path import Effects
     from domain.plan_rules import PLAN_PATH
     from domain.plan_state import PlanState
-    from workflows.case_workflow import PLAN_TIMEOUT
+    from workflows.case_workflow import (
+        PLAN_TIMEOUT,
+        PROCEDURE_BY_REFERENCE_PATCH,
+        plan_by_reference,
+    )
     from workflows.decision_loop import DecisionLoop
     from workflows.visibility import path_attributes
 
@@ -60,12 +64,18 @@ class IcpcPlanWorkflow:
         )
         self._loop.state = plan.state  # queries answer while the cycle is planned
         self._loop.early = list(plan.pending)
+        self._reference: ProcedureRef | None = None  # the plans by reference (since: patched)
+        self._whole = False  # a worker did not have this version: plans send it whole
 
     # --- the run -------------------------------------------------------------------------
 
     @workflow.run
     async def run(self, plan: PlanInput) -> PlanRunResult:
         state = self._loop.require_state()
+        if workflow.patched(PROCEDURE_BY_REFERENCE_PATCH):
+            self._reference = ProcedureRef.of(state.procedure)
+            # One copy in memory for every plan (and case) under this version of it.
+            state.case.procedure = shared_procedure(state.procedure, self._reference.sha256)
         if state.needs_planning:
             planned = await self._plan(state, with_calendar=True)
             state.apply_schedule(planned.schedule, planned.calendar)
@@ -113,18 +123,24 @@ class IcpcPlanWorkflow:
     async def _plan(self, state: PlanState, *, with_calendar: bool) -> PlanResult:
         """Due dates from the planning activity; at a new cycle, a fresh working-day table
         reaching from the last conference held past the next review."""
-        return await workflow.execute_activity(
-            plan_case,
-            PlanRequest(
-                procedure=state.procedure,
-                strategy_discussion=state.case.start.strategy_discussion,
-                anchors=state.anchors(),
-                with_calendar=with_calendar,
-                calendar_from=state.last_held_at,
-            ),
-            start_to_close_timeout=PLAN_TIMEOUT,
-            summary=f"Compute due dates for review {state.cycle}",
+        whole = self._reference is None or self._whole
+        request = PlanRequest(
+            procedure=state.procedure if whole else None,
+            procedure_ref=None if whole else self._reference,
+            strategy_discussion=state.case.start.strategy_discussion,
+            anchors=state.anchors(),
+            with_calendar=with_calendar,
+            calendar_from=state.last_held_at,
         )
+        summary = f"Compute due dates for review {state.cycle}"
+        if self._reference is None:  # runs from before procedures travelled by reference
+            result: PlanResult = await workflow.execute_activity(
+                plan_case, request, start_to_close_timeout=PLAN_TIMEOUT, summary=summary
+            )
+            return result
+        result, went_whole = await plan_by_reference(request, state.procedure, summary)
+        self._whole = self._whole or went_whole
+        return result
 
     # --- decisions and what the outside sees ------------------------------------------------
 

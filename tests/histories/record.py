@@ -177,9 +177,77 @@ async def record_plan_histories(env: WorkflowEnvironment, out: Path) -> list[Pat
     return saved
 
 
+# --- a procedure file edited mid-case (procedures by reference) ----------------------------------
+
+
+async def record_procedure_edited_history(env: WorkflowEnvironment, out: Path) -> list[Path]:
+    """A case started by reference (its procedure's id and content hash), whose worker then no
+    longer has that version (the file edited, the worker restarted): the plan by reference is
+    refused, sent again with the whole procedure, and the case's later plans go whole."""
+    from activities import planning
+
+    proc = procedure("bct-management-note")
+    task_queue = unique("record-edited")
+    known = planning.INSTALLED
+    with tempfile.TemporaryDirectory() as nothing_installed:
+        async with build_worker(env.client, task_queue=task_queue):
+            now = (await env.get_current_time()).astimezone(LONDON)
+            case = await start_running_case(
+                env, proc, now - timedelta(minutes=10), task_queue, "REC-EDITED"
+            )
+            planning.INSTALLED = planning.InstalledProcedures(Path(nothing_installed))
+            try:
+                state = await case.signal(decision(proc, "confirm_icpc"))
+                await case.signal(decision(proc, "receive_convening_sheet", invitees=invitees(1)))
+                await case.signal(
+                    book(proc, state.calendar.add_working_days(state.strategy_day, 12))
+                )
+                await case.signal(decision(proc, "withdraw_icpc", reason="No longer needed"))
+                await case.result()
+            finally:
+                planning.INSTALLED = known
+            history = await case.handle.fetch_history()
+    path = out / "case_procedure_edited_mid_case.json"
+    data = {"workflowId": case.handle.id, **json.loads(history.to_json())}
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    return [path]
+
+
+async def record_plan_by_reference_history(env: WorkflowEnvironment, out: Path) -> list[Path]:
+    """A plan started by a held case of an installed procedure: its plans go by reference (the
+    plan histories above use an invented procedure no worker has, so theirs go whole)."""
+    from tests.case_helpers import settle
+
+    proc = procedure("bct-management-note")
+    task_queue = unique("record-plan-ref")
+    async with build_worker(env.client, task_queue=task_queue):
+        now = (await env.get_current_time()).astimezone(LONDON)
+        case = await start_running_case(
+            env, proc, now - timedelta(minutes=10), task_queue, "REC-PLAN-REF"
+        )
+        state = await case.signal(decision(proc, "confirm_icpc"))
+        await case.signal(decision(proc, "receive_convening_sheet", invitees=invitees(1)))
+        await case.signal(book(proc, state.calendar.add_working_days(state.strategy_day, 12)))
+        state = await case.state()
+        assert state.booking is not None
+        await case.sleep_until(state.booking.starts_at + timedelta(hours=3))
+        await case.signal(decision(proc, "hold_conference", outcome="child_protection_plan"))
+        plan_id = (await case.result()).plan_workflow_id
+        assert plan_id is not None
+        await settle(env.client, plan_id)
+        plan = env.client.get_workflow_handle(plan_id)
+        await plan.terminate("recorded")
+        history = await plan.fetch_history()
+    path = out / "plan_by_reference_run1.json"
+    path.write_text(history.to_json() + "\n", encoding="utf-8")
+    return [path]
+
+
 RECORDERS: list[Callable[[WorkflowEnvironment, Path], Awaitable[list[Path]]]] = [
     record_case_histories,
     record_plan_histories,
+    record_procedure_edited_history,
+    record_plan_by_reference_history,
 ]
 
 
@@ -193,7 +261,7 @@ async def main(out: Path = HERE) -> None:
         os.environ.pop("ICPC_OUTBOX_DB", None)
         # The case record (and the email ledger) in a scratch SQLite file.
         os.environ["ICPC_DATABASE_URL"] = f"sqlite:///{Path(scratch) / 'records.sqlite3'}"
-        os.environ["ICPC_PAYLOAD_KEY_FILE"] = ""
+        os.environ["ICPC_PAYLOAD_ENCRYPTION"] = "off"
         os.environ.pop("ICPC_PAYLOAD_KEY", None)
         try:
             for recorder in RECORDERS:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from domain.case_record import RecordBatch, Stream
 from records.database import (
     RecordStoreError,
     State,
@@ -24,7 +25,7 @@ from records.outbox import OutboxLedger
 from records.store import RecordStore
 from starters import db_command
 from starters.cli import CommandError
-from tests.records.data import batch
+from tests.records.data import events
 
 
 def _execute(url: str, sql: str) -> None:
@@ -54,11 +55,25 @@ def _sqlite_file(tmp_path: Path) -> tuple[Path, str]:
 # --- migrations -------------------------------------------------------------------------------
 
 
+def _r0001_case(url: str, case_id: str, positions: range, stage: str) -> None:
+    """A case written as the first revision wrote it (its summary had fewer columns)."""
+    with RecordStore(url) as store:
+        store.append(RecordBatch(case_id=case_id, stream=Stream.CASE, events=events(positions)))
+    _execute(
+        url,
+        "INSERT INTO case_summaries (case_id, case_reference, family_reference, procedure_id,"
+        " stream, stage, is_open, strategy_discussion, icpc_deadline, deadline,"
+        " out_of_timescale, escalated, stamp_rank, stamp_position) VALUES"
+        f" ('{case_id}', 'REF-{case_id}', 'FAM-1', 'bct-management-note', 'case', '{stage}',"
+        " true, '2026-12-17 10:30:00', '2027-01-07 10:30:00', '2027-01-07 10:30:00', false,"
+        f" false, 0, {positions[-1]})",
+    )
+
+
 def test_an_upgrade_from_the_first_revision_keeps_every_row(database_url: str) -> None:
     assert upgrade(database_url, "r0001").revision == "r0001"
-    with RecordStore(database_url) as store:
-        store.append(batch("case-1", positions=range(4), stage="conference_booked"))
-        store.append(batch("case-2", positions=range(2)))
+    _r0001_case(database_url, "case-1", range(4), "conference_booked")
+    _r0001_case(database_url, "case-2", range(2), "awaiting_confirmation")
     before = status(database_url)
     assert (before.state, before.revision) == (State.BEHIND, "r0001")
     with pytest.raises(RecordStoreError, match="run `icpc db upgrade`"):

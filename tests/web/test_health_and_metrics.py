@@ -254,7 +254,7 @@ async def worker_process(
         "TEMPORAL_NAMESPACE": dev_env.client.namespace,
         "ICPC_DATABASE_URL": case_record,
         "ICPC_WORKER_HEALTH_BIND": f"127.0.0.1:{port}",
-        "ICPC_PAYLOAD_KEY_FILE": "",
+        "ICPC_PAYLOAD_ENCRYPTION": "off",
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "starters.cli", "worker", "--task-queue", unique("health-proc")],
