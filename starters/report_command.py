@@ -64,6 +64,15 @@ def add_parser(subparsers: Any) -> None:
     _formats(p)
     p.set_defaults(handler=run_out_of_timescale)
 
+    p = kinds.add_parser(
+        "send-monthly",
+        help="email a month's out-of-timescale lists to each area's managers now (a re-run"
+        " sends nothing twice)",
+    )
+    p.add_argument("--month", metavar="YYYY-MM", help="default: last month")
+    p.add_argument("--task-queue", default=None, help="the worker's task queue (icpc-cases)")
+    p.set_defaults(handler=run_send_monthly)
+
     p = kinds.add_parser("capacity", help="conferences expected per week, against capacity")
     p.add_argument("--weeks", type=int, default=4, help="how many weeks ahead (default 4)")
     _filters(p)
@@ -296,6 +305,41 @@ def run_out_of_timescale(args: argparse.Namespace) -> int:
         print(report.icpc_csv() if args.list == "icpc" else report.rcpc_csv(), end="")
     else:
         print(render_out_of_timescale(report, args.list))
+    return 0
+
+
+def run_send_monthly(args: argparse.Namespace) -> int:
+    """Start the monthly-reports workflow with a month (what the schedule does on the first
+    working day, without the month) and wait for it: the same activity, the same ledger."""
+    import uuid
+
+    from activities.monthly_reports import MonthlyReportsInput, MonthlyReportsResult
+    from contracts.case import TASK_QUEUE
+    from starters import session
+    from workers.schedules import MONTHLY_REPORTS_WORKFLOW_ID
+    from workflows.monthly_reports import MONTHLY_REPORTS_WORKFLOW
+
+    args.start = args.end = None
+    month = period_from(args, default=last_month(today()))
+    label = f"{month.start:%Y-%m}"
+
+    async def send() -> MonthlyReportsResult:
+        client = await session.client()
+        result: MonthlyReportsResult = await client.execute_workflow(
+            MONTHLY_REPORTS_WORKFLOW,
+            MonthlyReportsInput(month=label),
+            id=f"{MONTHLY_REPORTS_WORKFLOW_ID}-{label}-by-hand-{uuid.uuid4().hex[:8]}",
+            task_queue=args.task_queue or TASK_QUEUE,
+            result_type=MonthlyReportsResult,
+        )
+        return result
+
+    result = session.run(send())
+    print(
+        f"{result.month}: {result.sent} emails sent to the managers of {result.areas} areas,"
+        f" {result.skipped} already sent before (not sent again),"
+        f" {result.no_recipient} areas with nobody to send to"
+    )
     return 0
 
 

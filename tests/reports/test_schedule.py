@@ -223,3 +223,30 @@ def test_the_idempotency_key_holds_no_sign_in_id() -> None:
     key = idempotency_key("2026-10", "icpc", "north", "hos.north")
     assert "hos.north" not in key
     assert hashlib.sha256(b"hos.north").hexdigest()[:16] in key
+
+
+async def test_icpc_report_send_monthly_runs_the_same_workflow_and_sends_nothing_twice(
+    dev_env: WorkflowEnvironment,
+    smtp_server: MailCatcher,
+    record: RecordStore,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from starters.cli import main
+
+    expected = out_of_timescale_report(record, OCTOBER, PROCEDURES, AS_OF.date())
+    monkeypatch.setenv("TEMPORAL_ADDRESS", dev_env.client.service_client.config.target_host)
+    monkeypatch.setenv("TEMPORAL_NAMESPACE", dev_env.client.namespace)
+    async with build_worker(dev_env.client, task_queue=unique("monthly-cli")) as worker:
+        command = ["report", "send-monthly", "--month", "2026-10", "--task-queue"]
+        command.append(worker.task_queue)
+        assert await asyncio.to_thread(main, command) == 0
+        first = capsys.readouterr().out
+        sent = len(smtp_server.messages)
+        assert sent > 0 and first.startswith(f"2026-10: {sent} emails sent")
+        assert f"to the managers of {len(expected.areas)} areas" in first
+        smtp_server.clear()
+        assert await asyncio.to_thread(main, command) == 0
+        again = capsys.readouterr().out
+        assert again.startswith("2026-10: 0 emails sent") and f"{sent} already sent" in again
+        assert smtp_server.messages == []
