@@ -46,6 +46,7 @@ from activities.mail import _Outbox, _settings, build_message, deliver
 from activities.outbox_ledger import OutboxLedger
 from activities.record import record_store
 from activities.settings import MailSettings
+from contracts.metrics import record_report_seconds
 from domain.calendar import LONDON
 from domain.outbox import EmailPurpose, OutgoingEmail
 from domain.people import Person
@@ -56,7 +57,6 @@ from domain.vocabulary import DecisionKind
 from procedures import load_all
 from records.people import PeopleStore
 from records.reports_query import out_of_timescale_report
-from workers.metrics import observe_report
 
 log = structlog.get_logger("icpc")
 
@@ -258,7 +258,7 @@ def send_monthly_out_of_timescale(request: MonthlyReportsInput) -> MonthlyReport
     store = record_store()
     started = time.perf_counter()
     report = out_of_timescale_report(store, month, installed, today)
-    observe_report(REPORT, time.perf_counter() - started)
+    record_report_seconds(activity.metric_meter(), REPORT, time.perf_counter() - started)
     report = only_procedures(report, procedure_ids)
     people = PeopleStore(store.engine).all()
     settings = _settings()

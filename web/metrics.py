@@ -12,7 +12,6 @@ Management reports built in this process are timed too: :func:`observe_report` g
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -27,18 +26,15 @@ from prometheus_client import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from contracts.metrics import REPORT_BUCKETS, REPORT_SECONDS, report_label
+
 UNMATCHED = "unmatched"
 METHODS = frozenset({"GET", "HEAD", "POST"})
 # Seconds: a page is a Temporal query or a record read; a decision waits for its update.
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
-# Seconds: a report over a year of cases should take well under one.
-REPORT_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
-# A report's label is its name (``timeliness``, ``out-of-timescale``...), anything else "other".
-REPORT_NAME = re.compile(r"[a-z][a-z0-9_-]{0,39}")
-
 # Process-wide (reports are built wherever the web form is), shown by every app's registry.
-REPORT_SECONDS = Histogram(
-    "icpc_report_seconds",
+REPORT_SECONDS_HISTOGRAM = Histogram(
+    REPORT_SECONDS,
     "Time to build a management report, by report.",
     ("report",),
     buckets=REPORT_BUCKETS,
@@ -48,7 +44,7 @@ REPORT_SECONDS = Histogram(
 
 def observe_report(report: str, seconds: float) -> None:
     """One build of ``report`` took ``seconds`` (``icpc_report_seconds{report}``)."""
-    REPORT_SECONDS.labels(report if REPORT_NAME.fullmatch(report) else "other").observe(seconds)
+    REPORT_SECONDS_HISTOGRAM.labels(report_label(report)).observe(seconds)
 
 
 class WebMetrics:
@@ -73,7 +69,7 @@ class WebMetrics:
             buckets=BUCKETS,
             registry=self.registry,
         )
-        self.registry.register(REPORT_SECONDS)
+        self.registry.register(REPORT_SECONDS_HISTOGRAM)
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         shown = method if method in METHODS else "other"

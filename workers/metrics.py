@@ -19,7 +19,6 @@ import asyncio
 import contextlib
 import ipaddress
 import os
-import re
 from collections.abc import AsyncIterator, Callable, Mapping
 
 from sqlalchemy import func, select
@@ -28,7 +27,13 @@ from temporalio import activity
 from temporalio.common import MetricMeter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
-from contracts.metrics import RECORD_WRITE_BUCKETS, RECORD_WRITE_SECONDS
+from contracts.metrics import (
+    RECORD_WRITE_BUCKETS,
+    RECORD_WRITE_SECONDS,
+    REPORT_BUCKETS,
+    REPORT_SECONDS,
+    record_report_seconds,
+)
 from records.database import RecordStoreError
 from records.schema import CaseSummaryRow
 from records.store import RecordStore
@@ -37,12 +42,6 @@ from workers.log_setup import get_logger
 METRICS_ENV = "ICPC_METRICS_BIND"
 OPEN_CASES = "icpc_open_cases"  # gauge: procedure, stage
 OPEN_CASES_EVERY = 30.0  # seconds between two counts of the case record
-REPORT_SECONDS = "icpc_report_seconds"  # histogram: report
-# Seconds: a report over a year of cases should take well under one.
-REPORT_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0]
-# A report's label is its name (``timeliness``, ``out-of-timescale``...): anything else is
-# counted as "other", so no case reference can become a label.
-REPORT_NAME = re.compile(r"[a-z][a-z0-9_-]{0,39}")
 
 # The process's own meter (the metrics runtime's): no-op until ``metrics_runtime`` makes one.
 _meter: MetricMeter = MetricMeter.noop
@@ -99,11 +98,7 @@ def observe_report(report: str, seconds: float) -> None:
     ``/metrics``. From an activity, through its meter; elsewhere in the worker process, through
     the metrics runtime's; nothing when metrics are off."""
     meter = activity.metric_meter() if activity.in_activity() else _meter
-    name = report if REPORT_NAME.fullmatch(report) else "other"
-    histogram = meter.create_histogram_float(
-        REPORT_SECONDS, "Time to build a management report", "s"
-    )
-    histogram.record(seconds, {"report": name})
+    record_report_seconds(meter, report, seconds)
 
 
 # --- open cases by stage ---------------------------------------------------------------------
