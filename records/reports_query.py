@@ -390,28 +390,7 @@ def history_of(store: RecordStore, case_id: str) -> CaseHistory | None:
     streams: dict[Stream, list[RecordedEvent]] = {stream: [] for stream in Stream}
     for stream, recorded in store.timeline(case_id):
         streams[stream].append(recorded)
-    values: dict[str, Any] = summary.model_dump(
-        include={
-            "case_id",
-            "case_reference",
-            "procedure_id",
-            "strategy_discussion",
-            "icpc_deadline",
-            "team",
-            "area",
-            "stage",
-            "is_open",
-            "icpc_held_at",
-            "outcome",
-            "closed_at",
-        }
-    )
-    return CaseHistory(
-        **values,
-        events=streams[Stream.CASE],
-        plan_events=streams[Stream.PLAN],
-        review_events=streams[Stream.REVIEW],
-    )
+    return CaseHistory.from_summary(summary, streams)
 
 
 __all__ = [

@@ -15,13 +15,14 @@ import json
 import re
 from calendar import monthrange
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
 from domain.calendar import LONDON
+from domain.case_record import CaseSummary, Stream
 
 
 class PeriodError(ValueError):
@@ -155,6 +156,19 @@ class CaseHistory:
     plan_events: Sequence[Event] = ()
     review_events: Sequence[Event] = ()
 
+    @classmethod
+    def from_summary(
+        cls, summary: CaseSummary, streams: Mapping[Stream, Sequence[Event]]
+    ) -> CaseHistory:
+        """The case as its record summary and its streams' events hold it."""
+        values = summary.model_dump(include=set(_SUMMARY_FIELDS))
+        return cls(
+            **values,
+            events=streams.get(Stream.CASE, ()),
+            plan_events=streams.get(Stream.PLAN, ()),
+            review_events=streams.get(Stream.REVIEW, ()),
+        )
+
     @property
     def strategy_day(self) -> date:
         """Day 0: the strategy discussion's own date in England."""
@@ -269,3 +283,9 @@ def check_period(period: Period, today: date) -> None:
             f"{period.label} is in the future (today is {today.isoformat()}): nothing has"
             " happened in it yet"
         )
+
+
+# The summary's fields a history carries: every field of CaseHistory but its event streams.
+_SUMMARY_FIELDS = frozenset(
+    f.name for f in fields(CaseHistory) if f.name not in {"events", "plan_events", "review_events"}
+)

@@ -58,28 +58,7 @@ def in_memory(simulation: Simulation) -> list[CaseHistory]:
             streams[batch.stream] += batch.events
             summary = batch.summary or summary
         assert summary is not None
-        histories.append(
-            CaseHistory(
-                **summary.model_dump(
-                    include={
-                        "case_id",
-                        "case_reference",
-                        "procedure_id",
-                        "strategy_discussion",
-                        "icpc_deadline",
-                        "team",
-                        "area",
-                        "stage",
-                        "is_open",
-                        "icpc_held_at",
-                        "outcome",
-                        "closed_at",
-                    }
-                ),
-                events=streams[Stream.CASE],
-                plan_events=streams[Stream.PLAN],
-            )
-        )
+        histories.append(CaseHistory.from_summary(summary, streams))
     return histories
 
 
