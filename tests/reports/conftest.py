@@ -3,34 +3,19 @@ and one simulated year shared by the tests that read it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, time
-from pathlib import Path
 
 import pytest
 
 from domain.calendar import london_instant
 from procedures import load_all
 from simulation.year import Simulation, simulate
-from tests.postgres import PostgresServer, postgres_server
+from tests.postgres import postgres_server
+from tests.records.conftest import database_url  # one fixture: each kind of database
 
 __all__ = ["database_url", "postgres_server", "simulated_year"]
 
 AS_OF = london_instant(date(2026, 11, 25), time(18))
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database of each kind (nothing created in it yet)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'records.sqlite3'}"
-        return
-    server: PostgresServer = request.getfixturevalue("postgres_server")
-    name = server.create_database()
-    try:
-        yield server.url(name)
-    finally:
-        server.drop_database(name)
 
 
 @pytest.fixture(scope="session")
