@@ -12,7 +12,7 @@ import functools
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from email.message import Message
 from typing import Any
 
@@ -435,3 +435,20 @@ def person_token(
         return people.issue_token(person_id, label="test")
     finally:
         engine.dispose()
+
+
+def recent_working_day() -> date:
+    """A weekday two or more days ago: a strategy discussion every start check accepts."""
+    day = datetime.now(LONDON).date() - timedelta(days=2)
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    return day
+
+
+async def icpc(capsys: Any, *argv: str) -> tuple[int, str, str]:
+    """Run ``icpc ARGV`` in a thread (it runs its own event loop); its status and output."""
+    from starters.cli import main
+
+    code = await asyncio.to_thread(main, list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err

@@ -6,7 +6,6 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.record import record_store
 from contracts.case import TASK_QUEUE
-from domain.calendar import LONDON
-from starters.cli import main
-from tests.case_helpers import person_token
+from tests.case_helpers import icpc, person_token, recent_working_day
 from workers.main import build_worker
 
 
@@ -36,20 +33,6 @@ async def cli_env(
     monkeypatch.setenv("ICPC_PERSON_TOKEN", operator)
     async with build_worker(dev_env.client, TASK_QUEUE):
         yield dev_env
-
-
-async def icpc(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    """Run ``icpc ARGV`` in a thread (it runs its own event loop) and capture its output."""
-    code = await asyncio.to_thread(main, list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def recent_working_day() -> str:
-    day = datetime.now(LONDON).date() - timedelta(days=2)
-    while day.weekday() >= 5:
-        day -= timedelta(days=1)
-    return day.isoformat()
 
 
 def reference(prefix: str) -> str:
@@ -76,7 +59,7 @@ async def test_start_twice_points_to_the_existing_case(
         "--procedure", "bct-management-note",
         "--case-reference", ref,
         "--family-reference", "FAM-1",
-        "--strategy-date", recent_working_day(),
+        "--strategy-date", recent_working_day().isoformat(),
         "--contact", "social_worker:Sol Worker:sol@example.org:sol",
     ]  # fmt: skip
     code, out, _ = await icpc(capsys, *args)
@@ -92,7 +75,7 @@ async def test_decide_accepts_and_refuses_with_the_reason(
     ref = reference("DEC")
     await icpc(
         capsys, "start", "--procedure", "bct-management-note", "--case-reference", ref,
-        "--family-reference", "FAM-2", "--strategy-date", recent_working_day(), *SOL,
+        "--family-reference", "FAM-2", "--strategy-date", recent_working_day().isoformat(), *SOL,
     )  # fmt: skip
     hal = acting_as(tmp_path, "hal", "area_head_of_service", service_wide=True)
     code, out, _ = await icpc(
@@ -165,7 +148,7 @@ async def test_a_case_deleted_from_temporal_is_still_shown_from_the_record(
     ref = reference("RET")
     await icpc(
         capsys, "start", "--procedure", "bct-management-note", "--case-reference", ref,
-        "--family-reference", "FAM-9", "--strategy-date", recent_working_day(), *SOL,
+        "--family-reference", "FAM-9", "--strategy-date", recent_working_day().isoformat(), *SOL,
     )  # fmt: skip
     sol = acting_as(tmp_path, "sol", "social_worker")
     await icpc(

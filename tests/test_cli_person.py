@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,10 +17,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.record import record_store
 from contracts.case import TASK_QUEUE
-from domain.calendar import LONDON
 from records.audit import Action, AuditEntry, AuditLog, Channel, Outcome
-from starters.cli import main
-from tests.case_helpers import person_token
+from tests.case_helpers import icpc, person_token, recent_working_day
 from workers.main import build_worker
 
 
@@ -35,19 +32,6 @@ async def cli_env(
     monkeypatch.delenv("ICPC_PERSON_TOKEN_FILE", raising=False)
     async with build_worker(dev_env.client, TASK_QUEUE):
         yield dev_env
-
-
-async def icpc(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = await asyncio.to_thread(main, list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def recent_working_day() -> str:
-    day = datetime.now(LONDON).date() - timedelta(days=2)
-    while day.weekday() >= 5:
-        day -= timedelta(days=1)
-    return day.isoformat()
 
 
 class People:
@@ -87,7 +71,7 @@ async def start_case(
     bss = people.add("bss", "cp_conference_service", service_wide=True)
     code, out, err = await icpc(
         capsys, "start", "--procedure", "bct-management-note", "--case-reference", ref,
-        "--family-reference", "FAM-1", "--strategy-date", recent_working_day(),
+        "--family-reference", "FAM-1", "--strategy-date", recent_working_day().isoformat(),
         "--team", people.team, "--area", people.area,
         "--contact", f"social_worker:Sam:sam@staff.example.org:{people.id('sam')}",
         "--contact", f"team_manager:Tia:tia@staff.example.org:{people.id('tia')}",
@@ -255,7 +239,7 @@ async def test_starting_needs_sight_of_the_case_and_import_names_a_refused_row(
     ref = f"STR-{people.suffix}"
     code, out, err = await icpc(
         capsys, "start", "--procedure", "bct-management-note", "--case-reference", ref,
-        "--family-reference", "FAM-1", "--strategy-date", recent_working_day(),
+        "--family-reference", "FAM-1", "--strategy-date", recent_working_day().isoformat(),
         "--team", people.team, *ted,
     )  # fmt: skip
     assert code == 2 and out == ""

@@ -33,7 +33,7 @@ from domain.decisions import Contact
 from records.database import make_engine, upgrade
 from records.people import PeopleStore
 from records.store import RecordStore
-from tests.case_helpers import case_start, contacts_for, procedure, unique
+from tests.case_helpers import case_start, contacts_for, procedure, recent_working_day, unique
 from web.settings import Settings
 from workers.main import build_worker
 
@@ -123,13 +123,6 @@ def settings_for(tmp_path: Path, **changes: object) -> Settings:
     }
     values.update(changes)
     return Settings(**values)  # type: ignore[arg-type]
-
-
-def recent_working_day() -> date:
-    day = datetime.now(LONDON).date() - timedelta(days=2)
-    while day.weekday() >= 5:
-        day -= timedelta(days=1)
-    return day
 
 
 def csrf_token(html: str) -> str:
