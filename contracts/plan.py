@@ -42,8 +42,9 @@ class PlanDecisionRequest(BaseModel):
 
 
 class PlanInput(BaseModel):
-    """Each run's input: the whole plan state (the timeline too), carried at continue-as-new,
-    and decisions signalled while one run was handing over to the next."""
+    """Each run's input: the plan state carried at continue-as-new (its timeline only from
+    ``recorded`` on: the case record holds the rest), and decisions signalled while one run
+    was handing over to the next."""
 
     state: PlanState
     pending: list[PlanDecisionRequest] = Field(default_factory=list)

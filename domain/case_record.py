@@ -10,6 +10,7 @@ reasons the timeline already holds.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
@@ -18,7 +19,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from domain.calendar import LONDON, WorkingDayTable
 from domain.decisions import Decider
-from domain.milestones import MilestoneState, TimelineEntry
+from domain.milestones import MilestoneState, Timeline, TimelineEntry
 
 
 class Stream(StrEnum):
@@ -141,21 +142,18 @@ def milestone_marks(milestones: list[MilestoneState]) -> Marks:
 
 
 def new_events(
-    timeline: list[TimelineEntry],
-    since: int,
+    entries: Iterable[tuple[int, TimelineEntry]],
     milestones: list[MilestoneState],
     seen: Marks,
     calendar: WorkingDayTable,
 ) -> list[RecordedEvent]:
-    """The timeline entries from position ``since`` on, as record events.
+    """The timeline's new entries (position, entry: ``Timeline.numbered``), as record events.
 
     What changed in the milestones since the record last looked (``seen``) rides on the last
     new event, the one whose effects caused it: due dates planned or recomputed (``due``),
     milestones met and by how many working days late (``met``), milestones missed (``missed``).
     """
-    events = [
-        _as_event(position, entry) for position, entry in enumerate(timeline) if position >= since
-    ]
+    events = [_as_event(position, entry) for position, entry in entries]
     if not events:
         return events
     due: dict[str, str | None] = {}
@@ -197,13 +195,13 @@ def _met(m: MilestoneState, calendar: WorkingDayTable) -> dict[str, Any]:
     }
 
 
-def complete_timeline(
-    recorded: list[RecordedEvent], live: list[TimelineEntry] | None
-) -> list[RecordedEvent]:
+def complete_timeline(recorded: list[RecordedEvent], live: Timeline | None) -> list[RecordedEvent]:
     """A path's whole timeline as the faces show it: what the record holds, then any entries
     the running workflow has that the record has not written yet (it writes a moment later).
     A path whose workflow Temporal has deleted is the record alone."""
-    return [*recorded, *(_as_event(p, e) for p, e in enumerate(live or []) if p >= len(recorded))]
+    if live is None:
+        return list(recorded)
+    return [*recorded, *(_as_event(p, e) for p, e in live.numbered(len(recorded)))]
 
 
 def _as_event(position: int, entry: TimelineEntry) -> RecordedEvent:

@@ -652,7 +652,7 @@ CASE_PATH: Path[CaseState] = Path(
     ],
     closed=_closed,
     watched=_watched,
-    mail_key=lambda state: str(len(state.timeline)),  # stable: the timeline only grows
+    mail_key=lambda state: str(state.timeline_length),  # stable: the timeline only grows
 )
 
 # The decisions a case takes, parsed by kind: built from the table, never listed by hand.

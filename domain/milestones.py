@@ -6,6 +6,7 @@ timeline is every decision and system event in order. Both paths hold lists of e
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -72,9 +73,32 @@ class TimelineEntry(BaseModel):
 
 
 class Timeline(BaseModel):
-    """What both paths' states keep alike: every decision and system event, in order."""
+    """What both paths' states keep alike: every decision and system event, in order.
+
+    ``timeline`` holds the entries from position ``timeline_start`` on. A plan run that hands
+    over to the next (continue-as-new) forgets what the case record already holds, so the state
+    it carries does not grow with the years; positions, and the keys made from them, go on
+    counting from the whole timeline's start."""
 
     timeline: list[TimelineEntry] = Field(default_factory=list)
+    timeline_start: int = 0  # entries before this position are in the case record only
+
+    @property
+    def timeline_length(self) -> int:
+        """How many entries the whole timeline has had (held here or recorded only)."""
+        return self.timeline_start + len(self.timeline)
+
+    def numbered(self, since: int = 0) -> Iterator[tuple[int, TimelineEntry]]:
+        """(position, entry) for the entries held here, from position ``since`` on."""
+        for index, entry in enumerate(self.timeline):
+            if self.timeline_start + index >= since:
+                yield self.timeline_start + index, entry
+
+    def forget_before(self, position: int) -> None:
+        """Drop the entries before ``position`` (the case record holds them)."""
+        drop = max(0, min(position - self.timeline_start, len(self.timeline)))
+        del self.timeline[:drop]
+        self.timeline_start += drop
 
     def record(
         self,

@@ -19,7 +19,7 @@ No I/O and no clock: ``now`` is always passed in.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Generic, Protocol, TypeVar, Union
@@ -50,6 +50,11 @@ class PathState(Protocol):
 
     timeline: list[TimelineEntry]
     milestones: list[MilestoneState]
+
+    @property
+    def timeline_length(self) -> int: ...
+
+    def numbered(self, since: int = 0) -> Iterator[tuple[int, TimelineEntry]]: ...
 
     @property
     def procedure(self) -> Procedure: ...

@@ -500,7 +500,7 @@ PLAN_PATH: Path[PlanState] = Path(
     ],
     closed=_closed,
     watched=_watched,
-    mail_key=lambda state: f"plan/{state.cycle}/{len(state.timeline)}",  # the timeline only grows
+    mail_key=lambda state: f"plan/{state.cycle}/{state.timeline_length}",  # only grows
 )
 
 # The decisions a plan takes, parsed by kind: built from the table, never listed by hand.

@@ -256,11 +256,11 @@ class _Stream:
 
     def take(self, state: Any) -> None:
         """What the record activity would write now (the timeline's new entries)."""
-        if len(state.timeline) > self.recorded:
+        if state.timeline_length > self.recorded:
             self.events += new_events(
-                state.timeline, self.recorded, state.milestones, self.marks, state.calendar
+                state.numbered(self.recorded), state.milestones, self.marks, state.calendar
             )
-            self.recorded, self.marks = len(state.timeline), milestone_marks(state.milestones)
+            self.recorded, self.marks = state.timeline_length, milestone_marks(state.milestones)
 
     def batch(self) -> RecordBatch:
         return RecordBatch(

@@ -76,7 +76,7 @@ def show(args: argparse.Namespace) -> int:
     case_id, state = session.run(go())
     summary = store.summary(case_id) if store else None
     recorded = [e for s, e in store.timeline(case_id) if s == stream] if store else []
-    timeline = complete_timeline(recorded, state.timeline if state else None)
+    timeline = complete_timeline(recorded, state)
     if state is None and not timeline:
         raise CommandError(f"no {stream.value} for '{args.case}' in Temporal or the case record")
     if args.json:

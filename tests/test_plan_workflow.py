@@ -47,7 +47,7 @@ from contracts.case import (
 )
 from contracts.plan import PLAN_WORKFLOW, PlanDecisionRequest, PlanInput, PlanRunResult
 from domain.calendar import LONDON, london_instant
-from domain.case_record import Stream
+from domain.case_record import Stream, complete_timeline
 from domain.case_state import CaseState
 from domain.decisions import BookConference, ConfirmIcpc, HoldConference, Outcome
 from domain.plan_decisions import (
@@ -319,7 +319,7 @@ async def test_a_plan_runs_through_two_reviews_and_ends(
     assert not any("Staff" in s for s in subjects)
 
 
-async def test_continue_as_new_keeps_the_timeline(
+async def test_continue_as_new_carries_only_what_the_record_has_not_written(
     time_skipping_env: WorkflowEnvironment, ts_worker: Worker, smtp_server: MailCatcher
 ) -> None:
     plan = await ts_plan(time_skipping_env, ts_worker)
@@ -331,11 +331,17 @@ async def test_continue_as_new_keeps_the_timeline(
     state = await plan.signal_next_cycle(hold())
     desc = await plan.handle.describe()
     assert desc.run_id != first_run and state.runs == 2
-    events = [t.event for t in state.timeline]
+    # The first run's timeline stayed behind in the record, the ICPC's too: the second run
+    # numbers its entries on from there.
+    assert state.timeline_start > 0 and state.case.timeline == []
+    recorded = [e for s, e in record_store().timeline(state.case.case_id) if s == Stream.PLAN]
+    whole = complete_timeline(recorded, state)
+    assert [e.position for e in whole] == list(range(state.timeline_length))
+    events = [e.event for e in whole]
     assert events[0] == "plan_started"
     assert "book_review" in events and "hold_review" in events
     assert events.count("review_cycle") == 2
-    # The ICPC's own timeline rides along with the case.
+    # What the ICPC decided still rides along with the case.
     assert state.case.held_at is not None
     # Review 2 counts six months from review 1 as actually held.
     held1 = state.conferences[1].held_at.astimezone(LONDON).date()
@@ -512,15 +518,15 @@ async def test_the_case_starts_the_plan_as_a_child_that_outlives_it_and_the_reco
     plan_state = await plan.state()
     store = record_store()
     recorded = store.timeline(path.case_id)
-    for stream, timeline in (
-        (Stream.CASE, case_state.timeline),
-        (Stream.PLAN, plan_state.timeline),
-    ):
+    # The plan's second run holds only what the record had not written when it began.
+    assert plan_state.timeline_start > 0 and case_state.timeline_start == 0
+    for stream, state in ((Stream.CASE, case_state), (Stream.PLAN, plan_state)):
         events = [e for s, e in recorded if s == stream]
-        assert [e.position for e in events] == list(range(len(timeline)))
-        assert [(e.at, e.event, e.by, e.summary, e.reason) for e in events] == [
-            (t.at, t.event, t.by, t.summary, t.reason) for t in timeline
-        ]
+        assert [e.position for e in events] == list(range(state.timeline_length))
+        assert [
+            (e.position, e.at, e.event, e.by, e.summary, e.reason)
+            for e in events[state.timeline_start :]
+        ] == [(p, t.at, t.event, t.by, t.summary, t.reason) for p, t in state.numbered()]
     case_events = [e for s, e in recorded if s == Stream.CASE]
     # The due dates as planned ride on the start; the conference met the statutory limit.
     assert case_events[0].event == "case_started"

@@ -514,7 +514,7 @@ async def read_case(
     flash = None if glass else request.state.session.pop("flash", None)
     try:
         timeline = await recorded_events(request, case_id, page.stream)
-    except RecordsUnavailable:  # the workflow's own timeline is whole while it runs
+    except RecordsUnavailable:  # what the workflow holds (a plan: since its current review cycle)
         timeline, record_note = [], RECORD_UNAVAILABLE_NOTE
     else:
         record_note = ""
@@ -522,7 +522,7 @@ async def read_case(
         request,
         page.template,
         flash=flash,
-        timeline=complete_timeline(timeline, state.timeline),
+        timeline=complete_timeline(timeline, state),
         record_note=record_note,
         **path_context(page, state, user, scope, read_only=glass is not None),
         **glass_context,

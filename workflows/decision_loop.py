@@ -142,15 +142,18 @@ class DecisionLoop(Generic[S]):
         state = self.require_state()
         while True:
             await workflow.wait_condition(
-                lambda: len(state.timeline) > self.recorded and self._settled()
+                lambda: state.timeline_length > self.recorded and self._settled()
             )
-            upto = len(state.timeline)
+            upto = state.timeline_length
             marks = milestone_marks(state.milestones)
             batch = RecordBatch(
                 case_id=state.case.case_id,
                 stream=self.path.stream,
                 events=new_events(
-                    state.timeline, self.recorded, state.milestones, self._marks, state.calendar
+                    state.numbered(self.recorded),
+                    state.milestones,
+                    self._marks,
+                    state.calendar,
                 ),
                 summary=self._summary(state, workflow.now()).model_copy(
                     update={"email_failing": self.mail.failing}
@@ -172,11 +175,16 @@ class DecisionLoop(Generic[S]):
             return not any(effects.replan for effects, _ in self._effects)
         return not self._busy and not self._effects
 
+    @property
+    def recording(self) -> bool:
+        """Whether this run writes its path to the case record (since: ``RECORD_PATCH``)."""
+        return self._recording
+
     async def all_recorded(self) -> None:
         """Wait until the record holds every timeline entry (before the run ends)."""
         if self._recording:
             state = self.require_state()
-            await workflow.wait_condition(lambda: self.recorded >= len(state.timeline))
+            await workflow.wait_condition(lambda: self.recorded >= state.timeline_length)
 
     # --- decisions -----------------------------------------------------------------------
 

@@ -2,8 +2,10 @@
 
 A thin shell like the case workflow: decisions and the clock go to the plan's table of
 decisions (``domain.plan_rules.PLAN_PATH``) through the shared :class:`DecisionLoop`. When a
-review is held and the plan continues, the run hands the whole state (timeline included) to a
-new run with continue-as-new, so a plan that lasts years keeps each history short.
+review is held and the plan continues, the run hands its state to a new run with
+continue-as-new, so a plan that lasts years keeps each history short; the timeline the case
+record already holds (the plan's and the ICPC's) stays behind, so the carried state does not
+grow with the years either.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.visibility import path_attributes
 
 BETWEEN_CYCLES = "The plan is moving on to its next review cycle; try again in a moment."
+# Since this patch a run hands over only the timeline entries the case record has not written.
+CARRY_UNRECORDED_PATCH = "plan-carries-unrecorded-timeline"
 
 
 def search_attributes(
@@ -99,6 +103,11 @@ class IcpcPlanWorkflow:
         await self._loop.all_recorded()
         if state.is_open:
             state.runs += 1
+            if self._loop.recording and workflow.patched(CARRY_UNRECORDED_PATCH):
+                # The record holds the timeline so far, the ICPC's too: the next run carries
+                # only what it has not written, so the state does not grow with the years.
+                state.forget_before(self._loop.recorded)
+                state.case.forget_before(state.case.timeline_length)
             workflow.continue_as_new(
                 PlanInput(state=state, pending=self._loop.early, recorded=self._loop.recorded)
             )
