@@ -7,6 +7,13 @@ case record is the postgres service's database, a one-shot `migrate` service upg
 the worker and the web form start, no email ledger file is left over, and every published port
 is on loopback only. The Dockerfile must copy every package that pyproject installs.
 
+Temporal runs as in production (server, PostgreSQL of its own, admin-tools jobs, UI). Its two
+one-shot scripts are run here as the containers would run them (`sh -euc SCRIPT`), against
+stand-ins for the tools that log each call, so the schema steps and the search attributes they
+register are read from what the scripts actually do; the setup script is also run with the
+real Temporal CLI against a real dev server. Every `depends_on` names a service, every image
+is pinned, and each check is shown to fail on a broken copy.
+
 Without npm the schema check is skipped on a developer's machine; in CI (`CI` or
 `ICPC_REQUIRE_POSTGRES=1` set, as `.ci/run` does) it fails instead.
 """
@@ -27,6 +34,8 @@ import jsonschema
 import pytest
 import yaml
 from sqlalchemy.engine import make_url
+
+from contracts.search_attributes import SEARCH_ATTRIBUTES
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -274,7 +283,8 @@ def test_every_published_port_is_on_loopback(compose: dict[str, Any]) -> None:
             published += 1
             assert host_ip == "127.0.0.1", f"{name} publishes {port!r} beyond loopback"
     assert published, "the web form and the Temporal UI are published (on loopback)"
-    assert not compose["services"]["postgres"].get("ports"), "the record database stays inside"
+    for database in ("postgres", "temporal-postgres"):
+        assert not compose["services"][database].get("ports"), f"{database} stays inside"
 
 
 def test_dockerfile_copies_every_package() -> None:
@@ -283,3 +293,328 @@ def test_dockerfile_copies_every_package() -> None:
     copied = set(re.findall(r"^COPY\s+(\w+)\s+\./(\w+)\s*$", DOCKERFILE.read_text(), re.M))
     missing = [name for name in top_level if (name, name) not in copied]
     assert not missing, f"the Dockerfile does not copy {missing}"
+
+
+# --- Temporal on PostgreSQL, as in production ---------------------------------------------
+
+# Where the admin-tools image keeps Temporal's versioned PostgreSQL schemas.
+SCHEMA_DIRS = {
+    "temporal": "/etc/temporal/schema/postgresql/v12/temporal/versioned",
+    "visibility": "/etc/temporal/schema/postgresql/v12/visibility/versioned",
+}
+# Custom search attributes that SQL visibility has room for, per type: one pre-allocated column
+# each in Temporal's schema/postgresql/v12/visibility/schema.sql. Past that, registering fails
+# ("too many search attributes") and the stack never starts.
+SQL_VISIBILITY_SLOTS = {
+    "Bool": 3,
+    "Datetime": 3,
+    "Double": 3,
+    "Int": 3,
+    "Keyword": 10,
+    "Text": 3,
+    "KeywordList": 3,
+}
+
+# Stands in for a tool of the admin-tools image: logs each call as one tab-separated line and
+# fails the calls whose arguments contain $FAIL_ON.
+STAND_IN = """#!/bin/sh
+{ printf '%s' "${0##*/}"; for arg in "$@"; do printf '\\t%s' "$arg"; done; printf '\\n'; } >> "$CALLS"
+case " $* " in *" $FAIL_ON "*) exit 1 ;; esac
+exit 0
+"""
+
+
+def dependency_problems(compose: dict[str, Any]) -> list[str]:
+    """Dependencies on services that do not exist, or that only start with a profile."""
+    services = compose["services"]
+    problems = []
+    for name, service in services.items():
+        for dependency in depends_on(service):
+            if dependency not in services:
+                problems.append(f"{name} depends on {dependency!r}, which is not a service")
+            elif services[dependency].get("profiles") and not service.get("profiles"):
+                problems.append(f"{name} always starts, {dependency} only with a profile")
+    return problems
+
+
+def image_problems(compose: dict[str, Any]) -> list[str]:
+    """Images without a tag, or on `latest`: a rebuild must not change what runs."""
+    problems = []
+    for name, service in compose["services"].items():
+        image = service.get("image")
+        if image is None:
+            continue  # the product's own image, built from the Dockerfile
+        repository, _, tag = str(image).split("@", 1)[0].rpartition(":")
+        if not repository or "/" in tag:  # "postgres", or a registry port: "host:5000/name"
+            problems.append(f"{name}: {image} has no tag")
+        elif tag == "latest":
+            problems.append(f"{name}: {image} is not pinned")
+    return problems
+
+
+def option(call: list[str], flag: str) -> str | None:
+    """The value after `flag` in a logged call."""
+    return call[call.index(flag) + 1] if flag in call else None
+
+
+def step_of(call: list[str]) -> str:
+    """Which temporal-sql-tool command a logged call ran."""
+    return next(arg for arg in call if arg in ("create", "setup-schema", "update-schema"))
+
+
+def run_one_shot(
+    service: dict[str, Any], tools: list[str], folder: Path, fail_on: str = "(nothing)"
+) -> tuple[subprocess.CompletedProcess[str], list[list[str]]]:
+    """Runs a one-shot service's script as its container would (entrypoint + command, with its
+    environment), each of `tools` replaced by a stand-in; returns the result and the calls."""
+    bin_dir = folder / "bin"
+    bin_dir.mkdir()
+    for tool in tools:
+        (bin_dir / tool).write_text(STAND_IN)
+        (bin_dir / tool).chmod(0o755)
+    calls = folder / "calls"
+    result = subprocess.run(
+        [*service["entrypoint"], *service["command"]],
+        env={
+            **environment(service),
+            "PATH": f"{bin_dir}:/usr/bin:/bin",
+            "CALLS": str(calls),
+            "FAIL_ON": fail_on,
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    logged = calls.read_text().splitlines() if calls.exists() else []
+    return result, [line.split("\t") for line in logged]
+
+
+def registered_search_attributes(calls: list[list[str]]) -> list[tuple[str, str]]:
+    """(name, type) from each `temporal operator search-attribute create`, paired as the CLI
+    pairs them: the n-th --name with the n-th --type."""
+    registered: list[tuple[str, str]] = []
+    for call in calls:
+        if call[:4] == ["temporal", "operator", "search-attribute", "create"]:
+            names = [call[i + 1] for i, arg in enumerate(call) if arg == "--name"]
+            kinds = [call[i + 1] for i, arg in enumerate(call) if arg == "--type"]
+            assert len(names) == len(kinds), f"unpaired --name/--type in {call}"
+            registered += zip(names, kinds, strict=True)
+    return registered
+
+
+def test_every_dependency_is_a_service(compose: dict[str, Any]) -> None:
+    assert not dependency_problems(compose)
+
+
+def test_every_image_is_pinned(compose: dict[str, Any]) -> None:
+    assert not image_problems(compose)
+    services = compose["services"]
+    server_version = str(services["temporal"]["image"]).rpartition(":")[2]
+    for name in ("temporal-schema", "temporal-setup"):
+        image = str(services[name]["image"])
+        assert image == f"temporalio/admin-tools:{server_version}", (
+            f"{name} runs {image}: the schema must be the one temporalio/server:{server_version}"
+            " expects"
+        )
+
+
+def test_the_wiring_checks_can_fail(compose: dict[str, Any]) -> None:
+    broken = copy.deepcopy(compose)
+    services = broken["services"]
+    services["worker"]["depends_on"]["temporal-setpu"] = {"condition": "service_started"}
+    services["web"]["depends_on"]["prometheus"] = {"condition": "service_started"}
+    services["grafana"]["image"] = "grafana/grafana:latest"
+    services["mailpit"]["image"] = "axllent/mailpit"
+    problems = "\n".join(dependency_problems(broken) + image_problems(broken))
+    assert "'temporal-setpu', which is not a service" in problems
+    assert "web always starts, prometheus only with a profile" in problems
+    assert "grafana/grafana:latest is not pinned" in problems
+    assert "axllent/mailpit has no tag" in problems
+
+
+def test_temporal_runs_on_its_own_postgres_after_its_schema(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    temporal, schema = services["temporal"], services["temporal-schema"]
+    assert depends_on(temporal).get("temporal-schema") == "service_completed_successfully"
+    assert depends_on(schema).get("temporal-postgres") == "service_healthy"
+    assert schema.get("restart", "no") == "no", "the schema setup is one-shot"
+    assert temporal.get("healthcheck"), "temporal-setup and the UI wait for a healthy server"
+    for name in ("temporal-setup", "temporal-ui"):
+        assert depends_on(services[name]).get("temporal") == "service_healthy", name
+
+    server = environment(temporal)
+    database = environment(services["temporal-postgres"])
+    assert server["DB"] == "postgres12"
+    assert server["POSTGRES_SEEDS"] == "temporal-postgres", "not the case record's server"
+    assert (server["POSTGRES_USER"], server["POSTGRES_PWD"]) == (
+        database["POSTGRES_USER"],
+        database["POSTGRES_PASSWORD"],
+    )
+    volumes = {
+        name: {str(v).split(":", 1)[0] for v in services[name].get("volumes", [])}
+        for name in ("postgres", "temporal-postgres")
+    }
+    assert volumes["temporal-postgres"], "Temporal's data is on a named volume"
+    assert not volumes["postgres"] & volumes["temporal-postgres"], "two servers, two volumes"
+
+
+def test_schema_job_creates_and_upgrades_both_databases(
+    compose: dict[str, Any], tmp_path: Path
+) -> None:
+    services = compose["services"]
+    server = environment(services["temporal"])
+    schema = services["temporal-schema"]
+    result, calls = run_one_shot(schema, ["temporal-sql-tool"], tmp_path)
+    assert result.returncode == 0, result.stderr
+
+    steps = []
+    for call in calls:
+        assert option(call, "--plugin") == "postgres12", call
+        assert option(call, "--ep") == server["POSTGRES_SEEDS"], call
+        assert option(call, "--port") == server["DB_PORT"], call
+        steps.append((option(call, "--db"), step_of(call), option(call, "-d")))
+    expected = []
+    for database, kind in (
+        (server["DBNAME"], "temporal"),
+        (server["VISIBILITY_DBNAME"], "visibility"),
+    ):
+        expected += [
+            (database, "create", None),
+            (database, "setup-schema", None),
+            (database, "update-schema", SCHEMA_DIRS[kind]),
+        ]
+    assert steps == expected
+    # temporal-sql-tool reads its credentials from SQL_USER and SQL_PASSWORD.
+    sql = environment(schema)
+    assert (sql["SQL_USER"], sql["SQL_PASSWORD"]) == (
+        server["POSTGRES_USER"],
+        server["POSTGRES_PWD"],
+    )
+
+
+def test_schema_job_stops_at_the_first_failure(compose: dict[str, Any], tmp_path: Path) -> None:
+    """A failed step fails the job, so the server (service_completed_successfully) never starts
+    on a half-made schema."""
+    schema = compose["services"]["temporal-schema"]
+    result, calls = run_one_shot(schema, ["temporal-sql-tool"], tmp_path, fail_on="update-schema")
+    assert result.returncode != 0
+    steps = [step_of(call) for call in calls]
+    assert steps == ["create", "setup-schema", "update-schema"], "nothing after the failed step"
+
+
+def test_setup_registers_exactly_the_products_search_attributes(
+    compose: dict[str, Any], tmp_path: Path
+) -> None:
+    services = compose["services"]
+    setup = services["temporal-setup"]
+    app = environment(services["worker"])
+    assert setup.get("restart", "no") == "no", "the setup is one-shot"
+    assert environment(setup)["TEMPORAL_ADDRESS"] == app["TEMPORAL_ADDRESS"]
+    for name in APP_SERVICES:
+        assert depends_on(services[name]).get("temporal-setup") == (
+            "service_completed_successfully"
+        ), f"{name} must wait for the namespace and its search attributes"
+
+    # A fresh server: the namespace does not exist yet, so the script creates it.
+    result, calls = run_one_shot(setup, ["temporal"], tmp_path, fail_on="describe")
+    assert result.returncode == 0, result.stderr
+    assert any(call[:4] == ["temporal", "operator", "namespace", "create"] for call in calls)
+    namespaces = {option(call, "--namespace") for call in calls if "--namespace" in call}
+    assert namespaces == {app["TEMPORAL_NAMESPACE"]}
+
+    registered = registered_search_attributes(calls)
+    assert len(registered) == len(set(registered)), f"registered twice: {registered}"
+    assert sorted(registered) == sorted(SEARCH_ATTRIBUTES)
+
+
+def test_the_search_attribute_check_can_fail(compose: dict[str, Any], tmp_path: Path) -> None:
+    broken = copy.deepcopy(compose["services"]["temporal-setup"])
+    script = broken["command"][0]
+    assert "--name IcpcEscalated --type Bool" in script
+    broken["command"][0] = script.replace(
+        "IcpcEscalated --type Bool", "IcpcEscalated --type Keyword"
+    )
+    result, calls = run_one_shot(broken, ["temporal"], tmp_path, fail_on="describe")
+    assert result.returncode == 0, result.stderr
+    assert sorted(registered_search_attributes(calls)) != sorted(SEARCH_ATTRIBUTES)
+
+
+def test_search_attributes_fit_sql_visibility() -> None:
+    used: dict[str, int] = {}
+    for _, kind in SEARCH_ATTRIBUTES:
+        used[kind] = used.get(kind, 0) + 1
+    over = {kind: n for kind, n in used.items() if n > SQL_VISIBILITY_SLOTS.get(kind, 0)}
+    assert not over, f"more search attributes than PostgreSQL visibility has columns for: {over}"
+
+
+def test_ui_decodes_through_the_web_forms_codec(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    ui = environment(services["temporal-ui"])
+    web_ports = [str(p) for p in services["web"]["ports"]]
+    ui_ports = [str(p) for p in services["temporal-ui"]["ports"]]
+    assert ui["TEMPORAL_ADDRESS"] == environment(services["worker"])["TEMPORAL_ADDRESS"]
+    web_host = next(p.rsplit(":", 1)[0] for p in web_ports if p.endswith(":8000"))
+    assert ui["TEMPORAL_CODEC_ENDPOINT"] == f"http://{web_host}/codec"
+    ui_host = next(p.rsplit(":", 1)[0] for p in ui_ports if p.endswith(":8080"))
+    origins = environment(services["web"])["ICPC_CODEC_CORS_ORIGINS"].split(",")
+    assert f"http://{ui_host}" in origins, "the web form must let the UI's origin call /codec"
+
+
+def test_setup_script_with_the_real_temporal_cli(compose: dict[str, Any], tmp_path: Path) -> None:
+    """The same script, run by the Temporal CLI (from the virtualenv) against a dev server: the
+    flags are the CLI's, the namespace is made with 30 days' retention, and it then lists
+    exactly the product's search attributes. A fresh namespace stands in for `default`, which
+    the dev server always has, so the create path runs too."""
+    from tests.conftest import DEV_SERVER, free_port
+
+    setup = compose["services"]["temporal-setup"]
+    namespace = environment(compose["services"]["worker"])["TEMPORAL_NAMESPACE"]
+    script = setup["command"][0]
+    fresh = "icpc-compose-check"
+    assert script.count(f"--namespace {namespace}") >= 3, "describe, create, search attributes"
+    port = free_port()
+    address = f"127.0.0.1:{port}"
+    ports = [str(free_port()) for _ in range(2)]
+    server = subprocess.Popen(
+        [
+            *(str(DEV_SERVER), "server", "start-dev", "--headless", "--ip", "127.0.0.1"),
+            *("--port", str(port), "--http-port", ports[0], "--metrics-port", ports[1]),
+            *("--log-level", "error"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        result = subprocess.run(
+            [
+                *setup["entrypoint"],
+                script.replace(f"--namespace {namespace}", f"--namespace {fresh}"),
+            ],
+            env={"PATH": f"{DEV_SERVER.parent}:/usr/bin:/bin", "TEMPORAL_ADDRESS": address},
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+
+        def cli(*args: str) -> Any:
+            out = subprocess.run(
+                [
+                    *(str(DEV_SERVER), "operator", *args),
+                    *("--namespace", fresh, "--address", address, "--output", "json"),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=True,
+            )
+            return json.loads(out.stdout)
+
+        listed = cli("search-attribute", "list")["customAttributes"]
+        retention = cli("namespace", "describe")["config"]["workflowExecutionRetentionTtl"]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    expected = {name: f"INDEXED_VALUE_TYPE_{kind.upper()}" for name, kind in SEARCH_ATTRIBUTES}
+    assert {k: v for k, v in listed.items() if k.startswith("Icpc")} == expected
+    assert retention == f"{30 * 24 * 3600}s"
