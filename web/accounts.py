@@ -40,6 +40,7 @@ FormValues = Annotated[dict[str, str], Depends(form_values)]
 FormLists = Annotated[dict[str, list[str]], Depends(form_lists)]
 
 NOTICE = "account_notice"  # a one-off "done" message, in the admin's session
+NO_ROLE = "Select at least one role"  # the Design System's wording for checkboxes left empty
 _UNITS = re.compile(r"[\s,]+")
 
 
@@ -168,7 +169,7 @@ async def add_account(
     if not person_id:
         errors["person_id"] = "Enter a sign-in id"
     if not roles:
-        errors["roles"] = "Choose at least one role"
+        errors["roles"] = NO_ROLE
     if not values.get("password"):
         errors["password"] = "Enter a temporary password"
     if errors:
@@ -265,7 +266,7 @@ async def change_details(
     shown = {**values, "roles": roles}
     errors: dict[str, str] = {}
     if not roles:
-        errors["roles"] = "Choose at least one role"
+        errors["roles"] = NO_ROLE
     elif person.id == admin.id and ADMIN not in roles:
         errors["roles"] = "You cannot take away your own admin role: ask another administrator"
     if errors:

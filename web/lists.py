@@ -353,6 +353,8 @@ async def all_cases(request: Request, user: CurrentUser) -> Response:
         first=(found.page - 1) * found.page_size + 1,
         search=search,
         errors=errors,
+        # An answer in error goes back in its box as typed, so that it can be corrected.
+        typed={name: request.query_params.get(name, "") for name in errors},
         field_ids={name: f"f-{name}" for name in errors},
         statuses={key: label for key, (label, _) in STATUSES.items()},
         stage_groups=STAGE_GROUPS,

@@ -61,7 +61,7 @@ async def test_an_administrator_manages_an_account_in_the_browser(
     await check_accessibility(admin, "accounts list")
     await screenshot(admin, "10-accounts")
 
-    await admin.get_by_role("link", name="Add an account").click()
+    await admin.get_by_role("button", name="Add an account").click()
     await admin.get_by_label("Sign-in id").fill("nia.new")
     await admin.get_by_label("Full name").fill("Nia New")
     await admin.get_by_label("Team manager (team_manager)").check()

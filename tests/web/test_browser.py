@@ -128,7 +128,7 @@ async def sign_in(page: Page, base: str, user: str) -> None:
     await expect(page).to_have_url(f"{base}/sign-in?next=/waiting")
     await page.get_by_label("Sign-in id").fill(user)
     await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
+    await page.get_by_role("button", name="Sign in", exact=True).click()
     await expect(page).to_have_url(f"{base}/waiting")
     await expect(page.get_by_role("heading", level=1)).to_have_text("Waiting for me")
 

@@ -39,10 +39,10 @@ async def test_single_sign_on_round_trip_in_the_browser(
     # The pages as they are, axe-core checked (it needs its script injected: CSP bypassed).
     checked = await (await browser.new_context(bypass_csp=True, locale="en-GB")).new_page()
     await checked.goto(f"{sso.form}/sign-in")
-    await expect(checked.get_by_role("link", name=f"Sign in with {ORGANISATION}")).to_be_visible()
+    await expect(checked.get_by_role("button", name=f"Sign in with {ORGANISATION}")).to_be_visible()
     await check_accessibility(checked, "sign-in page with single sign-on")
     await screenshot(checked, "20-sign-in-with-sso")
-    await checked.get_by_role("link", name=f"Sign in with {ORGANISATION}").click()
+    await checked.get_by_role("button", name=f"Sign in with {ORGANISATION}").click()
     await checked.get_by_placeholder("sub").fill("stranger-subject")
     await checked.get_by_role("button", name="Authorize").click()
     await expect(checked.get_by_role("heading", level=1)).to_have_text(
@@ -55,7 +55,7 @@ async def test_single_sign_on_round_trip_in_the_browser(
     page = await (await browser.new_context(locale="en-GB")).new_page()
     await page.goto(f"{sso.form}/waiting")
     await expect(page).to_have_url(f"{sso.form}/sign-in?next=/waiting")
-    await page.get_by_role("link", name=f"Sign in with {ORGANISATION}").click()
+    await page.get_by_role("button", name=f"Sign in with {ORGANISATION}").click()
     await expect(page).to_have_url(re.compile(re.escape(f"{sso.provider}/oauth2/authorize?")))
     await page.get_by_placeholder("sub").fill("nia-subject-1")
     await page.get_by_role("button", name="Authorize").click()
