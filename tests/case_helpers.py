@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from email.header import decode_header, make_header
 from email.message import Message
 from typing import Any
 
@@ -399,8 +400,14 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
+def idempotency_key(message: Message) -> str:
+    """The key as the product wrote it: a long one (a milestone's, with its due instant)
+    arrives RFC 2047-encoded and folded over several lines."""
+    return str(make_header(decode_header(str(message["X-ICPC-Idempotency-Key"]))))
+
+
 def idempotency_keys(messages: Sequence[Message]) -> list[str]:
-    return [str(m["X-ICPC-Idempotency-Key"]) for m in messages]
+    return [idempotency_key(m) for m in messages]
 
 
 def person_token(

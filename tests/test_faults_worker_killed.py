@@ -15,16 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from email import message_from_bytes
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 import pytest
@@ -32,9 +29,8 @@ from aiosmtpd.controller import Controller
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from contracts.case import STATE_QUERY, DecisionRequest
+from contracts.case import DecisionRequest
 from domain.calendar import LONDON
-from domain.case_state import CaseState
 from records.database import upgrade
 from tests.case_helpers import (
     book,
@@ -46,9 +42,8 @@ from tests.case_helpers import (
     unique,
 )
 from tests.conftest import MailCatcher, free_port
+from tests.process_helpers import invitations, spawn_worker, state_of, until, worker_env
 
-ROOT = Path(__file__).resolve().parent.parent
-ICPC = Path(sys.executable).parent / "icpc"
 BCT = "bct-management-note"
 CASES = 6
 INVITEES = 10
@@ -79,64 +74,11 @@ def slow_sink() -> Iterator[SlowSink]:
         controller.stop()
 
 
-def worker_env(dev_env: WorkflowEnvironment, sink: SlowSink, record_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ICPC_", "TEMPORAL_"))}
-    env.update(
-        TEMPORAL_ADDRESS=dev_env.client.service_client.config.target_host,
-        TEMPORAL_NAMESPACE=dev_env.client.namespace,
-        ICPC_DATABASE_URL=record_url,  # the one ledger both workers share
-        ICPC_SMTP_HOST=sink.host,
-        ICPC_SMTP_PORT=str(sink.port),
-        ICPC_PAYLOAD_ENCRYPTION="off",  # the test's client reads plain payloads
-        ICPC_PAYLOAD_KEY_FILE="",
-        PYTHONPATH=str(ROOT),
-    )
-    return env
-
-
-def spawn_worker(env: dict[str, str], queue: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [str(ICPC), "worker", "--task-queue", queue],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-async def state_of(handle: WorkflowHandle[Any, Any]) -> CaseState | None:
-    try:
-        state: CaseState = await handle.query(STATE_QUERY, result_type=CaseState)
-    except Exception:
-        return None
-    return state if state.timeline else None
-
-
-async def until(check: Any, timeout: float) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        await asyncio.sleep(0.02)
-
-
-def invitations(sink: SlowSink) -> list[tuple[str, str]]:
-    """(idempotency key, Message-ID) of each invitation the server received, in order."""
-    return [
-        (str(m["X-ICPC-Idempotency-Key"]), str(m["Message-ID"]))
-        for m in list(sink.messages)
-        if "Invitation" in str(m["Subject"])
-    ]
-
-
 async def test_a_worker_killed_mid_send_resumes_in_seconds_with_nothing_lost(
     dev_env: WorkflowEnvironment, slow_sink: SlowSink, case_record: str
 ) -> None:
     upgrade(case_record)  # the worker refuses a record that is not there yet
-    env = worker_env(dev_env, slow_sink, case_record)
+    env = worker_env(dev_env.client, slow_sink, case_record)
     queue = unique("killed")
     proc = procedure(BCT)
     workers = [spawn_worker(env, queue)]
@@ -147,7 +89,7 @@ async def test_a_worker_killed_mid_send_resumes_in_seconds_with_nothing_lost(
             start = case_start(proc, strategy, reference=unique("KIL"))
             handles.append(await start_case_workflow(dev_env.client, start, proc, queue))
         for handle in handles:
-            state = await until(lambda h=handle: state_of(h), timeout=60)
+            state = await until(partial(state_of, handle), timeout=60)
             for d in (
                 decision(proc, "confirm_icpc"),
                 decision(proc, "receive_convening_sheet", invitees=invitees(INVITEES)),

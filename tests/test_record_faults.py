@@ -16,6 +16,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +29,9 @@ from temporalio.worker import Worker
 from activities.mail import send_emails
 from activities.planning import plan_case
 from activities.record import record_case_events, record_store
-from contracts.case import STATE_QUERY, DecisionRequest, DecisionResult
+from contracts.case import DecisionRequest, DecisionResult
 from domain.calendar import LONDON
 from domain.case_record import RecordBatch, Stream
-from domain.case_state import CaseState
 from domain.outbox import EmailPurpose, OutgoingEmail
 from records.database import upgrade
 from tests.case_helpers import (
@@ -46,6 +46,7 @@ from tests.case_helpers import (
 )
 from tests.conftest import MailCatcher
 from tests.postgres import PostgresServer, postgres_server
+from tests.process_helpers import state_of, until
 from workers.main import WORKFLOWS
 
 __all__ = ["postgres_server"]  # the fixture, for the PostgreSQL half
@@ -74,17 +75,6 @@ async def decide(handle: WorkflowHandle[Any, Any], d: Any) -> DecisionResult:
     return result
 
 
-async def until(check: Any, timeout: float = 30.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = await check()
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("timed out")
-        await asyncio.sleep(0.1)
-
-
 def recent_strategy() -> datetime:
     now = datetime.now(LONDON)
     return (now - timedelta(hours=1)).replace(microsecond=0)
@@ -103,11 +93,11 @@ async def test_a_record_lost_after_its_commit_is_retried_and_written_once(
         activities=[plan_case, send_emails, record_then_lose_the_first_completion],
     ):
         handle = await start_case_workflow(dev_env.client, start, proc, queue)
-        await until(lambda: _state(handle))
+        await until(partial(state_of, handle))
         await decide(handle, decision(proc, "confirm_icpc"))
         await decide(handle, decision(proc, "withdraw_icpc", reason="No longer needed"))
         await handle.result()
-        state = await _state(handle)
+        state = await until(partial(state_of, handle))
     store = record_store()
     events = [e for s, e in store.timeline(handle.id) if s == Stream.CASE]
     assert [(e.position, e.event, e.summary) for e in events] == [
@@ -117,14 +107,6 @@ async def test_a_record_lost_after_its_commit_is_retried_and_written_once(
     assert 1 in mine and 2 in mine  # every first completion was lost, and retried
     summary = store.summary(handle.id)
     assert summary is not None and not summary.is_open and summary.stage == "withdrawn"
-
-
-async def _state(handle: WorkflowHandle[Any, Any]) -> CaseState | None:
-    try:
-        state: CaseState = await handle.query(STATE_QUERY, result_type=CaseState)
-    except Exception:
-        return None
-    return state if state.timeline else None
 
 
 # --- the shared email ledger across processes ---------------------------------------------------
@@ -247,7 +229,7 @@ async def test_two_worker_processes_send_every_invitation_exactly_once(
         start = case_start(proc, recent_strategy(), reference=unique("TWO"))
         handles.append(await start_case_workflow(dev_env.client, start, proc, queue))
     for handle in handles:
-        state = await until(lambda h=handle: _state(h), timeout=60)
+        state = await until(partial(state_of, handle), timeout=60)
         day = state.calendar.add_working_days(state.strategy_day, 12)
         await decide(handle, decision(proc, "confirm_icpc"))
         await decide(handle, decision(proc, "receive_convening_sheet", invitees=invitees(2)))
@@ -255,7 +237,7 @@ async def test_two_worker_processes_send_every_invitation_exactly_once(
     for handle in handles:
 
         async def invited(h: WorkflowHandle[Any, Any] = handle) -> bool:
-            s = await _state(h)
+            s = await state_of(h)
             return s is not None and s.invitations_sent_sequence == 1
 
         await until(invited, timeout=60)
