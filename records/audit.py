@@ -39,6 +39,7 @@ class Action(StrEnum):
 class Outcome(StrEnum):
     OK = "ok"
     REFUSED = "refused"
+    UNKNOWN = "unknown"  # sent, but Temporal went away before it answered
 
 
 class Channel(StrEnum):

@@ -211,7 +211,7 @@ class AuditEventRow(Base):
     actor: Mapped[str | None] = mapped_column(String(200))  # a person id, or the typed sign-in id
     actor_role: Mapped[str | None] = mapped_column(String(100))
     action: Mapped[str] = mapped_column(String(50))
-    outcome: Mapped[str] = mapped_column(String(16))  # ok, refused
+    outcome: Mapped[str] = mapped_column(String(16))  # ok, refused, unknown
     channel: Mapped[str] = mapped_column(String(16))  # web, cli, codec
     case_id: Mapped[str | None] = mapped_column(String(200))
     target: Mapped[str | None] = mapped_column(String(200))  # the person an account change is about

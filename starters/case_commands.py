@@ -360,6 +360,8 @@ def decide(args: argparse.Namespace) -> int:
 
 async def _decide_as(acting: Acting, args: argparse.Namespace) -> Any:
     """Check the person may take the decision on the case, send it, audit the outcome."""
+    from temporalio.service import RPCError, RPCStatusCode
+
     from contracts.client import find_case_id, read_scope, send_decision
     from domain.scoping import may_decide, role_titles
     from records.audit import Action, Outcome
@@ -393,9 +395,26 @@ async def _decide_as(acting: Acting, args: argparse.Namespace) -> Any:
         raise acting.refuse(Action.DECISION, verdict.reason, role=role, case_id=case_id)
     contact = _reassigned_to(acting, args, scope, titles, case_id, role) if args.person else None
     decision = build_decision(args, person.id, role, contact)
-    outcome = await send_decision(
-        client, case_id, decision, stream=_stream(args), as_signal=args.signal
-    )
+    try:
+        outcome = await send_decision(
+            client, case_id, decision, stream=_stream(args), as_signal=args.signal
+        )
+    except RPCError as error:
+        if error.status not in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+            raise
+        # The server went away mid-call: the decision may have been taken or not.
+        acting.write(
+            Action.DECISION,
+            Outcome.UNKNOWN,
+            role=role,
+            case_id=case_id,
+            detail=f"{kind}: Temporal did not answer",
+        )
+        raise CommandError(
+            f"Temporal did not answer ({error.message}): whether the decision was taken is not"
+            f" known. `icpc show {args.case}` tells; sending it again is safe (a repeat is"
+            " refused)."
+        ) from None
     acting.write(
         Action.DECISION,
         Outcome.OK if outcome.accepted else Outcome.REFUSED,

@@ -266,3 +266,30 @@ async def test_starting_needs_sight_of_the_case_and_import_names_a_refused_row(
     await until(lambda: bool(store.find(f"{ref}-A")))
     [summary] = store.find(f"{ref}-A")
     assert (summary.team, summary.area) == (f"other-{people.suffix}", None)
+
+
+async def test_a_decision_temporal_did_not_answer_says_it_is_not_known_and_is_audited(
+    cli_env: WorkflowEnvironment,
+    capsys: pytest.CaptureFixture[str],
+    people: People,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The server going away mid-decision (the fault tests kill it): one line saying the
+    outcome is not known and how to find out, never a trace or a bare transport error."""
+    from temporalio.service import RPCError, RPCStatusCode
+
+    import contracts.client
+
+    sam = people.add("sam", "social_worker", teams=[people.team])
+    case_id = await start_case(capsys, people, f"GONE-{people.suffix}")
+
+    async def server_gone(*args: object, **kwargs: object) -> None:
+        raise RPCError("tcp connect error", RPCStatusCode.UNAVAILABLE, b"")
+
+    monkeypatch.setattr(contracts.client, "send_decision", server_gone)
+    code, out, err = await icpc(capsys, "decide", case_id, "confirm_icpc", *sam)
+    assert code != 0 and out == ""
+    assert "whether the decision was taken is not known" in err
+    assert f"icpc show {case_id}" in err and "Traceback" not in err
+    [row] = [r for r in audit_rows(case_id) if r.action == Action.DECISION]
+    assert (row.actor, row.outcome) == (people.id("sam"), Outcome.UNKNOWN)
