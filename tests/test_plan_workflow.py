@@ -524,9 +524,12 @@ async def test_the_case_starts_the_plan_as_a_child_that_outlives_it_and_the_reco
         events = [e for s, e in recorded if s == stream]
         assert [e.position for e in events] == list(range(state.timeline_length))
         assert [
-            (e.position, e.at, e.event, e.by, e.summary, e.reason)
-            for e in events[state.timeline_start :]
-        ] == [(p, t.at, t.event, t.by, t.summary, t.reason) for p, t in state.numbered()]
+            (e.position, e.event, e.by, e.summary, e.reason) for e in events[state.timeline_start :]
+        ] == [(p, t.event, t.by, t.summary, t.reason) for p, t in state.numbered()]
+        # The ended case answers from a replay, and the time-skipping server may give a task
+        # a start time a few milliseconds off the one the live run saw: close, not equal.
+        for e, (_, t) in zip(events[state.timeline_start :], state.numbered(), strict=True):
+            assert abs(e.at - t.at) < timedelta(seconds=1), (e.event, e.at, t.at)
     case_events = [e for s, e in recorded if s == Stream.CASE]
     # The due dates as planned ride on the start; the conference met the statutory limit.
     assert case_events[0].event == "case_started"
