@@ -78,7 +78,7 @@ async def sign_in(http: httpx.AsyncClient, user: str) -> None:
 def table_rows(html: str) -> list[str]:
     body = html.split('data-testid="audit"', 1)[1].split("</tbody>", 1)[0]
     return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row)).strip()
-            for row in body.split("<tr>")[2:]]  # fmt: skip
+            for row in re.split(r"<tr\b[^>]*>", body)[2:]]  # fmt: skip
 
 
 def reads(settings: Settings) -> list[AuditEntry]:
