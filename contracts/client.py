@@ -32,6 +32,7 @@ from contracts.case import (
     initial_search_attributes,
 )
 from contracts.paths import PATHS, path_for
+from contracts.payload_keys import WorkersCannotRead
 from domain.calendar import LONDON
 from domain.case_record import Stream
 from domain.case_start import check_start
@@ -109,6 +110,8 @@ async def send_decision(
             await handle.signal(DECIDE_SIGNAL, request)
             return DecisionOutcome(True, "sent as a signal; `icpc show` tells whether it was taken")
         result = await handle.execute_update(DECIDE_UPDATE, request, result_type=DecisionResult)
+    except WorkersCannotRead as error:  # nothing was sent: the workers could not read it
+        return DecisionOutcome(False, str(error))
     except RPCError as error:
         if error.status != RPCStatusCode.NOT_FOUND or "already completed" not in error.message:
             raise

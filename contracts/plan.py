@@ -16,6 +16,7 @@ from contracts.case import (
     TASK_QUEUE,
     DecisionResult,
 )
+from contracts.payload_keys import Unreadable
 from domain.plan_rules import PlanDecision
 from domain.plan_state import PlanState
 
@@ -47,7 +48,8 @@ class PlanInput(BaseModel):
     was handing over to the next."""
 
     state: PlanState
-    pending: list[PlanDecisionRequest] = Field(default_factory=list)
+    # An unreadable signal that arrives between runs is carried too, and recorded by the next.
+    pending: list[PlanDecisionRequest | Unreadable] = Field(default_factory=list)
     recorded: int = 0  # timeline entries already written to the case record
 
 

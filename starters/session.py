@@ -18,13 +18,15 @@ T = TypeVar("T")
 def run(coroutine: Coroutine[Any, Any, T]) -> T:
     from temporalio.service import RPCError
 
+    from contracts.payload_keys import WorkersCannotRead
     from workers.encryption import PayloadKeyError
 
     try:
         return asyncio.run(coroutine)
     except RPCError as error:
         raise CommandError(f"Temporal: {error.message}") from None
-    except PayloadKeyError as error:  # no key, or a payload sealed with a key not configured
+    # No key, a payload sealed with a key not configured, or a key the workers do not hold.
+    except (PayloadKeyError, WorkersCannotRead) as error:
         raise CommandError(str(error)) from None
     except LookupError as error:
         raise CommandError(str(error)) from None
@@ -32,13 +34,13 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
 
 async def client() -> Any:
     """The Temporal client; refused in one line when payloads cannot be encrypted, so a
-    command never sends case data in clear."""
-    from workers.connection import connect
+    command never sends case data in clear, or when a TLS file cannot be read."""
+    from workers.connection import TemporalSettingsError, connect
     from workers.encryption import PayloadKeyError
 
     try:
         return await connect()
-    except PayloadKeyError as error:
+    except (PayloadKeyError, TemporalSettingsError) as error:
         raise CommandError(str(error)) from None
     except RuntimeError as error:
         raise CommandError(f"cannot reach Temporal ({error}); is `make run` going?") from None

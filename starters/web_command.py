@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     from starters.file_modes import check_at_start
     from web.app import create_app
     from web.settings import load_settings
-    from workers.connection import connect, data_converter
+    from workers.connection import TemporalSettingsError, connect, connect_config, data_converter
     from workers.encryption import PayloadKeyError
     from workers.health import parse_bind
 
@@ -95,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
         print(warning, file=sys.stderr, flush=True)
     try:
         data_converter()  # no key, no form: decisions would reach Temporal in clear
-    except PayloadKeyError as error:
+        connect_config()  # the form connects on first use: check its TLS files at start
+    except (PayloadKeyError, TemporalSettingsError) as error:
         raise CommandError(str(error)) from None
     try:
         app = create_app(settings, connect)

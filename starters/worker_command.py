@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     from records.database import RecordStoreError
     from starters.cli import CommandError
     from starters.file_modes import check_at_start
-    from workers.connection import data_converter
+    from workers.connection import TemporalSettingsError, connect_config, data_converter
     from workers.encryption import PayloadKeyError
     from workers.health import parse_bind
     from workers.main import MAX_CACHED_WORKFLOWS, MAX_CONCURRENT_ACTIVITIES, run_worker
@@ -77,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
     check_at_start("worker")  # var/ and the product's files: owner-only
     try:
         data_converter()  # no key, no worker: it would hand out case data in clear
-    except PayloadKeyError as error:
+        connect_config()  # a TLS certificate or key that cannot be read: one line, not a trace
+    except (PayloadKeyError, TemporalSettingsError) as error:
         raise CommandError(str(error)) from None
     if args.health_bind:
         try:

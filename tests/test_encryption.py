@@ -10,6 +10,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio import workflow
 from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
@@ -17,12 +19,18 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from contracts.case import DecisionRequest
+from contracts.payload_keys import Unreadable
 from workers.encryption import (
+    COMPRESSION,
     ENCODING,
+    NONCE_BYTES,
     EncryptionCodec,
     PayloadKeyError,
+    WorkerCodec,
     codec_from_environment,
     ensure_key_file,
+    key_id,
 )
 
 
@@ -47,6 +55,62 @@ async def test_old_keys_still_open_payloads_after_rotation() -> None:
         await EncryptionCodec(new).decode([sealed])
     [opened] = await EncryptionCodec(new, [old]).decode([sealed])
     assert opened.data == b"x"
+
+
+async def test_a_payload_is_compressed_before_sealing_when_that_makes_it_smaller() -> None:
+    """Ciphertext does not compress: a large payload (a procedure, a timeline) is compressed
+    first, and says so in its metadata; a small one is sealed as it is."""
+    codec = EncryptionCodec(new_key())
+    rows = [{"step": f"Step {n}", "role": "team_manager", "days": n % 15} for n in range(200)]
+    [large] = pydantic_data_converter.payload_converter.to_payloads([{"rows": rows}])
+    small = Payload(metadata={"encoding": b"json/plain"}, data=b'{"a": 1}')
+    sealed_large, sealed_small = await codec.encode([large, small])
+    assert sealed_large.metadata[COMPRESSION] == b"zlib"
+    assert sealed_large.ByteSize() < large.ByteSize() / 3
+    assert COMPRESSION not in sealed_small.metadata
+    assert await codec.decode([sealed_large, sealed_small]) == [large, small]
+
+
+async def test_payloads_sealed_before_compression_still_open() -> None:
+    """A payload written by the release before (no mark) opens as it did."""
+    key = new_key()
+    plain = Payload(metadata={"encoding": b"json/plain"}, data=b'{"name": "Ada Example"}' * 50)
+    nonce = os.urandom(NONCE_BYTES)
+    old = Payload(
+        metadata={"encoding": ENCODING, "encryption-key-id": key_id(key)},
+        data=nonce + AESGCM(key).encrypt(nonce, plain.SerializeToString(), None),
+    )
+    assert await EncryptionCodec(key).decode([old]) == [plain]
+
+
+async def test_the_compression_mark_cannot_be_changed_unnoticed() -> None:
+    codec = EncryptionCodec(new_key())
+    [sealed] = await codec.encode([Payload(metadata={"encoding": b"json/plain"}, data=b"[1]" * 99)])
+    del sealed.metadata[COMPRESSION]
+    with pytest.raises(InvalidTag):
+        await codec.decode([sealed])
+    [small] = await codec.encode([Payload(metadata={"encoding": b"json/plain"}, data=b"[1]")])
+    small.metadata[COMPRESSION] = b"zlib"
+    with pytest.raises(InvalidTag):
+        await codec.decode([small])
+
+
+async def test_the_workers_codec_hands_over_what_it_cannot_open_as_unreadable() -> None:
+    """Only the workers' codec: every other process refuses such a payload."""
+    ours, theirs = new_key(), new_key()
+    [foreign] = await EncryptionCodec(theirs).encode(
+        pydantic_data_converter.payload_converter.to_payloads([{"decision": {"kind": "x"}}])
+    )
+    [placeholder] = await WorkerCodec(ours).decode([foreign])
+    [read] = pydantic_data_converter.payload_converter.from_payloads(
+        [placeholder],
+        [DecisionRequest | Unreadable],  # type: ignore[list-item]
+    )
+    assert read == Unreadable(unreadable_key_id=key_id(theirs).decode())
+    with pytest.raises(PayloadKeyError, match=f"no key with id {key_id(theirs).decode()}"):
+        await EncryptionCodec(ours).decode([foreign])
+    [mine] = await EncryptionCodec(ours).encode([Payload(data=b"x")])
+    assert (await WorkerCodec(ours).decode([mine]))[0].data == b"x"
 
 
 async def test_lone_strings_stay_readable_for_the_web_ui() -> None:

@@ -12,6 +12,17 @@ The key comes from ``ICPC_PAYLOAD_KEY`` (32 bytes, base64), or from a key file
 The key id travels with each payload so keys can be rotated: old keys stay readable when listed
 in ``ICPC_PAYLOAD_OLD_KEYS`` (comma-separated base64 keys).
 
+A payload is compressed (zlib) before it is sealed when that makes it smaller, since ciphertext
+does not compress: the mark ``encryption-compression: zlib`` says so, and is bound to the
+ciphertext (associated data), so it cannot be added or taken away unnoticed. Payloads without
+the mark (written before, or small) open as they always did.
+
+The workers' codec (:class:`WorkerCodec`) hands over a payload sealed with a key they do not
+hold as an ``Unreadable`` placeholder (:mod:`contracts.payload_keys`) instead of failing: the
+SDK decodes a whole workflow activation before the workflow sees it, so one foreign decision
+would otherwise fail the case's workflow task on every attempt, for good. Every other process
+refuses such a payload (``PayloadKeyError``), in one line.
+
 A process that has no usable key refuses to start or send: case data never leaves it in clear
 because a setting was forgotten. Only ``ICPC_PAYLOAD_ENCRYPTION=off``, said on purpose (the
 tests, which choose their own converter), turns encryption off.
@@ -22,6 +33,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -29,12 +41,25 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
+from contracts.payload_keys import KEY_FILE_SETTING, Unreadable
+
 ENCODING = b"binary/encrypted"
 NONCE_BYTES = 12
+KEY_ID = "encryption-key-id"
+COMPRESSION = "encryption-compression"
+ZLIB = b"zlib"
 
 
 class PayloadKeyError(RuntimeError):
     """The configured key cannot be used; the message says which setting is wrong."""
+
+
+class UnknownKeyError(PayloadKeyError):
+    """A payload sealed with a key this process does not hold."""
+
+    def __init__(self, kid: str) -> None:
+        super().__init__(f"no key with id {kid} is configured")
+        self.key_id = kid
 
 
 def key_id(key: bytes) -> bytes:
@@ -50,6 +75,16 @@ class EncryptionCodec(PayloadCodec):
         self._cipher = AESGCM(key)
         self._ciphers = {key_id(k): AESGCM(k) for k in (key, *old_keys)}
 
+    @property
+    def key_id(self) -> str:
+        """The id of the key this codec seals with."""
+        return self._key_id.decode()
+
+    @property
+    def readable_key_ids(self) -> frozenset[str]:
+        """The ids of every key this codec opens (the current one and the old ones)."""
+        return frozenset(k.decode() for k in self._ciphers)
+
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
         return [self._encrypt(p) for p in payloads]
 
@@ -59,22 +94,46 @@ class EncryptionCodec(PayloadCodec):
     def _encrypt(self, payload: Payload) -> Payload:
         if is_plain_text(payload):
             return payload
+        metadata = {"encoding": ENCODING, KEY_ID: self._key_id}
+        plain = payload.SerializeToString()
+        packed = zlib.compress(plain)
+        mark: bytes | None = None
+        if len(packed) < len(plain):
+            plain, mark = packed, ZLIB
+            metadata[COMPRESSION] = ZLIB
         nonce = os.urandom(NONCE_BYTES)
-        sealed = self._cipher.encrypt(nonce, payload.SerializeToString(), None)
-        return Payload(
-            metadata={"encoding": ENCODING, "encryption-key-id": self._key_id},
-            data=nonce + sealed,
-        )
+        sealed = self._cipher.encrypt(nonce, plain, mark)  # the mark is associated data
+        return Payload(metadata=metadata, data=nonce + sealed)
 
     def _decrypt(self, payload: Payload) -> Payload:
         if payload.metadata.get("encoding") != ENCODING:
             return payload  # written before encryption was switched on
-        kid = payload.metadata.get("encryption-key-id", b"")
+        kid = payload.metadata.get(KEY_ID, b"")
         cipher = self._ciphers.get(kid)
         if cipher is None:
-            raise PayloadKeyError(f"no key with id {kid.decode(errors='replace')} is configured")
+            raise UnknownKeyError(kid.decode(errors="replace"))
+        mark = payload.metadata.get(COMPRESSION)  # None: not compressed (or written before)
         nonce, sealed = payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:]
-        return Payload.FromString(cipher.decrypt(nonce, sealed, None))
+        plain = cipher.decrypt(nonce, sealed, mark)
+        if mark is not None:
+            if mark != ZLIB:
+                raise PayloadKeyError(
+                    f"unknown payload compression {mark.decode(errors='replace')}"
+                )
+            plain = zlib.decompress(plain)
+        return Payload.FromString(plain)
+
+
+class WorkerCodec(EncryptionCodec):
+    """The workers' codec: a payload sealed with a key they do not hold becomes an
+    ``Unreadable`` placeholder naming its key id, so the workflow can record it and carry on
+    (a decision's handler accepts it) instead of its task failing on every attempt."""
+
+    def _decrypt(self, payload: Payload) -> Payload:
+        try:
+            return super()._decrypt(payload)
+        except UnknownKeyError as error:
+            return Unreadable(unreadable_key_id=error.key_id).payload()
 
 
 # The Web UI reads a workflow's current details through this built-in query's answer.
@@ -91,7 +150,6 @@ def is_plain_text(payload: Payload) -> bool:
 
 
 KEY_SETTING = "ICPC_PAYLOAD_KEY"
-KEY_FILE_SETTING = "ICPC_PAYLOAD_KEY_FILE"
 OLD_KEYS_SETTING = "ICPC_PAYLOAD_OLD_KEYS"
 OFF_SETTING = "ICPC_PAYLOAD_ENCRYPTION"  # "off": no encryption, said on purpose
 KEY_BYTES = 32
@@ -125,9 +183,13 @@ def _decode_key(text: str, where: str) -> bytes:
 
 
 def codec_from_environment(
-    environ: Mapping[str, str] | None = None, default_key_file: Path | None = None
+    environ: Mapping[str, str] | None = None,
+    default_key_file: Path | None = None,
+    *,
+    worker: bool = False,
 ) -> EncryptionCodec | None:
     """The codec the environment configures; None only when ``ICPC_PAYLOAD_ENCRYPTION=off``.
+    ``worker``: the workers' codec, which hands over what it cannot open as ``Unreadable``.
 
     The key is ``ICPC_PAYLOAD_KEY``, else the file ``ICPC_PAYLOAD_KEY_FILE`` names, else
     ``default_key_file`` when it exists. No key, or one that cannot be used, is a
@@ -158,9 +220,8 @@ def codec_from_environment(
                 f"{where}: cannot read the key file ({error.strerror}); {HOW_TO_CREATE}"
             ) from None
     old: Iterable[str] = filter(None, (k.strip() for k in env.get(OLD_KEYS_SETTING, "").split(",")))
-    return EncryptionCodec(
-        _decode_key(text, where), [_decode_key(k, OLD_KEYS_SETTING) for k in old]
-    )
+    kind = WorkerCodec if worker else EncryptionCodec
+    return kind(_decode_key(text, where), [_decode_key(k, OLD_KEYS_SETTING) for k in old])
 
 
 def ensure_key_file(path: Path) -> Path:

@@ -22,6 +22,7 @@ from workers.connection import connect
 from workers.health import serve_health, worker_ready
 from workers.log_setup import configure_logging, get_logger
 from workers.metrics import metrics_runtime, publish_open_cases
+from workers.payload_readers import identity_for
 from workers.schedules import ensure_schedules
 from workers.tracing import configure_tracing
 from workflows.case_workflow import IcpcCaseWorkflow
@@ -74,6 +75,8 @@ def build_worker(
             max_workers=max_concurrent_activities
         ),
         workflow_runner=SANDBOX,
+        # The ids of the keys it reads: clients check them before sending (issue 15).
+        identity=identity_for(client),
         max_cached_workflows=max_cached_workflows,
         max_concurrent_activities=max_concurrent_activities,
     )
@@ -96,7 +99,7 @@ async def run_worker(
     task_queue = task_queue or TASK_QUEUE
     configure_tracing("icpc-worker")  # before connecting: the worker names its spans
     runtime = metrics_runtime(metrics_bind) if metrics_bind else None
-    client = await connect(runtime)
+    client = await connect(runtime, worker=True)
     log = get_logger()
     log.info(
         "worker_started",

@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
         ProcedureRef,
         shared_procedure,
     )
+    from contracts.payload_keys import Unreadable
     from domain import case_invitations, case_views
     from domain.case_rules import CASE_PATH
     from domain.case_state import CaseState
@@ -185,16 +186,16 @@ class IcpcCaseWorkflow:
     # --- decisions and what the outside sees ------------------------------------------------
 
     @workflow.signal(name=DECIDE_SIGNAL)
-    def decide_signal(self, request: DecisionRequest) -> None:
+    def decide_signal(self, request: DecisionRequest | Unreadable) -> None:
         """Fire and forget: works while no worker runs; a refusal is kept in the timeline."""
         self._loop.on_signal(request)
 
     @workflow.update(name=DECIDE_UPDATE)
-    async def decide(self, request: DecisionRequest) -> DecisionResult:
+    async def decide(self, request: DecisionRequest | Unreadable) -> DecisionResult:
         return await self._loop.on_update(request, stage=lambda state: state.stage)
 
     @decide.validator
-    def _validate_decision(self, request: DecisionRequest) -> None:
+    def _validate_decision(self, request: DecisionRequest | Unreadable) -> None:
         self._loop.validate(request)
 
     @workflow.query(name=STATE_QUERY)

@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.record import record_case_events
     from contracts import metrics
     from contracts.case import DecisionResult
+    from contracts.payload_keys import Unreadable
     from domain.case_record import (
         CaseSummary,
         Marks,
@@ -198,6 +199,11 @@ class DecisionLoop(Generic[S]):
     def take_signal(self, request: Any) -> None:
         state = self.require_state()
         now = workflow.now()
+        if isinstance(request, Unreadable):  # sealed with a key the workers do not hold
+            self._count(metrics.DECISIONS, kind="unreadable", result="refused")
+            state.record(now, "unreadable", request.timeline_text)
+            self._woken = True
+            return
         try:
             self._queue(self.path.apply(state, request.decision, now))
             self._count_decision(request, accepted=True)
@@ -212,6 +218,8 @@ class DecisionLoop(Generic[S]):
             self._woken = True
 
     async def on_update(self, request: Any, stage: Callable[[S], str]) -> DecisionResult:
+        if isinstance(request, Unreadable):  # the validator refuses it; never accepted
+            raise refused(Refusal(request.refusal_text))
         # While the path is being planned the validator cannot check yet: the check is here.
         await workflow.wait_condition(lambda: self.ready)
         state = self.require_state()
@@ -226,6 +234,9 @@ class DecisionLoop(Generic[S]):
 
     def validate(self, request: Any) -> None:
         """Refuse before anything is written to history: a refused update leaves no trace."""
+        if isinstance(request, Unreadable):  # sealed with a key the workers do not hold
+            self._count(metrics.DECISIONS, kind="unreadable", result="refused")
+            raise refused(Refusal(request.refusal_text))
         if self.between_runs():
             self._count_decision(request, accepted=False)
             raise refused(Refusal(self._pause_reason))

@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.planning import PlanRequest, PlanResult, plan_case
     from contracts import search_attributes as sa
     from contracts.case import DecisionResult, ProcedureRef, shared_procedure
+    from contracts.payload_keys import Unreadable
     from contracts.plan import (
         DECIDE_SIGNAL,
         DECIDE_UPDATE,
@@ -154,17 +155,17 @@ class IcpcPlanWorkflow:
     # --- decisions and what the outside sees ------------------------------------------------
 
     @workflow.signal(name=DECIDE_SIGNAL)
-    def decide_signal(self, request: PlanDecisionRequest) -> None:
+    def decide_signal(self, request: PlanDecisionRequest | Unreadable) -> None:
         """Fire and forget; a refusal is kept in the timeline. Signals that arrive while a run
         sets up or hands over to the next are kept and taken by the run that follows."""
         self._loop.on_signal(request)
 
     @workflow.update(name=DECIDE_UPDATE)
-    async def decide(self, request: PlanDecisionRequest) -> DecisionResult:
+    async def decide(self, request: PlanDecisionRequest | Unreadable) -> DecisionResult:
         return await self._loop.on_update(request, stage=lambda state: state.stage)
 
     @decide.validator
-    def _validate_decision(self, request: PlanDecisionRequest) -> None:
+    def _validate_decision(self, request: PlanDecisionRequest | Unreadable) -> None:
         self._loop.validate(request)
 
     @workflow.query(name=STATE_QUERY)
