@@ -15,6 +15,11 @@ message it had in flight (per batch in flight), with the same Message-ID. Sendin
 recording run as one step on the same thread, so cancelling the activity never opens the
 window wider.
 
+Connections: each call borrows an SMTP connection from the worker's pool
+(``activities.smtp_pool``: checked with NOOP, made anew when the server dropped it) and gives
+it back when done, and uses the worker's one ledger engine (``shared_ledger``), so a case
+start's single notice no longer pays for an SMTP connection and a database engine of its own.
+
 Heartbeats: before each message, and every ``HEARTBEAT_EVERY`` seconds while a step is still
 with the server, so the workflow's heartbeat timeout (``workflows.mail_delivery``) notices a
 dead worker in seconds and never a live one that is merely waiting on a slow server.
@@ -29,7 +34,6 @@ import asyncio
 import concurrent.futures
 import hashlib
 import smtplib
-import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -44,8 +48,9 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.ics import build_calendar
-from activities.outbox_ledger import OutboxLedger
+from activities.outbox_ledger import OutboxLedger, shared_ledger
 from activities.settings import MailSettings
+from activities.smtp_pool import POOL, SmtpPool, close_quietly
 from contracts.metrics import EMAILS
 from domain.outbox import OutgoingEmail
 
@@ -107,59 +112,58 @@ def deliver(
 
 @dataclass
 class _Outbox:
-    """The blocking half: SMTP connection and ledger, used from one dedicated thread only."""
+    """The blocking half: the ledger and an SMTP connection, used from one dedicated thread.
+
+    The connection is borrowed from the worker's pool (``activities.smtp_pool``) on the first
+    message and given back at the end, unless it failed on the way (then it is discarded)."""
 
     settings: MailSettings
     ledger: OutboxLedger | None = None
     smtp: smtplib.SMTP | None = None
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    pool: SmtpPool = field(default_factory=lambda: POOL)
 
     def open_ledger(self) -> None:
-        self.ledger = OutboxLedger(self.settings.outbox_db)
+        self.ledger = shared_ledger(self.settings.outbox_db)
 
     def is_sent(self, key: str) -> bool:
         assert self.ledger is not None
         return self.ledger.is_sent(key)
-
-    def _connect(self) -> smtplib.SMTP:
-        s = self.settings
-        smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout_seconds)
-        try:
-            smtp.ehlo()
-            if s.smtp_starttls:
-                smtp.starttls(context=ssl.create_default_context())
-                smtp.ehlo()
-            if s.smtp_username:
-                password = s.smtp_password.get_secret_value() if s.smtp_password else ""
-                smtp.login(s.smtp_username, password)
-        except BaseException:
-            smtp.close()
-            raise
-        return smtp
 
     def send_and_record(self, email: OutgoingEmail) -> tuple[str, int]:
         """Send one email and record its key at once; returns (Message-ID, refused count)."""
         assert self.ledger is not None
         message = build_message(email, self.settings, now=self.now())
         if self.smtp is None:
-            self.smtp = self._connect()
-        refused = deliver(self.smtp, message, self.settings.mail_from, [*email.to, *email.cc])
+            self.smtp = self.pool.take(self.settings)
+        try:
+            refused = deliver(self.smtp, message, self.settings.mail_from, [*email.to, *email.cc])
+        except smtplib.SMTPException as error:
+            # A refusal leaves the connection reset and usable, unless the server closed it
+            # (421); any other failure is the connection's own: never lend it again.
+            if _refusal(error) is None or self.smtp.sock is None:
+                self._discard()
+            raise
+        except BaseException:
+            self._discard()
+            raise
         # Accepted by the server. A crash before the next line is the one window in which a
         # retry would send this message again (see the module docstring).
         message_id = str(message["Message-ID"])
         self.ledger.record_sent(email.idempotency_key, email.case_id, message_id)
         return message_id, len(refused)
 
-    def close(self) -> None:
+    def _discard(self) -> None:
         if self.smtp is not None:
-            try:
-                self.smtp.quit()
-            except (smtplib.SMTPException, OSError):
-                self.smtp.close()
+            close_quietly(self.smtp)
             self.smtp = None
-        if self.ledger is not None:
-            self.ledger.close()
-            self.ledger = None
+
+    def close(self) -> None:
+        """Give the connection back to the pool; the shared ledger stays open."""
+        if self.smtp is not None:
+            self.pool.give_back(self.settings, self.smtp)
+            self.smtp = None
+        self.ledger = None
 
 
 class _Refused(Exception):
@@ -224,6 +228,7 @@ async def send_emails(emails: list[OutgoingEmail]) -> SendEmailsResult:
     thread = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="mail")
 
     progress = 0  # emails done: the heartbeat's details
+    cancelled = False
 
     async def blocking(fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn`` on the mail thread, heartbeating while it runs (a slow server): the
@@ -298,10 +303,17 @@ async def send_emails(emails: list[OutgoingEmail]) -> SendEmailsResult:
             f"({type(error).__name__}) after sending {len(result.sent)}",
             type="SmtpUnreachable",
         ) from None
+    except asyncio.CancelledError:
+        cancelled = True
+        raise
     finally:
-        # Runs after any step still in flight (on cancellation) and does not block the loop.
-        thread.submit(outbox.close)
+        # Queued after any step still in flight, so the connection goes back to the pool only
+        # once nothing uses it. Awaited, so the next call finds it there; but not on
+        # cancellation, which must not wait for a slow server.
+        closing = loop.run_in_executor(thread, outbox.close)
         thread.shutdown(wait=False)
+        if not cancelled:
+            await closing
 
     count_outcomes(failed_all_unsent=False)
     bound.info(

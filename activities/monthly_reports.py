@@ -42,10 +42,10 @@ from pydantic import BaseModel
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.mail import _Outbox, _settings, build_message, deliver
+from activities.mail import _settings, build_message, deliver
 from activities.outbox_ledger import OutboxLedger
 from activities.record import record_store
-from activities.settings import MailSettings
+from activities.smtp_pool import close_quietly, connect
 from contracts.metrics import record_report_seconds
 from domain.calendar import LONDON
 from domain.outbox import EmailPurpose, OutgoingEmail
@@ -294,7 +294,7 @@ def send_monthly_out_of_timescale(request: MonthlyReportsInput) -> MonthlyReport
                 filename=attachment_name(item.month_id, item.which, item.area),
             )
             if smtp is None:
-                smtp = _connect(settings)
+                smtp = connect(settings)  # its own: once a month, never worth keeping
             deliver(smtp, message, settings.mail_from, list(email.to))
             ledger.record_sent(email.idempotency_key, email.case_id, str(message["Message-ID"]))
             result.sent += 1
@@ -307,10 +307,7 @@ def send_monthly_out_of_timescale(request: MonthlyReportsInput) -> MonthlyReport
     finally:
         ledger.close()
         if smtp is not None:
-            try:
-                smtp.quit()
-            except (smtplib.SMTPException, OSError):
-                smtp.close()
+            close_quietly(smtp)
     bound.info(
         "monthly_reports_sent",
         procedures=len(procedure_ids),
@@ -320,10 +317,6 @@ def send_monthly_out_of_timescale(request: MonthlyReportsInput) -> MonthlyReport
         no_recipient=result.no_recipient,
     )
     return result
-
-
-def _connect(settings: MailSettings) -> smtplib.SMTP:
-    return _Outbox(settings)._connect()
 
 
 __all__ = [

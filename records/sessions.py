@@ -27,6 +27,11 @@ from records.schema import WebSessionRow
 
 ID_BYTES = 32
 KEEP_ENDED = timedelta(days=1)  # ended and expired rows are deleted this long after
+# A session used again within this long is not marked as used again: a write (and a commit to
+# disk) on every request cost more than the rest of the session's work. The idle limit then
+# counts from up to this long before the last use, so a session can end that much sooner,
+# never later.
+TOUCH_EVERY = timedelta(minutes=1)
 
 
 def utcnow() -> datetime:
@@ -133,6 +138,8 @@ class SessionStore:
             refusal = Refusal.LIFETIME
         elif now - row.last_seen_at >= self.idle:
             refusal = Refusal.IDLE
+        if refusal is None and now - row.last_seen_at < TOUCH_EVERY:
+            return Loaded(self._session(row, row.last_seen_at), None, row.person_id)
         live = (WebSessionRow.id_hash == id_hash) & WebSessionRow.ended_at.is_(None)
         # Written apart from the read (never a read upgraded to a write in one SQLite
         # transaction); a session ended meanwhile by a sign-out elsewhere is left ended.
@@ -146,17 +153,17 @@ class SessionStore:
             ).rowcount
         if not touched:
             return Loaded(None, Refusal.ENDED, row.person_id)
-        return Loaded(
-            WebSession(
-                id_hash=row.id_hash,
-                person_id=row.person_id,
-                created_at=row.created_at,
-                last_seen_at=now,
-                expires_at=row.expires_at,
-                data=dict(row.data or {}),
-            ),
-            None,
-            row.person_id,
+        return Loaded(self._session(row, now), None, row.person_id)
+
+    @staticmethod
+    def _session(row: Any, last_seen_at: datetime) -> WebSession:
+        return WebSession(
+            id_hash=row.id_hash,
+            person_id=row.person_id,
+            created_at=row.created_at,
+            last_seen_at=last_seen_at,
+            expires_at=row.expires_at,
+            data=dict(row.data or {}),
         )
 
     def save_data(self, id_hash: str, data: dict[str, Any]) -> None:

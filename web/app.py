@@ -15,7 +15,6 @@ their own by ``icpc web --metrics-bind``); traces when OTEL_* asks (``workers.tr
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
@@ -23,6 +22,8 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from procedures import load_all
 from web import (
@@ -85,7 +86,7 @@ def create_app(settings: Settings, client_factory: ClientFactory) -> FastAPI:
         records=RecordHolder(settings.record_url),
     )
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    app.middleware("http")(sessions_and_headers)
+    app.add_middleware(SessionsAndHeaders)
     # Outermost: counts every answer, the error pages and redirects included.
     app.state.metrics = WebMetrics()
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
@@ -114,36 +115,85 @@ def create_app(settings: Settings, client_factory: ClientFactory) -> FastAPI:
     return app
 
 
-async def sessions_and_headers(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    """The session and its person, loaded from the database on every request, what changed
-    in it kept, and the headers every page carries."""
-    if request.url.path in health.PATHS:  # probes: no session read, no cookie set
-        response = await call_next(request)
-        response.headers.update(SECURITY_HEADERS)
-        response.headers["Cache-Control"] = "no-store"
-        return response
-    web = services(request)
-    if request.url.path.startswith("/static/"):  # no session: nothing there is anyone's
-        response = await call_next(request)
-        response.headers.update(SECURITY_HEADERS)
-        return response
-    try:
-        await web.sessions.open(request)
-        response = await call_next(request)
-        await web.sessions.close(request, response)
-    except Problem as problem:  # the accounts' database cannot be used: a plain 503 page
-        request.state.user = None
-        response = await problem_page(request, problem)
-    response.headers.update(SECURITY_HEADERS)
+class SessionsAndHeaders:
+    """The session and its person, loaded from the database on every request, what changed in
+    it kept, and the headers every page carries.
+
+    Plain ASGI: Starlette's ``BaseHTTPMiddleware`` ran each endpoint in a task of its own and
+    passed the request and response bodies through streams, which cost several milliseconds a
+    request on a busy machine (``benchmarks/web_decision.py``). What changed in the session is
+    kept as the page's response starts, before anything of it is sent."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        path = request.url.path
+        if path in health.PATHS or path.startswith("/static/"):
+            # Probes and static files: no session read, no cookie set; probes never cached.
+            await self.app(scope, receive, _with_headers(send, no_store=path in health.PATHS))
+            return
+        web = services(request)
+        try:
+            await web.sessions.open(request)
+        except Problem as problem:  # the accounts' database cannot be used: a plain 503 page
+            await _problem(request, problem, send)
+            return
+        replaced = False  # the page gave way to a problem page: nothing more of it is sent
+
+        async def send_kept(message: Message) -> None:
+            nonlocal replaced
+            if replaced:
+                return
+            if message["type"] == "http.response.start":
+                cookies = Response()  # collects the cookies that keeping the session sets
+                try:
+                    await web.sessions.close(request, cookies)
+                except Problem as problem:
+                    replaced = True
+                    await _problem(request, problem, send)
+                    return
+                headers = MutableHeaders(scope=message)
+                for name, value in cookies.raw_headers:
+                    if name == b"set-cookie":
+                        headers.append("set-cookie", value.decode("latin-1"))
+                _page_headers(request, headers)
+            await send(message)
+
+        await self.app(scope, receive, send_kept)
+
+
+def _page_headers(request: Request, headers: MutableHeaders) -> None:
+    headers.update(SECURITY_HEADERS)
     sso = oidc.oidc_client(request)
     if sso is not None:  # the sign-out button's form leads on to the provider's logout
         sources = " ".join(["form-action 'self'", *sso.form_action_sources()])
         policy = SECURITY_HEADERS["Content-Security-Policy"]
-        response.headers["Content-Security-Policy"] = policy.replace("form-action 'self'", sources)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+        headers["Content-Security-Policy"] = policy.replace("form-action 'self'", sources)
+    headers["Cache-Control"] = "no-store"
+
+
+async def _problem(request: Request, problem: Problem, send: Send) -> None:
+    request.state.user = None
+    response = await problem_page(request, problem)
+    _page_headers(request, response.headers)
+    await response(request.scope, request.receive, send)
+
+
+def _with_headers(send: Send, *, no_store: bool) -> Send:
+    async def send_with_headers(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = MutableHeaders(scope=message)
+            headers.update(SECURITY_HEADERS)
+            if no_store:
+                headers["Cache-Control"] = "no-store"
+        await send(message)
+
+    return send_with_headers
 
 
 async def to_sign_in(request: Request, _: SignInNeeded) -> Response:

@@ -51,14 +51,25 @@ def may_break_glass(person: Person) -> bool:
     return bool(person.active and person.roles & senior_roles())
 
 
-async def case_scope(
-    request: Request, case_id: str, state: PathState | None = None
-) -> CaseScope | None:
-    """Whose case it is, for the scoping rules; None when nothing can say (no such case)."""
+async def recorded_scope(request: Request, case_id: str) -> CaseScope | None:
+    """Whose case it is by the case record; None when the record has not the case (yet), or
+    cannot be read. Cheap, so a page may ask it while it waits for the workflow's answer."""
     try:
-        scope = await services(request).records.read(lambda store: store.scope(case_id))
+        return await services(request).records.read(lambda store: store.scope(case_id))
     except RecordsUnavailable:  # a running case still answers for itself
-        scope = None
+        return None
+
+
+async def case_scope(
+    request: Request,
+    case_id: str,
+    state: PathState | None = None,
+    *,
+    recorded: CaseScope | None = None,
+) -> CaseScope | None:
+    """Whose case it is, for the scoping rules; None when nothing can say (no such case).
+    ``recorded``: the record's answer, when the caller has already read it."""
+    scope = recorded or await recorded_scope(request, case_id)
     if scope is not None:
         return scope
     client = await temporal(request)

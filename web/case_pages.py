@@ -56,10 +56,11 @@ from web.case_access import (
     audit,
     case_scope,
     may_break_glass,
+    recorded_scope,
     role_options,
     senior_roles,
 )
-from web.dependencies import form_values, render, require_user, services, temporal
+from web.dependencies import form_values, render, services, signed_in_user, temporal
 from web.forms import ACTING_ROLE, PERSON, REASSIGNED_ROLE, DecisionForm, form_for
 from web.pages import CASE_ID, PAGES, PathPage
 from web.parsing import parse
@@ -86,7 +87,7 @@ BREAK_GLASS_ERROR = (
 
 router = APIRouter()
 
-CurrentUser = Annotated[Person, Depends(require_user)]
+CurrentUser = Annotated[Person, Depends(signed_in_user)]
 FormValues = Annotated[dict[str, str], Depends(form_values)]
 
 
@@ -116,8 +117,14 @@ async def load_state(
         raise Problem(503, unreadable, "Try again in a moment.") from error
 
 
-async def path_scope(request: Request, page: PathPage, case_id: str, state: PathState) -> CaseScope:
-    scope = await case_scope(request, case_id, state)
+async def path_scope(
+    request: Request,
+    page: PathPage,
+    case_id: str,
+    state: PathState,
+    recorded: CaseScope | None = None,
+) -> CaseScope:
+    scope = await case_scope(request, case_id, state, recorded=recorded)
     if scope is None:  # the workflow answered, so this is only a moment's race: say not found
         raise Problem(404, f"{capitalised(page.noun)} not found", page.not_found)
     return scope
@@ -255,9 +262,12 @@ async def may_take(
     why (audited): out of scope or not their role (as the command line says it), the path
     closed, or not open to them now."""
     wanted = decision_kind(page, kind)
-    state = await load_state(request, page, case_id)
+    # The record's scope is read while the workflow answers for its state: neither waits.
+    state, recorded = await asyncio.gather(
+        load_state(request, page, case_id), recorded_scope(request, case_id)
+    )
     assert state is not None
-    scope = await path_scope(request, page, case_id, state)
+    scope = await path_scope(request, page, case_id, state, recorded)
     procedure = state.procedure
     found = deciding_roles(user, procedure.roles_for(wanted), scope, titles=role_titles(procedure))
     if not found.roles:
@@ -302,21 +312,31 @@ async def reassign_options(request: Request, deciding: Deciding) -> dict[str, An
     return {PERSON: tuple((p.id, f"{p.display_name} ({p.id})") for p in choices)}
 
 
+async def picked_person(request: Request, kind: str, values: Mapping[str, str]) -> Person | None:
+    """The person a reassignment picks, read from their record in this request; None when the
+    decision is another, nobody is picked, or no person has that id."""
+    person_id = values.get(PERSON, "").strip()
+    if kind != DecisionKind.REASSIGN_WORKER or not PERSON_ID.match(person_id):
+        return None
+    return await services(request).accounts.run(lambda accounts: accounts.people.get(person_id))
+
+
 async def reassigned_contact(
-    request: Request, deciding: Deciding, user: Person, role: str, values: Mapping[str, str]
+    request: Request,
+    deciding: Deciding,
+    user: Person,
+    role: str,
+    values: Mapping[str, str],
+    chosen: Person | None,
 ) -> dict[str, Any]:
-    """For a reassignment, the contact of the person picked, from their record looked up again
-    and checked again; a plain page (audited) when the case may not be given to them."""
+    """For a reassignment, the contact of the person picked (``chosen``: their record, read in
+    this request by :func:`picked_person`), checked again; a plain page (audited) when the case
+    may not be given to them."""
     if deciding.kind != DecisionKind.REASSIGN_WORKER:
         return {}
     person_id = values.get(PERSON, "").strip()
     if not person_id:
         return {}  # the form says to choose someone
-    chosen = (
-        await services(request).accounts.run(lambda accounts: accounts.people.get(person_id))
-        if PERSON_ID.match(person_id)
-        else None
-    )
     verdict = may_take_over(
         chosen, REASSIGNED_ROLE, deciding.scope, person_id=person_id[:64], titles=deciding.titles
     )
@@ -614,9 +634,18 @@ async def take(
     user: Person,
     values: Mapping[str, str],
 ) -> Response:
-    deciding = await may_take(request, page, case_id, kind, user)
+    # The person a reassignment picks is read while the case answers; checked once it has.
+    deciding, chosen = await asyncio.gather(
+        may_take(request, page, case_id, kind, user), picked_person(request, kind, values)
+    )
     wanted = deciding.kind
-    form = deciding.form(await reassign_options(request, deciding))
+    # Without the people a reassignment may choose: the one chosen is looked up and checked
+    # on its own (reassigned_contact); the list is read only for a page shown again.
+    form = deciding.form()
+
+    async def shown(form: DecisionForm) -> DecisionForm:
+        return form.with_options(await reassign_options(request, deciding))
+
     chosen_role = values.get(ACTING_ROLE, "").strip()
     role = chosen_role if len(deciding.roles) > 1 else deciding.roles[0]
     if chosen_role and role not in deciding.roles:  # a crafted role: refused as the CLI would
@@ -627,7 +656,7 @@ async def take(
         reason = verdict.reason or why_not_open(page, deciding.state, user, wanted, [role])
         raise await refuse_decision(request, user, case_id, wanted, reason, role=role)
     if role:
-        extra = await reassigned_contact(request, deciding, user, role, values)
+        extra = await reassigned_contact(request, deciding, user, role, values, chosen)
     else:
         extra = {}  # no role chosen: the form says to choose one
     decider = Decider(user=user.id, role=role or deciding.roles[0])
@@ -635,7 +664,13 @@ async def take(
     if parsed.decision is None:
         status = 400 if parsed.errors else 200  # 200: an invitee added or removed
         return decision_page(
-            request, deciding, parsed.form, status, parsed.values, parsed.errors, parts=parsed.parts
+            request,
+            deciding,
+            await shown(parsed.form),
+            status,
+            parsed.values,
+            parsed.errors,
+            parts=parsed.parts,
         )
     form = parsed.form
     client = await temporal(request)
@@ -654,7 +689,7 @@ async def take(
         return decision_page(
             request,
             deciding,
-            form,
+            await shown(form),
             503,
             parsed.values,
             refusal="The case service did not answer. The decision may not have been"
@@ -670,7 +705,9 @@ async def take(
         detail=f"{wanted}: {outcome.message}",
     )
     if not outcome.accepted:
-        return decision_page(request, deciding, form, 409, parsed.values, refusal=outcome.message)
+        return decision_page(
+            request, deciding, await shown(form), 409, parsed.values, refusal=outcome.message
+        )
     request.state.session["flash"] = {
         "title": page.contract.path.title(wanted),
         "summary": outcome.message,

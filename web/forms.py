@@ -87,6 +87,16 @@ class DecisionForm:
     def rows(self, repeat: str) -> int:
         return max((f.row for f in self.fields if f.repeat == repeat), default=0)
 
+    def with_options(self, options: Mapping[str, Options]) -> DecisionForm:
+        """The form with the choices only the case can give (the people it may go to)."""
+        if not options:
+            return self
+        fields = tuple(
+            replace(f, options=tuple(options[f.name])) if f.name in options else f
+            for f in self.fields
+        )
+        return replace(self, fields=fields)
+
     def with_invitees(self, rows: int) -> DecisionForm:
         """The form showing ``rows`` invitees (the convening sheet); any other form as it is."""
         at = next((n for n, f in enumerate(self.fields) if f.name == INVITEE_COUNT), None)
@@ -132,15 +142,13 @@ def form_for(
     if builder is None or not path.takes(kind):
         raise LookupError(f"no form for {kind} on the {path.stream}")
     spec = builder(procedure)
-    fields = tuple(
-        replace(f, options=tuple((options or {})[f.name])) if f.name in (options or {}) else f
-        for f in spec.fields
-    )
+    fields = spec.fields
     if len(roles) > 1:
         fields = (acting_role_field(roles), *fields)
     locations = {(f.name,): f.name for f in fields} | spec.locations
     title = capitalised(path.title(kind))
-    return DecisionForm(kind, title, fields, spec.build, locations, path.adapter)
+    form = DecisionForm(kind, title, fields, spec.build, locations, path.adapter)
+    return form.with_options(options or {})
 
 
 def acting_role_field(roles: Sequence[tuple[str, str]]) -> Field:

@@ -14,8 +14,10 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.mail import send_emails
 from activities.monthly_reports import send_monthly_out_of_timescale
+from activities.outbox_ledger import close_shared_ledgers
 from activities.planning import plan_case
 from activities.record import RECORD_ACTIVITIES, record_store
+from activities.smtp_pool import POOL
 from contracts.case import TASK_QUEUE
 from records.database import check_current, database_url
 from workers.connection import connect
@@ -131,3 +133,6 @@ async def run_worker(
             log.info("worker_health", address=f"http://{health}/readyz")
         await stop.wait()
         log.info("worker_stopping", task_queue=task_queue)
+    # Once no activity runs: the mail activities' kept SMTP connections and ledger engines.
+    POOL.close()
+    close_shared_ledgers()

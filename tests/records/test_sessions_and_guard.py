@@ -94,6 +94,31 @@ def test_the_idle_limit_ends_a_session_not_used_for_that_long(
     assert sessions.load(session_id).refusal is Refusal.ENDED  # never comes back
 
 
+def test_a_session_is_marked_used_at_most_once_a_minute_and_never_lives_longer(
+    sessions: SessionStore, engine: Engine, clock: Clock
+) -> None:
+    session_id, session = sessions.start("tia")
+
+    def last_seen() -> datetime:
+        with engine.connect() as connection:
+            seen = connection.execute(
+                select(WebSessionRow.last_seen_at).where(WebSessionRow.id_hash == session.id_hash)
+            ).scalar_one()
+        return seen if seen.tzinfo else seen.replace(tzinfo=UTC)
+
+    clock.advance(seconds=59)
+    assert sessions.load(session_id).session is not None
+    assert last_seen() == T0  # used within the minute: nothing written
+    clock.advance(seconds=2)
+    assert sessions.load(session_id).session is not None
+    assert last_seen() == T0 + timedelta(seconds=61)
+    clock.advance(seconds=30)
+    assert sessions.load(session_id).session is not None  # not written: 30 s since
+    # The idle limit counts from the last use written: a minute sooner at most, never later.
+    clock.advance(minutes=30, seconds=-30)
+    assert sessions.load(session_id).refusal is Refusal.IDLE
+
+
 def test_the_absolute_lifetime_ends_a_session_even_when_used(
     sessions: SessionStore, clock: Clock
 ) -> None:
