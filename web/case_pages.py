@@ -680,7 +680,7 @@ async def take(
         await audit(
             request,
             Action.DECISION,
-            Outcome.REFUSED,
+            Outcome.UNKNOWN,  # sent, but no answer: taken or not, the case's page will tell
             user,
             case_id=case_id,
             role=role,
