@@ -183,13 +183,10 @@ class WorkerProcess:
         return self.process.pid
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        from tests.process_helpers import stop_process
+
+        if self.process is not None:
+            stop_process(self.process)
 
 
 # --- the two sides ------------------------------------------------------------------------------

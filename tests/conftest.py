@@ -129,17 +129,18 @@ class MailCatcher:
 
 
 @contextlib.contextmanager
-def smtp_on_loopback(patch: pytest.MonkeyPatch, folder: Path) -> Iterator[MailCatcher]:
+def smtp_on_loopback(patch: pytest.MonkeyPatch, folder: Path, handler: Any = None) -> Iterator[Any]:
     """A real SMTP server on an ephemeral loopback port; the mail settings point at it (set
-    through ``patch``, which undoes them), its outbox in ``folder``."""
-    catcher = MailCatcher(host="127.0.0.1", port=free_port())
-    controller = Controller(catcher, hostname=catcher.host, port=catcher.port)
+    through ``patch``, which undoes them), its outbox in ``folder``. ``handler`` (an aiosmtpd
+    handler with a ``port``) answers; a ``MailCatcher`` by default."""
+    handler = handler or MailCatcher(host="127.0.0.1", port=free_port())
+    controller = Controller(handler, hostname="127.0.0.1", port=handler.port)
     controller.start()
     patch.setenv("ICPC_SMTP_HOST", "127.0.0.1")
-    patch.setenv("ICPC_SMTP_PORT", str(catcher.port))
+    patch.setenv("ICPC_SMTP_PORT", str(handler.port))
     patch.setenv("ICPC_OUTBOX_DB", str(folder / "outbox.sqlite3"))
     try:
-        yield catcher
+        yield handler
     finally:
         controller.stop()
 

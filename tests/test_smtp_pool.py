@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
@@ -24,7 +23,7 @@ from activities.mail import send_emails
 from activities.settings import MailSettings
 from activities.smtp_pool import POOL, SmtpPool
 from domain.outbox import EmailPurpose, OutgoingEmail
-from tests.conftest import free_port
+from tests.conftest import free_port, smtp_on_loopback
 
 
 @dataclass
@@ -46,17 +45,11 @@ class CountingServer:
 
 @pytest.fixture
 def server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[CountingServer]:
-    counting = CountingServer(free_port())
-    controller = Controller(counting, hostname="127.0.0.1", port=counting.port)
-    controller.start()
-    monkeypatch.setenv("ICPC_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("ICPC_SMTP_PORT", str(counting.port))
-    monkeypatch.setenv("ICPC_OUTBOX_DB", str(tmp_path / "outbox.sqlite3"))
-    try:
-        yield counting
-    finally:
-        controller.stop()
-        POOL.close()  # no connection to a stopped server outlives the test
+    with smtp_on_loopback(monkeypatch, tmp_path, CountingServer(free_port())) as counting:
+        try:
+            yield counting
+        finally:
+            POOL.close()  # no connection to a stopped server outlives the test
 
 
 def settings_for(port: int) -> MailSettings:
