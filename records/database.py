@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -288,6 +289,12 @@ def insist_current(url: str | URL, current: Status) -> Status:
     return current
 
 
+# Alembic's ``op`` and ``context`` are process-wide proxies: two upgrades at once in one process
+# (two activity threads each creating an empty database, the ledger's and the record's, say)
+# would pull them from under each other ("'NoneType' object has no attribute 'create_index'").
+_ONE_MIGRATION_AT_A_TIME = threading.Lock()
+
+
 def upgrade(url: str | URL, revision: str = "head") -> Status:
     """Create or upgrade the record to ``revision``, in one transaction; refuse foreign data."""
     before = status(url)
@@ -297,6 +304,7 @@ def upgrade(url: str | URL, revision: str = "head") -> Status:
     engine = make_engine(url)
     try:
         with (
+            _ONE_MIGRATION_AT_A_TIME,
             engine.connect().execution_options(sqlite_begin="IMMEDIATE") as connection,
             connection.begin(),
         ):
