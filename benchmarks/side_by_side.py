@@ -695,6 +695,42 @@ def where_the_bytes_go(history: Any, top: int = 5) -> str:
     return ", ".join(f"{kind} {size / 1024:.1f}" for kind, size in biggest)
 
 
+def held_back(
+    product: Figures,
+    bare: Figures,
+    times: dict[str, list[float]],
+    bare_p50: float,
+    start_ratio: float,
+) -> list[str]:
+    """For each target missed in this run, what this run measured of its cause."""
+    lines = ["what holds the missed targets back, from this run's own figures:"]
+    if bare.starts_set_up and product.starts_set_up / bare.starts_set_up < 0.9:
+        spent = product.cpu_per_start + product.server_cpu_per_start
+        bare_spent = bare.cpu_per_start + bare.server_cpu_per_start
+        lines.append(
+            f"  starts: worker + server CPU per start {spent:.0f} ms against {bare_spent:.0f} ms"
+            f" bare ({ratio(spent, bare_spent)}x); with the cores busy the rate follows it"
+        )
+    web = statistics.median(times["web"])
+    if bare_p50 and web / bare_p50 > 1.2:
+        query = statistics.median(times["query"])
+        update = statistics.median(product.round_trip)
+        lines.append(
+            f"  web decision: two round trips before any of the form's own work, the state"
+            f" query {query:.1f} ms and the update {update:.1f} ms: a floor of"
+            f" {ratio(query + update, bare_p50)}x; the form's own work (session, scope, audit)"
+            f" {max(web - query - update, 0):.1f} ms"
+        )
+    if bare.rss_per_1000 and product.rss_per_1000 / bare.rss_per_1000 > 1.3:
+        lines.append(
+            f"  memory: {product.rss_per_1000 / 1000:.2f} MB per cached case against"
+            f" {bare.rss_per_1000 / 1000:.2f} MB bare (where it goes is not measured here)"
+        )
+    if start_ratio > 3:
+        lines.append("  history at start: see where its bytes go, below")
+    return lines if len(lines) > 1 else []
+
+
 def activity_count(history: Any) -> int:
     return sum(1 for e in history.events if e.HasField("activity_task_scheduled_event_attributes"))
 
@@ -736,6 +772,7 @@ def table(
     ]
     for name, p, b, target in rows:
         lines.append(f"{name:<52} {p:>9.1f} {b:>9.1f} {ratio(p, b):>7}  {target}")
+    lines += held_back(product, bare, times, bare_p50, start_p / start_b if start_b else 0.0)
     started = product.start_history
     lines += [
         "where the product's history goes (KB):",
