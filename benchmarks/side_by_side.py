@@ -434,6 +434,24 @@ def add_people(url: str) -> None:
         engine.dispose()
 
 
+def throwaway_record_and_key(folder: Path) -> str:
+    """This process's environment (and its workers'): a new case record (SQLite) in ``folder``
+    and a throwaway payload key, with nothing of the caller's own settings left; the record's
+    URL."""
+    from records.database import upgrade
+
+    record = f"sqlite:///{folder / 'records.sqlite3'}"
+    os.environ.update(
+        ICPC_DATABASE_URL=record,
+        ICPC_PAYLOAD_KEY=base64.b64encode(os.urandom(32)).decode(),
+        ICPC_PAYLOAD_KEY_FILE="",
+    )
+    for name in ("ICPC_PAYLOAD_ENCRYPTION", "ICPC_OUTBOX_DB", "ICPC_PAYLOAD_OLD_KEYS"):
+        os.environ.pop(name, None)
+    upgrade(record)
+    return record
+
+
 @contextlib.contextmanager
 def mail_sink() -> Iterator[int]:
     """An SMTP server on loopback that takes every message and keeps none; its port."""
@@ -790,7 +808,6 @@ async def run(mode: Mode, keep: bool) -> None:
     from temporalio.testing import WorkflowEnvironment
 
     from contracts.search_attributes import ALL as SEARCH_ATTRIBUTES
-    from records.database import upgrade
     from workers.connection import data_converter
     from workers.log_setup import configure_logging
 
@@ -806,15 +823,7 @@ async def run(mode: Mode, keep: bool) -> None:
 
     folder = Path(tempfile.mkdtemp(prefix="icpc-bench-"))
     try:
-        record = f"sqlite:///{folder / 'records.sqlite3'}"
-        os.environ.update(
-            ICPC_DATABASE_URL=record,
-            ICPC_PAYLOAD_KEY=base64.b64encode(os.urandom(32)).decode(),
-            ICPC_PAYLOAD_KEY_FILE="",
-        )
-        for name in ("ICPC_PAYLOAD_ENCRYPTION", "ICPC_OUTBOX_DB", "ICPC_PAYLOAD_OLD_KEYS"):
-            os.environ.pop(name, None)
-        upgrade(record)
+        record = throwaway_record_and_key(folder)
         add_people(record)
         with mail_sink() as smtp_port:
             os.environ.update(ICPC_SMTP_HOST="127.0.0.1", ICPC_SMTP_PORT=str(smtp_port))

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import json
 import math
 import os
@@ -56,6 +55,7 @@ from side_by_side import (  # noqa: E402
     cpu_seconds,
     mail_sink,
     register_search_attributes,
+    throwaway_record_and_key,
 )
 
 from domain.calendar import LONDON, WorkingDayTable, london_instant  # noqa: E402
@@ -435,7 +435,6 @@ def outcomes(plays: list[CasePlay]) -> Counter[str]:
 
 
 async def run(args: argparse.Namespace) -> int:
-    from records.database import upgrade
     from workers.log_setup import configure_logging
 
     began = clock.monotonic()
@@ -452,15 +451,7 @@ async def run(args: argparse.Namespace) -> int:
     say(f"{len(plays)} cases of {year} played through the rules in {rules_s:.1f}s")
     folder = Path(tempfile.mkdtemp(prefix="icpc-year-"))
     try:
-        record = f"sqlite:///{folder / 'records.sqlite3'}"
-        os.environ.update(
-            ICPC_DATABASE_URL=record,
-            ICPC_PAYLOAD_KEY=base64.b64encode(os.urandom(32)).decode(),
-            ICPC_PAYLOAD_KEY_FILE="",
-        )
-        for name in ("ICPC_PAYLOAD_ENCRYPTION", "ICPC_OUTBOX_DB", "ICPC_PAYLOAD_OLD_KEYS"):
-            os.environ.pop(name, None)
-        upgrade(record)
+        record = throwaway_record_and_key(folder)
         with mail_sink() as smtp_port:
             os.environ.update(ICPC_SMTP_HOST="127.0.0.1", ICPC_SMTP_PORT=str(smtp_port))
             wall = clock.monotonic()
