@@ -102,9 +102,11 @@ async def browser() -> AsyncIterator[Browser]:
             await b.close()
 
 
-async def check_accessibility(page: Page, what: str) -> None:
-    """axe-core on the page as it is now: no serious or critical violation."""
-    await page.add_script_tag(path=str(axe_script()))
+async def check_accessibility(page: Page, what: str, *, inject: bool = True) -> None:
+    """axe-core on the page as it is now: no serious or critical violation. ``inject``: add
+    axe-core to the page first (not when the browser context adds it to every page)."""
+    if inject:
+        await page.add_script_tag(path=str(axe_script()))
     violations: list[dict[str, Any]] = await page.evaluate(
         """async () => {
             const result = await axe.run(document);

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
@@ -20,7 +19,7 @@ from temporalio.client import Client
 from procedures import load_all
 from procedures.bpmn import shape_count
 from tests.conftest import free_port
-from tests.web.test_browser import axe_script, browser, screenshot
+from tests.web.test_browser import axe_script, browser, check_accessibility, screenshot
 from tests.web.web_helpers import ACCOUNTS, PASSWORD, serve_on_loopback, settings_for
 from web.app import create_app
 
@@ -61,21 +60,6 @@ async def under_csp(browser: Browser, **options: object) -> BrowserContext:
     return context
 
 
-async def check_accessibility(page: Page, what: str) -> None:
-    """axe-core on the page as it is now: no serious or critical violation."""
-    violations: list[dict[str, Any]] = await page.evaluate(
-        """async () => {
-            const result = await axe.run(document);
-            return result.violations.map(v => ({
-                id: v.id, impact: v.impact, help: v.help,
-                nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5),
-            }));
-        }"""
-    )
-    bad = [v for v in violations if v["impact"] in ("serious", "critical")]
-    assert not bad, f"{what}: accessibility violations: {bad}"
-
-
 async def drawn_shapes(page: Page) -> int:
     """The shapes bpmn-js drew (pool, lanes and flow nodes; not their external labels)."""
     diagram = page.locator("#procedure-diagram[data-rendered=true]")
@@ -112,7 +96,7 @@ async def test_every_procedure_is_drawn_by_bpmn_js_beside_its_words(
     )
     await sign_in_to(page, f"{site}/procedures")
     await expect(page.get_by_role("heading", level=1)).to_have_text("Procedures")
-    await check_accessibility(page, "the procedures list")
+    await check_accessibility(page, "the procedures list", inject=False)
 
     for procedure_id, procedure in sorted(PROCEDURES.items()):
         await page.get_by_role("link", name=procedure.title).click()
@@ -124,7 +108,7 @@ async def test_every_procedure_is_drawn_by_bpmn_js_beside_its_words(
         for m in procedure.milestones:
             await expect(words.get_by_text(m.title, exact=True)).to_be_visible()
         await expect(page.locator(".bjs-powered-by")).to_be_visible()  # bpmn.io's licence
-        await check_accessibility(page, f"the procedure page for {procedure_id}")
+        await check_accessibility(page, f"the procedure page for {procedure_id}", inject=False)
         await screenshot(page, f"procedure-{procedure_id}")
         await page.get_by_role("link", name="Back to procedures").click()
 
@@ -133,7 +117,7 @@ async def test_every_procedure_is_drawn_by_bpmn_js_beside_its_words(
     await page.goto(f"{site}/procedures/man13-qarss")
     assert await drawn_shapes(page) == shape_count(PROCEDURES["man13-qarss"])
     assert not await scrolls_sideways(page)
-    await check_accessibility(page, "the procedure page at 320 pixels")
+    await check_accessibility(page, "the procedure page at 320 pixels", inject=False)
     await screenshot(page, "procedure-man13-qarss-320")
     await context.close()
     # Nothing refused or missing (a browser asks for /favicon.ico by itself: none is served).
