@@ -15,8 +15,8 @@ from records.database import make_engine
 from records.store import RecordStore
 from tests.case_helpers import unique
 from tests.records.data import batch
-from tests.web.conftest import PASSWORD, csrf_token
-from tests.web.web_helpers import add_person
+from tests.web.conftest import PASSWORD
+from tests.web.web_helpers import add_person, sign_in
 from web.app import create_app
 from web.settings import Settings
 
@@ -66,15 +66,6 @@ async def http(web_settings: Settings, reference: str) -> AsyncIterator[httpx.As
         yield client
 
 
-async def sign_in(http: httpx.AsyncClient, user: str) -> None:
-    page = await http.get("/sign-in")
-    response = await http.post(
-        "/sign-in",
-        data={"user": user, "password": PASSWORD, "csrf_token": csrf_token(page.text)},
-    )
-    assert response.status_code == 303, response.text
-
-
 def table_rows(html: str) -> list[str]:
     body = html.split('data-testid="audit"', 1)[1].split("</tbody>", 1)[0]
     return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row)).strip()
@@ -92,7 +83,7 @@ def reads(settings: Settings) -> list[AuditEntry]:
 async def test_a_case_reference_shows_every_case_it_names_newest_first(
     http: httpx.AsyncClient, reference: str, web_settings: Settings
 ) -> None:
-    await sign_in(http, "ada.admin")
+    await sign_in(http, "ada.admin", PASSWORD)
     page = await http.get("/admin/audit", params={"case": reference})
     assert page.status_code == 200
     rows = table_rows(page.text)
@@ -116,7 +107,7 @@ async def test_a_case_reference_shows_every_case_it_names_newest_first(
 
 
 async def test_a_person_as_actor(http: httpx.AsyncClient) -> None:
-    await sign_in(http, "ada.admin")
+    await sign_in(http, "ada.admin", PASSWORD)
     page = await http.get("/admin/audit", params={"person": "HOS"})
     assert page.status_code == 200
     [row] = table_rows(page.text)
@@ -137,7 +128,7 @@ async def test_unknown_references_are_named_on_the_page(
     params: dict[str, str],
     message: str,
 ) -> None:
-    await sign_in(http, "ada.admin")
+    await sign_in(http, "ada.admin", PASSWORD)
     page = await http.get("/admin/audit", params=params)
     assert page.status_code == 400
     assert "There is a problem" in page.text and message in page.text
@@ -152,7 +143,7 @@ async def test_only_an_administrator_reads_it(
     anonymous = await http.get("/admin/audit")
     assert anonymous.status_code == 303
     assert anonymous.headers["location"].startswith("/sign-in")
-    await sign_in(http, "tmanager")
+    await sign_in(http, "tmanager", PASSWORD)
     page = await http.get("/admin/audit")
     assert page.status_code == 403
     assert "You cannot read the audit trail" in page.text

@@ -36,6 +36,7 @@ from tests.web.web_helpers import (
     invented_summary,
     record_summaries,
     settings_for,
+    sign_in,
     start_web_case,
     worker_and_cleanup,
 )
@@ -53,14 +54,6 @@ async def no_temporal() -> Client:
 def http_for(app: object) -> httpx.AsyncClient:
     transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
     return httpx.AsyncClient(transport=transport, base_url="http://testserver")
-
-
-async def sign_in(http: httpx.AsyncClient, user: str) -> None:
-    page = await http.get("/sign-in")
-    response = await http.post(
-        "/sign-in", data={"user": user, "password": PASSWORD, "csrf_token": csrf_token(page.text)}
-    )
-    assert response.status_code == 303, response.text
 
 
 def linked(opening: str, text: str) -> Callable[[str], bool]:
@@ -122,7 +115,7 @@ async def test_cases_are_paged_soonest_deadline_first_and_filtered(
         return {c.case_reference for c in cases if all(TESTS[name](c) for name in keep)}
 
     async with http_for(create_app(settings_for(tmp_path), no_temporal)) as http:
-        await sign_in(http, "tess.manager")
+        await sign_in(http, "tess.manager", PASSWORD)
 
         # Page 1: 50 open cases, the soonest deadline first; found whatever the letter case.
         first = await http.get("/cases", params={"reference": prefix.upper()})
@@ -232,7 +225,7 @@ async def test_waiting_for_me_is_paged_from_the_record(tmp_path: Path, case_reco
     in_order = [c.case_reference for c in sorted(mine, key=deadline_of)]
 
     async with http_for(create_app(settings, no_temporal)) as http:
-        await sign_in(http, "rita.records")
+        await sign_in(http, "rita.records", PASSWORD)
         first = await http.get("/waiting")
         assert first.status_code == 200
         assert references(first.text) == in_order[:50]
@@ -266,7 +259,7 @@ async def test_a_case_deleted_from_temporal_is_read_from_the_record(
     async with worker_and_cleanup(dev_env) as cases, http_for(app) as http:
         case = await start_web_case(client, "RET")
         cases.append(case)
-        await sign_in(http, "sol.worker")
+        await sign_in(http, "sol.worker", PASSWORD)
         page = await http.get(f"/cases/{case.case_id}")
         confirmed = await http.post(
             f"/cases/{case.case_id}/decisions/confirm_icpc",
@@ -345,7 +338,7 @@ async def test_a_case_deleted_from_temporal_is_read_from_the_record(
 async def test_unreachable_records_give_a_plain_503_page(tmp_path: Path, path: str) -> None:
     settings = settings_for(tmp_path, record_url=UNREACHABLE_RECORD)
     async with http_for(create_app(settings, no_temporal)) as http:
-        await sign_in(http, "tess.manager")
+        await sign_in(http, "tess.manager", PASSWORD)
         response = await http.get(path)
     assert response.status_code == 503
     text = response.text
@@ -368,7 +361,7 @@ async def test_a_running_case_shows_its_own_timeline_while_the_record_is_unreach
     ):
         case = await start_web_case(dev_env.client, "NOREC")
         cases.append(case)
-        await sign_in(http, "tess.manager")
+        await sign_in(http, "tess.manager", PASSWORD)
         page = await http.get(f"/cases/{case.case_id}")
         assert page.status_code == 200
         assert 'data-testid="record-note"' in page.text

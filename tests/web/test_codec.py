@@ -24,8 +24,8 @@ from records.audit import Action, AuditEntry, AuditLog, Channel, Outcome
 from records.database import make_engine
 from records.people import PeopleStore
 from starters.dev_command import child_environment, server_command
-from tests.web.conftest import PASSWORD, csrf_token
-from tests.web.web_helpers import add_person
+from tests.web.conftest import PASSWORD
+from tests.web.web_helpers import add_person, sign_in
 from web.app import create_app
 from web.codec import CodecService, parse_origins, service_from_environment
 from web.settings import Settings
@@ -55,15 +55,6 @@ async def http(web_settings: Settings, codec: EncryptionCodec) -> AsyncIterator[
         base_url="http://127.0.0.1:8000",
     ) as client:
         yield client
-
-
-async def sign_in(http: httpx.AsyncClient, user: str) -> None:
-    page = await http.get("/sign-in")
-    response = await http.post(
-        "/sign-in",
-        data={"user": user, "password": PASSWORD, "csrf_token": csrf_token(page.text)},
-    )
-    assert response.status_code == 303, response.text
 
 
 async def sealed_body(codec: EncryptionCodec) -> tuple[Payload, str]:
@@ -104,7 +95,7 @@ async def test_support_staff_get_the_plain_payload_back_and_it_is_audited(
 ) -> None:
     plain, body = await sealed_body(codec)
     assert SECRET_TEXT not in body
-    await sign_in(http, "sue.support")
+    await sign_in(http, "sue.support", PASSWORD)
     response = await http.post("/codec/decode", **decode_request(body))  # type: ignore[arg-type]
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/json"
@@ -134,7 +125,7 @@ async def test_a_person_without_the_support_role_is_refused(
     http: httpx.AsyncClient, codec: EncryptionCodec, web_settings: Settings
 ) -> None:
     _, body = await sealed_body(codec)
-    await sign_in(http, "ada.admin")
+    await sign_in(http, "ada.admin", PASSWORD)
     response = await http.post("/codec/decode", **decode_request(body))  # type: ignore[arg-type]
     assert response.status_code == 403
     assert response.json() == {"message": "only support staff may decode case data"}
@@ -184,7 +175,7 @@ async def test_other_origins_and_bad_bodies_are_refused(
     http: httpx.AsyncClient, codec: EncryptionCodec
 ) -> None:
     _, body = await sealed_body(codec)
-    await sign_in(http, "sue.support")
+    await sign_in(http, "sue.support", PASSWORD)
     foreign = await http.post(
         "/codec/decode",
         **decode_request(body, Origin="https://evil.example"),  # type: ignore[arg-type]
@@ -228,7 +219,7 @@ async def test_a_payload_sealed_with_an_unknown_key_comes_back_as_it_was(
             *json_format.Parse(theirs, Payloads()).payloads,
         ]
     )
-    await sign_in(http, "sue.support")
+    await sign_in(http, "sue.support", PASSWORD)
     response = await http.post(
         "/codec/decode",
         **decode_request(json_format.MessageToJson(both)),  # type: ignore[arg-type]

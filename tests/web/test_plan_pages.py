@@ -18,18 +18,9 @@ from temporalio.testing import WorkflowEnvironment
 from domain.calendar import LONDON
 from tests.case_helpers import unique
 from tests.test_plan_workflow import start_plan, working_days_before_due
-from tests.web.web_helpers import PASSWORD, add_person, csrf_token, settings_for
+from tests.web.web_helpers import PASSWORD, add_person, csrf_token, settings_for, sign_in
 from web.app import create_app
 from workers.main import build_worker
-
-
-async def sign_in(http: httpx.AsyncClient, user: str) -> None:
-    page = await http.get("/sign-in")
-    response = await http.post(
-        "/sign-in",
-        data={"csrf_token": csrf_token(page.text), "user": user, "password": PASSWORD},
-    )
-    assert response.status_code == 303
 
 
 async def waiting_page_with(http: httpx.AsyncClient, reference: str) -> httpx.Response:
@@ -63,7 +54,7 @@ async def test_plan_decisions_in_the_form(
             reference = state.case_reference
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-                await sign_in(http, "bea.support")
+                await sign_in(http, "bea.support", PASSWORD)
                 for _ in range(100):  # the record is a moment behind the plan's start
                     waiting = await waiting_page_with(http, reference)
                     if reference in waiting.text:
@@ -95,7 +86,7 @@ async def test_plan_decisions_in_the_form(
 
                 before = len((await plan.state()).timeline)
                 await http.post("/sign-out", data={"csrf_token": csrf_token(page.text)})
-                await sign_in(http, "sam.worker")
+                await sign_in(http, "sam.worker", PASSWORD)
                 form = await http.get(f"/cases/{case_id}/plan/decisions/end_plan")
                 assert form.status_code == 403
                 response = await http.post(

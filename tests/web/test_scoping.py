@@ -40,7 +40,13 @@ from tests.web.conftest import (
     updates_received,
 )
 from tests.web.test_security import make_app
-from tests.web.web_helpers import add_person, invented_summary, record_summaries, settings_for
+from tests.web.web_helpers import (
+    add_person,
+    invented_summary,
+    record_summaries,
+    settings_for,
+    sign_in,
+)
 from web.app import create_app
 from web.settings import Settings
 
@@ -130,11 +136,7 @@ async def sign_in_as(http: httpx.AsyncClient, user: str) -> str:
     page = await http.get("/waiting")
     if "Sign out" in page.text:
         await http.post("/sign-out", data={"csrf_token": csrf_token(page.text)})
-    page = await http.get("/sign-in")
-    response = await http.post(
-        "/sign-in", data={"user": user, "password": PASSWORD, "csrf_token": csrf_token(page.text)}
-    )
-    assert response.status_code == 303, response.text
+    await sign_in(http, user, PASSWORD)
     return csrf_token((await http.get("/waiting")).text)
 
 

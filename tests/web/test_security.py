@@ -26,6 +26,7 @@ from tests.web.conftest import (
     request_delay,
     updates_received,
 )
+from tests.web.web_helpers import post_sign_in
 from web.app import create_app
 from web.settings import Settings
 
@@ -54,14 +55,6 @@ async def case(dev_env: WorkflowEnvironment, web_worker: Worker) -> AsyncIterato
     running = await open_case(dev_env, web_worker)
     yield running
     await running.clean_up()
-
-
-async def sign_in(http: httpx.AsyncClient, user: str, password: str = PASSWORD) -> httpx.Response:
-    page = await http.get("/sign-in")
-    return await http.post(
-        "/sign-in",
-        data={"user": user, "password": password, "csrf_token": csrf_token(page.text)},
-    )
 
 
 def goes_to_sign_in(response: httpx.Response) -> bool:
@@ -124,7 +117,7 @@ async def test_a_role_that_may_not_take_a_decision_gets_403_and_the_case_receive
     received = await updates_received(case)
     timeline = len((await case.state()).timeline)
 
-    assert (await sign_in(http, "sworker")).status_code == 303
+    assert (await post_sign_in(http, "sworker", PASSWORD)).status_code == 303
     path = f"/cases/{case.handle.id}/decisions/approve_delay"
     form_page = await http.get(path)
     assert form_page.status_code == 403
@@ -138,7 +131,7 @@ async def test_a_role_that_may_not_take_a_decision_gets_403_and_the_case_receive
 
     # The team manager who asked for it may not approve it either: also refused here.
     await http.post("/sign-out", data={"csrf_token": token})
-    await sign_in(http, "tmanager")
+    await post_sign_in(http, "tmanager", PASSWORD)
     token = csrf_token((await http.get(f"/cases/{case.handle.id}")).text)
     response = await http.post(path, data={"csrf_token": token, "reason": "Agreed"})
     assert response.status_code == 403
@@ -153,7 +146,7 @@ async def test_a_role_that_may_not_take_a_decision_gets_403_and_the_case_receive
 async def test_a_post_without_the_csrf_token_is_refused(
     http: httpx.AsyncClient, case: RunningCase
 ) -> None:
-    await sign_in(http, "tmanager")
+    await post_sign_in(http, "tmanager", PASSWORD)
     path = f"/cases/{case.handle.id}/decisions/confirm_icpc"
     received = await updates_received(case)
     for data in ({"reason": "Risk confirmed"}, {"reason": "x", "csrf_token": "forged-token"}):
@@ -174,7 +167,7 @@ async def test_a_token_from_before_sign_in_is_worthless_after_it(
     http: httpx.AsyncClient, case: RunningCase
 ) -> None:
     planted = csrf_token((await http.get("/sign-in")).text)
-    await sign_in(http, "tmanager")
+    await post_sign_in(http, "tmanager", PASSWORD)
     response = await http.post(
         f"/cases/{case.handle.id}/decisions/confirm_icpc",
         data={"csrf_token": planted, "reason": "x"},
@@ -185,7 +178,7 @@ async def test_a_token_from_before_sign_in_is_worthless_after_it(
 async def test_typed_html_shows_as_text_and_the_decider_comes_from_the_session(
     http: httpx.AsyncClient, case: RunningCase
 ) -> None:
-    await sign_in(http, "tmanager")
+    await post_sign_in(http, "tmanager", PASSWORD)
     path = f"/cases/{case.handle.id}/decisions/request_delay"
     token = csrf_token((await http.get(path)).text)
     reason = '<script>alert("x")</script><b>bold</b> & "quoted"'
@@ -241,7 +234,7 @@ async def test_typed_html_shows_as_text_and_the_decider_comes_from_the_session(
 async def test_missing_fields_are_named_and_linked_and_nothing_is_sent(
     http: httpx.AsyncClient, case: RunningCase
 ) -> None:
-    await sign_in(http, "tmanager")
+    await post_sign_in(http, "tmanager", PASSWORD)
     path = f"/cases/{case.handle.id}/decisions/request_delay"
     token = csrf_token((await http.get(path)).text)
     received = await updates_received(case)
@@ -267,7 +260,7 @@ async def test_sign_in_failures_are_slowed_down(
     timings = []
     for _ in range(3):
         started = time.monotonic()
-        response = await sign_in(http, "hos", "not the password")
+        response = await post_sign_in(http, "hos", "not the password")
         timings.append(time.monotonic() - started)
         assert response.status_code == 400
         assert "The sign-in id or password is not right" in response.text
@@ -278,18 +271,18 @@ async def test_sign_in_failures_are_slowed_down(
 
     # An unknown id is slowed the same way, and says no more than a wrong password does.
     started = time.monotonic()
-    response = await sign_in(http, "nobody-here", "not the password")
+    response = await post_sign_in(http, "nobody-here", "not the password")
     assert time.monotonic() - started >= delay
     assert "The sign-in id or password is not right" in response.text
 
     # The right password still gets in (after its wait) and clears the count.
-    assert (await sign_in(http, "hos")).status_code == 303
+    assert (await post_sign_in(http, "hos", PASSWORD)).status_code == 303
 
 
 async def test_sessions_expire_after_the_set_minutes(
     http: httpx.AsyncClient, web_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert (await sign_in(http, "tmanager")).status_code == 303
+    assert (await post_sign_in(http, "tmanager", PASSWORD)).status_code == 303
     later = datetime.now(UTC) + timedelta(minutes=web_settings.session_minutes, seconds=5)
     monkeypatch.setattr(records.sessions, "utcnow", lambda: later)
     response = await http.get("/waiting")
@@ -299,7 +292,7 @@ async def test_sessions_expire_after_the_set_minutes(
 
 
 async def test_pages_forbid_framing_scripts_and_caching(http: httpx.AsyncClient) -> None:
-    await sign_in(http, "hos")
+    await post_sign_in(http, "hos", PASSWORD)
     response = await http.get("/waiting")
     assert response.status_code == 200
     assert "default-src 'none'" in response.headers["content-security-policy"]

@@ -17,7 +17,8 @@ from sqlalchemy.exc import OperationalError
 from temporalio.client import Client
 
 import records.sessions
-from tests.web.conftest import PASSWORD, csrf_token
+from tests.web.conftest import PASSWORD
+from tests.web.web_helpers import post_sign_in
 from web.app import SECURITY_HEADERS, create_app
 from web.auth import COOKIE
 from web.settings import Settings
@@ -46,19 +47,14 @@ def carries_page_headers(response: httpx.Response) -> bool:
     )
 
 
-async def sign_in(http: httpx.AsyncClient, user: str = "tmanager") -> httpx.Response:
-    page = await http.get("/sign-in")
-    return await http.post(
-        "/sign-in", data={"user": user, "password": PASSWORD, "csrf_token": csrf_token(page.text)}
-    )
-
-
 async def test_a_session_that_cannot_be_kept_gives_a_503_page_instead(
     http: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(records.sessions.SessionStore, "save_data", database_down)
 
-    response = await sign_in(http)  # signing in keeps the new session's data
+    response = await post_sign_in(
+        http, "tmanager", PASSWORD
+    )  # signing in keeps the new session's data
 
     assert response.status_code == 503
     assert UNAVAILABLE_TITLE in response.text
@@ -69,7 +65,7 @@ async def test_a_session_that_cannot_be_kept_gives_a_503_page_instead(
 async def test_a_session_that_cannot_be_loaded_gives_a_503_page(
     http: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert (await sign_in(http)).status_code == 303
+    assert (await post_sign_in(http, "tmanager", PASSWORD)).status_code == 303
     assert http.cookies.get(COOKIE)
     monkeypatch.setattr(records.sessions.SessionStore, "load", database_down)
 
@@ -83,7 +79,7 @@ async def test_a_session_that_cannot_be_loaded_gives_a_503_page(
 async def test_a_signed_in_page_keeps_its_session_cookie_and_headers(
     http: httpx.AsyncClient,
 ) -> None:
-    signed_in = await sign_in(http)
+    signed_in = await post_sign_in(http, "tmanager", PASSWORD)
     assert signed_in.status_code == 303 and carries_page_headers(signed_in)
     assert COOKIE in signed_in.headers.get("set-cookie", "")
 

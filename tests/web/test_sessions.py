@@ -22,6 +22,7 @@ from records.database import make_engine
 from records.people import PeopleStore
 from starters.cli import main as icpc
 from tests.web.conftest import PASSWORD, csrf_token
+from tests.web.web_helpers import post_sign_in
 from web.app import create_app
 from web.auth import COOKIE, SIGNIN_COOKIE
 from web.settings import Settings
@@ -45,17 +46,6 @@ async def http(web_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def sign_in(
-    http: httpx.AsyncClient, user: str, password: str = PASSWORD, **headers: str
-) -> httpx.Response:
-    page = await http.get("/sign-in", headers=headers)
-    return await http.post(
-        "/sign-in",
-        data={"user": user, "password": password, "csrf_token": csrf_token(page.text)},
-        headers=headers,
-    )
-
-
 def goes_to_sign_in(response: httpx.Response) -> bool:
     return response.status_code == 303 and response.headers["location"].startswith("/sign-in")
 
@@ -75,7 +65,7 @@ def people(settings: Settings) -> PeopleStore:
 async def test_a_removed_account_is_refused_on_its_next_request(
     http: httpx.AsyncClient, web_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert (await sign_in(http, "tmanager")).status_code == 303
+    assert (await post_sign_in(http, "tmanager", PASSWORD)).status_code == 303
     page = await http.get("/waiting")
     assert page.status_code == 200 and "Signed in as Team Manager Tess" in page.text
     token = csrf_token(page.text)
@@ -101,7 +91,7 @@ async def test_a_removed_account_is_refused_on_its_next_request(
 async def test_an_account_removed_by_another_process_is_refused_on_its_next_request(
     http: httpx.AsyncClient, web_settings: Settings
 ) -> None:
-    assert (await sign_in(http, "sworker")).status_code == 303
+    assert (await post_sign_in(http, "sworker", PASSWORD)).status_code == 303
     assert (await http.get("/waiting")).status_code == 200
     saved = http.cookies[COOKIE]
     assert people(web_settings).remove("sworker")  # its session row is left as it was
@@ -115,11 +105,11 @@ async def test_an_account_removed_by_another_process_is_refused_on_its_next_requ
 async def test_a_disabled_account_is_refused_on_its_next_request_and_cannot_sign_in(
     http: httpx.AsyncClient, web_settings: Settings
 ) -> None:
-    assert (await sign_in(http, "hos")).status_code == 303
+    assert (await post_sign_in(http, "hos", PASSWORD)).status_code == 303
     assert (await http.get("/waiting")).status_code == 200
     people(web_settings).disable("hos")
     assert goes_to_sign_in(await http.get("/waiting"))
-    again = await sign_in(http, "hos")
+    again = await post_sign_in(http, "hos", PASSWORD)
     assert again.status_code == 403
     assert "This account is disabled" in again.text
     details = [(e.action, e.detail) for e in audit_rows(web_settings, "hos")]
@@ -130,7 +120,7 @@ async def test_a_disabled_account_is_refused_on_its_next_request_and_cannot_sign
 async def test_a_cookie_replayed_after_sign_out_is_refused(
     http: httpx.AsyncClient, web_settings: Settings
 ) -> None:
-    await sign_in(http, "tmanager")
+    await post_sign_in(http, "tmanager", PASSWORD)
     page = await http.get("/waiting")
     saved = http.cookies[COOKIE]
     out = await http.post("/sign-out", data={"csrf_token": csrf_token(page.text)})
@@ -173,7 +163,7 @@ async def test_a_forged_cookie_signs_nobody_in(
 async def test_a_role_change_takes_effect_on_the_next_request(
     http: httpx.AsyncClient, web_settings: Settings
 ) -> None:
-    await sign_in(http, "tmanager")
+    await post_sign_in(http, "tmanager", PASSWORD)
     before = await http.get("/waiting")
     assert "(team manager)" in before.text
     assert "Cases whose next decision is for a team manager" in before.text
@@ -190,7 +180,7 @@ async def test_the_absolute_lifetime_ends_a_session_even_when_used(
     start = datetime.now(UTC)
     now = start
     monkeypatch.setattr(records.sessions, "utcnow", lambda: now)
-    await sign_in(http, "hos")
+    await post_sign_in(http, "hos", PASSWORD)
     for _ in range(8 * 3 - 1):  # used every 20 minutes: never idle
         now += timedelta(minutes=20)
         assert (await http.get("/waiting")).status_code == 200
@@ -206,7 +196,7 @@ async def test_the_absolute_lifetime_ends_a_session_even_when_used(
 async def test_the_idle_limit_ends_a_session_and_says_so_once(
     http: httpx.AsyncClient, web_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await sign_in(http, "hos")
+    await post_sign_in(http, "hos", PASSWORD)
     assert (await http.get("/waiting")).status_code == 200
     later = datetime.now(UTC) + timedelta(minutes=web_settings.session_minutes, seconds=1)
     monkeypatch.setattr(records.sessions, "utcnow", lambda: later)
@@ -225,11 +215,11 @@ async def test_the_client_address_comes_from_the_proxy_only_when_trusted(
 ) -> None:
     spoofed = {"X-Forwarded-For": "203.0.113.66, 198.51.100.23"}
     async with http_for(web_settings) as http:
-        await sign_in(http, "sworker", "wrong password here", **spoofed)
+        await post_sign_in(http, "sworker", "wrong password here", **spoofed)
     trusting = Settings(**{**web_settings.__dict__, "trusted_proxy": True})
     async with http_for(trusting) as http:
-        await sign_in(http, "sworker", "wrong password here", **spoofed)
-        await sign_in(http, "sworker", **spoofed)
+        await post_sign_in(http, "sworker", "wrong password here", **spoofed)
+        await post_sign_in(http, "sworker", PASSWORD, **spoofed)
     rows = audit_rows(web_settings, "sworker")
     assert [(e.action, e.address) for e in rows] == [
         (Action.SIGN_IN_FAILED, PEER),  # the header is ignored without the setting
@@ -242,6 +232,6 @@ async def test_the_client_address_comes_from_the_proxy_only_when_trusted(
 async def test_a_failed_sign_in_is_audited_under_the_id_typed(
     http: httpx.AsyncClient, web_settings: Settings
 ) -> None:
-    await sign_in(http, "No.Such.Person", "whatever it was")
+    await post_sign_in(http, "No.Such.Person", "whatever it was")
     rows = audit_rows(web_settings, "no.such.person")
     assert [(e.action, e.outcome) for e in rows] == [(Action.SIGN_IN_FAILED, Outcome.REFUSED)]

@@ -19,6 +19,7 @@ from datetime import date, datetime, time, timedelta
 from functools import cache
 from pathlib import Path
 
+import httpx
 import uvicorn
 from fastapi import FastAPI
 from temporalio.client import Client
@@ -129,6 +130,26 @@ def csrf_token(html: str) -> str:
     found = CSRF.search(html)
     assert found, "no CSRF token on the page"
     return found.group(1)
+
+
+async def post_sign_in(
+    http: httpx.AsyncClient, user: str, password: str, **headers: str
+) -> httpx.Response:
+    """The sign-in form sent as a browser sends it (its CSRF token from the form's page).
+    ``password``: the one the test's accounts were given (this module's :data:`PASSWORD`, or
+    the web tests' conftest's)."""
+    page = await http.get("/sign-in", headers=headers)
+    return await http.post(
+        "/sign-in",
+        data={"user": user, "password": password, "csrf_token": csrf_token(page.text)},
+        headers=headers,
+    )
+
+
+async def sign_in(http: httpx.AsyncClient, user: str, password: str) -> None:
+    """Signed in as ``user``, or the test fails here."""
+    response = await post_sign_in(http, user, password)
+    assert response.status_code == 303, response.text
 
 
 @dataclass
