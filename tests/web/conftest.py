@@ -5,7 +5,6 @@ Every name, reference and password here is invented.
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -36,14 +35,6 @@ ACCOUNTS = {
     "hos": ("area_head_of_service", "Head of Service Hal"),
     "sworker": ("social_worker", "Social Worker Sam"),
 }
-
-CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def csrf_token(html: str) -> str:
-    found = CSRF_INPUT.search(html)
-    assert found, "the page has no CSRF token"
-    return found.group(1)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -19,9 +19,9 @@ from domain.wording import capitalised
 from records.audit import Action, Outcome
 from records.database import make_engine
 from records.people import PeopleStore
-from tests.web.conftest import PASSWORD, csrf_token
-from tests.web.test_sessions import audit_rows, goes_to_sign_in, http_for, sign_in
-from tests.web.web_helpers import add_person
+from tests.web.conftest import PASSWORD
+from tests.web.test_sessions import audit_rows, goes_to_sign_in, http_for
+from tests.web.web_helpers import add_person, csrf_token, post_sign_in
 from web.settings import Settings
 
 NEW_PASSWORD = "plum tractor umbrella"
@@ -36,7 +36,7 @@ def settings(web_settings: Settings) -> Settings:
 @pytest.fixture
 async def admin(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     async with http_for(settings) as http:
-        assert (await sign_in(http, "ada.admin")).status_code == 303
+        assert (await post_sign_in(http, "ada.admin", PASSWORD)).status_code == 303
         yield http
 
 
@@ -59,7 +59,7 @@ def problem_text(response: httpx.Response) -> str:
 async def test_only_an_admin_sees_or_changes_accounts(settings: Settings) -> None:
     async with http_for(settings) as http:
         assert goes_to_sign_in(await http.get("/accounts"))
-        await sign_in(http, "tmanager")
+        await post_sign_in(http, "tmanager", PASSWORD)
         page = await http.get("/waiting")
         assert 'href="/accounts"' not in page.text
         for path in ("/accounts", "/accounts/new", "/accounts/hos"):
@@ -121,7 +121,7 @@ async def test_adding_an_account_refuses_a_common_password_then_signs_them_in(
     assert person.teams == {"north-1", "north-2"} and person.email == "nia@example.org"
 
     async with http_for(settings) as nia:
-        assert (await sign_in(nia, "nia.new", NEW_PASSWORD)).status_code == 303
+        assert (await post_sign_in(nia, "nia.new", NEW_PASSWORD)).status_code == 303
         shown = (await nia.get("/waiting")).text
         assert "Signed in as Nia New (social worker, team manager)" in shown
 
@@ -137,7 +137,7 @@ async def test_a_role_and_team_change_takes_effect_on_the_next_request(
     admin: httpx.AsyncClient, settings: Settings
 ) -> None:
     async with http_for(settings) as tess:
-        await sign_in(tess, "tmanager")
+        await post_sign_in(tess, "tmanager", PASSWORD)
         assert "(team manager)" in (await tess.get("/waiting")).text
         changed = await post(
             admin,
@@ -163,14 +163,14 @@ async def test_disabling_signs_them_out_at_once_and_enabling_lets_them_back(
     admin: httpx.AsyncClient, settings: Settings
 ) -> None:
     async with http_for(settings) as hal:
-        await sign_in(hal, "hos")
+        await post_sign_in(hal, "hos", PASSWORD)
         assert (await hal.get("/waiting")).status_code == 200
         assert (await post(admin, "/accounts/hos/status", {"action": "disable"})).status_code == 303
         assert goes_to_sign_in(await hal.get("/waiting"))
-        assert (await sign_in(hal, "hos")).status_code == 403
+        assert (await post_sign_in(hal, "hos", PASSWORD)).status_code == 403
         assert "Disabled" in (await admin.get("/accounts/hos")).text
         assert (await post(admin, "/accounts/hos/status", {"action": "enable"})).status_code == 303
-        assert (await sign_in(hal, "hos")).status_code == 303
+        assert (await post_sign_in(hal, "hos", PASSWORD)).status_code == 303
     details = [e.detail for e in audit_rows(settings, "hos") if e.action == Action.ACCOUNT_CHANGE]
     assert details == ["disabled", "enabled"]
 
@@ -194,15 +194,15 @@ async def test_a_temporary_password_ends_their_sessions_and_replaces_the_old_one
     admin: httpx.AsyncClient, settings: Settings
 ) -> None:
     async with http_for(settings) as sam:
-        await sign_in(sam, "sworker")
+        await post_sign_in(sam, "sworker", PASSWORD)
         common = await post(admin, "/accounts/sworker/password", {"password": "qwertyuiop"})
         assert common.status_code == 400 and capitalised(TOO_COMMON) in problem_text(common)
         assert (await sam.get("/waiting")).status_code == 200  # nothing changed yet
         reset = await post(admin, "/accounts/sworker/password", {"password": NEW_PASSWORD})
         assert reset.status_code == 303
         assert goes_to_sign_in(await sam.get("/waiting"))
-        assert (await sign_in(sam, "sworker")).status_code == 400
-        assert (await sign_in(sam, "sworker", NEW_PASSWORD)).status_code == 303
+        assert (await post_sign_in(sam, "sworker", PASSWORD)).status_code == 400
+        assert (await post_sign_in(sam, "sworker", NEW_PASSWORD)).status_code == 303
     details = [
         e.detail for e in audit_rows(settings, "sworker") if e.action == Action.ACCOUNT_CHANGE
     ]
@@ -215,8 +215,8 @@ async def test_an_admin_unlocks_a_locked_sign_in_id(
     unslowed = Settings(**{**settings.__dict__, "signin_delay": 0.0})  # the lock is the test
     async with http_for(unslowed) as guesser:
         for _ in range(10):
-            await sign_in(guesser, "hos", "not the password at all")
-        locked = await sign_in(guesser, "hos")
+            await post_sign_in(guesser, "hos", "not the password at all")
+        locked = await post_sign_in(guesser, "hos", PASSWORD)
         assert locked.status_code == 429
         assert (
             "Try again after" in locked.text and "ask an administrator to unlock it" in locked.text
@@ -229,7 +229,7 @@ async def test_an_admin_unlocks_a_locked_sign_in_id(
         unlocked = await post(admin, "/accounts/hos/unlock", {})
         assert unlocked.status_code == 303
         assert "No sign-in id or address is locked." in (await admin.get("/accounts")).text
-        assert (await sign_in(guesser, "hos")).status_code == 303
+        assert (await post_sign_in(guesser, "hos", PASSWORD)).status_code == 303
     actions = [(e.action, e.detail) for e in audit_rows(settings, "hos")]
     assert sum(a == Action.SIGN_IN_FAILED for a, _ in actions) == 11
     assert (Action.ACCOUNT_CHANGE, "sign-in unlocked") in actions

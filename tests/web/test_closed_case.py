@@ -10,8 +10,9 @@ from temporalio.worker import Worker
 
 from domain.calendar import LONDON
 from tests.case_helpers import decision
-from tests.web.conftest import csrf_token, open_case
-from tests.web.test_security import make_app, sign_in
+from tests.web.conftest import PASSWORD, open_case
+from tests.web.test_security import make_app
+from tests.web.web_helpers import csrf_token, post_sign_in
 from web.settings import Settings
 
 
@@ -28,7 +29,7 @@ async def test_a_decision_on_a_closed_case_says_how_and_when_it_closed(
             " it takes no more decisions."
         )
         async with make_app(web_settings, dev_env.client) as http:
-            assert (await sign_in(http, "sworker")).status_code == 303
+            assert (await post_sign_in(http, "sworker", PASSWORD)).status_code == 303
             path = f"/cases/{case.handle.id}/decisions/confirm_icpc"
             form = await http.get(path)
             assert form.status_code == 409 and sentence in form.text

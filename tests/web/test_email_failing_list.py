@@ -8,8 +8,14 @@ from pathlib import Path
 
 from domain.calendar import LONDON
 from tests.case_helpers import unique
-from tests.web.test_case_record import http_for, no_temporal, references, sign_in
-from tests.web.web_helpers import invented_summary, record_summaries, settings_for
+from tests.web.test_case_record import http_for, no_temporal, references
+from tests.web.web_helpers import (
+    PASSWORD,
+    invented_summary,
+    record_summaries,
+    settings_for,
+    sign_in,
+)
 from web.app import create_app
 
 
@@ -26,7 +32,7 @@ async def test_the_case_list_says_email_failing(tmp_path: Path, case_record: str
     )
     record_summaries(case_record, [failing, fine])
     async with http_for(create_app(settings_for(tmp_path), no_temporal)) as http:
-        await sign_in(http, "tess.manager")
+        await sign_in(http, "tess.manager", PASSWORD)
         page = await http.get("/cases", params={"reference": prefix})
         assert page.status_code == 200
         assert references(page.text) == [failing.case_reference, fine.case_reference]

@@ -27,8 +27,7 @@ from records.database import upgrade
 from records.reports_query import census_report, out_of_timescale_report, timeliness_report
 from records.store import RecordStore
 from simulation.year import simulate
-from tests.web.test_security import sign_in
-from tests.web.web_helpers import add_person, settings_for
+from tests.web.web_helpers import add_person, post_sign_in, settings_for
 from web.app import create_app
 from web.report_pages import last_month, months_back
 from web.settings import Settings
@@ -92,7 +91,7 @@ def rows_of(text: str) -> list[dict[str, str]]:
 async def test_a_team_manager_sees_only_their_teams_figures(
     http: httpx.AsyncClient, store: RecordStore
 ) -> None:
-    await sign_in(http, "tm.north", PASSWORD)
+    await post_sign_in(http, "tm.north", PASSWORD)
     page = await http.get("/reports")
     assert page.status_code == 200, page.text
     assert (
@@ -138,7 +137,7 @@ async def test_a_team_manager_sees_only_their_teams_figures(
 async def test_the_service_wide_head_sees_everything_and_the_charts_are_described(
     http: httpx.AsyncClient, store: RecordStore
 ) -> None:
-    await sign_in(http, "hos.all", PASSWORD)
+    await post_sign_in(http, "hos.all", PASSWORD)
     page = await http.get("/reports", params={"month": f"{last_month(NOW.date()).start:%Y-%m}"})
     assert page.status_code == 200
     for chart in ("chart-kpi", "chart-capacity"):
@@ -153,7 +152,7 @@ async def test_the_service_wide_head_sees_everything_and_the_charts_are_describe
 
 
 async def test_a_social_worker_has_no_reports(http: httpx.AsyncClient) -> None:
-    await sign_in(http, "sw.north", PASSWORD)
+    await post_sign_in(http, "sw.north", PASSWORD)
     waiting = await http.get("/waiting")
     assert 'href="/reports"' not in waiting.text
     assert (await http.get("/reports")).status_code == 403
@@ -177,7 +176,7 @@ async def test_a_social_worker_has_no_reports(http: httpx.AsyncClient) -> None:
 async def test_bad_input_gets_the_command_lines_reason(
     http: httpx.AsyncClient, params: dict[str, str], reason: str
 ) -> None:
-    await sign_in(http, "hos.all", PASSWORD)
+    await post_sign_in(http, "hos.all", PASSWORD)
     page = await http.get("/reports", params=params)
     assert page.status_code == 400
     assert reason in page.text.replace("&#39;", "'")

@@ -20,8 +20,8 @@ from records.database import upgrade
 from records.store import RecordStore
 from simulation.year import simulate
 from tests.conftest import free_port
-from tests.web.test_browser import browser, screenshot
-from tests.web.test_procedure_pages import check_accessibility, scrolls_sideways, under_csp
+from tests.web.test_browser import browser, check_accessibility, screenshot
+from tests.web.test_procedure_pages import scrolls_sideways, under_csp
 from tests.web.web_helpers import add_person, serve_on_loopback, settings_for
 from web.app import create_app
 
@@ -82,7 +82,7 @@ async def test_the_reports_page_renders_accessibly_and_reflows(site: str, browse
         page.get_by_role("table", name="ICPCs within 15 working days, by month")
     ).to_be_visible()
     await expect(page.get_by_role("link", name="Download the months as CSV")).to_be_visible()
-    await check_accessibility(page, "the reports page")
+    await check_accessibility(page, "the reports page", inject=False)
     await screenshot(page, "reports")
 
     # Narrow: reflows at 320 CSS pixels (WCAG 1.4.10); wide tables scroll in their own region.
@@ -90,7 +90,7 @@ async def test_the_reports_page_renders_accessibly_and_reflows(site: str, browse
     await page.reload()
     await expect(kpi).to_be_visible()
     assert not await scrolls_sideways(page)
-    await check_accessibility(page, "the reports page at 320 pixels")
+    await check_accessibility(page, "the reports page at 320 pixels", inject=False)
     await screenshot(page, "reports-320")
     await context.close()
     # Nothing refused or missing (a browser asks for /favicon.ico by itself: none is served).

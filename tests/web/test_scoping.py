@@ -35,13 +35,13 @@ from tests.web.conftest import (
     BCT,
     PASSWORD,
     after_deadline,
-    csrf_token,
     open_case,
     updates_received,
 )
 from tests.web.test_security import make_app
 from tests.web.web_helpers import (
     add_person,
+    csrf_token,
     invented_summary,
     record_summaries,
     settings_for,

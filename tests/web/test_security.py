@@ -21,12 +21,11 @@ from tests.case_helpers import RunningCase
 from tests.web.conftest import (
     PASSWORD,
     after_deadline,
-    csrf_token,
     open_case,
     request_delay,
     updates_received,
 )
-from tests.web.web_helpers import post_sign_in
+from tests.web.web_helpers import csrf_token, post_sign_in
 from web.app import create_app
 from web.settings import Settings
 

@@ -21,8 +21,8 @@ from records.audit import Action, AuditEntry, AuditLog, Outcome
 from records.database import make_engine
 from records.people import PeopleStore
 from starters.cli import main as icpc
-from tests.web.conftest import PASSWORD, csrf_token
-from tests.web.web_helpers import post_sign_in
+from tests.web.conftest import PASSWORD
+from tests.web.web_helpers import csrf_token, post_sign_in
 from web.app import create_app
 from web.auth import COOKIE, SIGNIN_COOKIE
 from web.settings import Settings

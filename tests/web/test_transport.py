@@ -15,7 +15,8 @@ from temporalio.client import Client
 from starters.cli import main
 from starters.web_command import transport_warning
 from tests.conftest import free_port
-from tests.web.conftest import PASSWORD, csrf_token
+from tests.web.conftest import PASSWORD
+from tests.web.web_helpers import csrf_token
 from web.app import create_app
 from web.settings import Settings
 from web.transport import HSTS

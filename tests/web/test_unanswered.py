@@ -13,8 +13,8 @@ from temporalio.testing import WorkflowEnvironment
 from contracts.case import CASE_WORKFLOW
 from domain.calendar import LONDON
 from tests.case_helpers import unique
-from tests.web.conftest import BCT, PASSWORD, csrf_token
-from tests.web.web_helpers import add_person, invented_summary, record_summaries
+from tests.web.conftest import BCT, PASSWORD
+from tests.web.web_helpers import add_person, csrf_token, invented_summary, record_summaries
 from web.app import create_app
 from web.settings import Settings
 
