@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from procedures import load_all
 from web import (
     accounts,
+    api,
     audit_pages,
     case_pages,
     codec,
@@ -86,6 +87,8 @@ def create_app(settings: Settings, client_factory: ClientFactory) -> FastAPI:
         records=RecordHolder(settings.record_url),
     )
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    # The JSON API (web.api), with its own OpenAPI document and JSON errors.
+    app.mount(api.PREFIX, api.create_api(app))
     app.add_middleware(SessionsAndHeaders)
     # Outermost: counts every answer, the error pages and redirects included.
     app.state.metrics = WebMetrics()

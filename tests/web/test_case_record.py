@@ -17,7 +17,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
@@ -33,7 +32,9 @@ from tests.web.web_helpers import (
     PASSWORD,
     add_person,
     csrf_token,
+    http_for,
     invented_summary,
+    no_temporal,
     record_summaries,
     settings_for,
     sign_in,
@@ -45,15 +46,6 @@ from web.app import create_app
 ROW = re.compile(r'<th scope="row"[^>]*><a href="(/cases/[^"]+)">([^<]+)</a></th>')
 PROCEDURES = ("bct-management-note", "man13-qarss")
 UNREACHABLE_RECORD = "postgresql+psycopg://x@127.0.0.1:1/none"
-
-
-async def no_temporal() -> Client:
-    raise ConnectionError("no Temporal here")
-
-
-def http_for(app: object) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
-    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
 
 
 def linked(opening: str, text: str) -> Callable[[str], bool]:

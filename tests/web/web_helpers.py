@@ -271,3 +271,14 @@ def serve_on_loopback(app: FastAPI, port: int, name: str = "uvicorn") -> Iterato
     finally:
         server.should_exit = True
         thread.join(timeout=15)
+
+
+async def no_temporal() -> Client:
+    """A client factory for an app whose test never reaches Temporal."""
+    raise ConnectionError("no Temporal here")
+
+
+def http_for(app: object) -> httpx.AsyncClient:
+    """An HTTP client calling ``app`` in process."""
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
