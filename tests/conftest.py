@@ -150,3 +150,15 @@ def smtp_server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Mai
     """A real SMTP server on an ephemeral loopback port, for one test."""
     with smtp_on_loopback(monkeypatch, tmp_path) as catcher:
         yield catcher
+
+
+@pytest.fixture
+async def service(
+    dev_env: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch, smtp_server: object
+) -> AsyncIterator[object]:
+    """The web service on loopback with a worker (tests.service_helpers.RunningService); the
+    command line pointed at it by ``ICPC_SERVICE_URL``."""
+    from tests.service_helpers import running_service
+
+    async with running_service(dev_env, monkeypatch) as running:
+        yield running
