@@ -245,8 +245,9 @@ def run_verify(args: argparse.Namespace) -> int:
     finally:
         store.close()
     head = report.head
+    rows = f"{report.rows} row" + ("" if report.rows == 1 else "s")
     if report.broken is None:
-        print(f"Audit trail intact: {report.rows} rows, last hash {head.row_hash if head else '-'}")
+        print(f"Audit trail intact: {rows}, last hash {head.row_hash if head else '-'}")
         return 0
     broken = report.broken
     if broken.row is None:
@@ -258,5 +259,5 @@ def run_verify(args: argparse.Namespace) -> int:
             f"Audit trail broken at row id {row.id} (sequence {row.seq}, {when}):"
             f" {broken.fault}: {broken.explanation}"
         )
-    print(f"{report.rows} rows intact before it" + (f", last hash {head.row_hash}" if head else ""))
+    print(f"{rows} intact before it" + (f", last hash {head.row_hash}" if head else ""))
     return 1
