@@ -31,7 +31,9 @@ DEFAULT_LIMIT = 500
 
 
 def add_parser(subparsers: Any) -> None:
-    p = subparsers.add_parser("audit", help="read the audit trail for a case or a person")
+    p = subparsers.add_parser(
+        "audit", help="read the audit trail for a case or a person; verify its hash chain"
+    )
     which = p.add_mutually_exclusive_group()  # one of them is required, unless `verify`
     which.add_argument("--case", metavar="REF", help="a case reference (or a case's id)")
     which.add_argument("--person", metavar="ID", help="a person's sign-in id")
