@@ -12,7 +12,8 @@ People and sign-in: ``people`` (one row a person, one sign-in), ``person_roles``
 (server-side sessions: the cookie holds only an opaque id, stored here hashed),
 ``signin_failures`` (failed sign-ins per account and per client address, shared by every web
 process), ``person_tokens`` (hashed tokens the command line acts as a person with) and
-``audit_events`` (who did or saw what, when, from where).
+``audit_events`` (who did or saw what, when, from where; each row chained to the one before by
+a hash, see :mod:`records.audit`).
 
 Every timestamp is stored in UTC and read back timezone-aware, on SQLite as on PostgreSQL.
 """
@@ -217,9 +218,16 @@ class AuditEventRow(Base):
     target: Mapped[str | None] = mapped_column(String(200))  # the person an account change is about
     address: Mapped[str | None] = mapped_column(String(100))
     detail: Mapped[str] = mapped_column(Text, default="")
+    # The hash chain (records.audit): the row's place in it, the hash of the row before it (or
+    # GENESIS_HASH), and the hash over the row's columns and previous_hash.
+    seq: Mapped[int] = mapped_column(Integer)
+    previous_hash: Mapped[str] = mapped_column(String(64))
+    row_hash: Mapped[str] = mapped_column(String(64))
 
     __table_args__ = (
         Index("ix_audit_events_case", "case_id", "at"),
         Index("ix_audit_events_actor", "actor", "at"),
         Index("ix_audit_events_at", "at"),
+        # Two writers that read the same head cannot both append: one of them fails here.
+        Index("uq_audit_events_seq", "seq", unique=True),
     )

@@ -11,6 +11,8 @@ Only an account administrator reads it: the command acts as the person its token
 :mod:`starters.operator`), who must hold the ``admin`` role. Reading the trail is itself
 audited (``read_audit``), and so is every refusal (no token, no admin role, an unknown case or
 person).
+
+``icpc audit verify`` checks the trail's hash chain instead (:data:`VERIFY_HELP`).
 """
 
 from __future__ import annotations
@@ -29,8 +31,10 @@ DEFAULT_LIMIT = 500
 
 
 def add_parser(subparsers: Any) -> None:
-    p = subparsers.add_parser("audit", help="read the audit trail for a case or a person")
-    which = p.add_mutually_exclusive_group(required=True)
+    p = subparsers.add_parser(
+        "audit", help="read the audit trail for a case or a person; verify its hash chain"
+    )
+    which = p.add_mutually_exclusive_group()  # one of them is required, unless `verify`
     which.add_argument("--case", metavar="REF", help="a case reference (or a case's id)")
     which.add_argument("--person", metavar="ID", help="a person's sign-in id")
     p.add_argument(
@@ -39,6 +43,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--json", action="store_true", help="the rows as JSON")
     add_token_argument(p)
     p.set_defaults(handler=run)
+    add_verify_parser(p)
 
 
 def _operator() -> str:
@@ -54,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
     from records.database import RecordStoreError
     from workers.log_setup import configure_logging
 
+    if args.case is None and args.person is None:
+        raise CommandError("say which: --case REF or --person ID (or `icpc audit verify`)")
     if not 1 <= args.limit <= 100_000:
         raise CommandError("--limit is 1 to 100000")
     if not structlog.is_configured():
@@ -192,3 +199,67 @@ def _as_json(entry: Any) -> dict[str, Any]:
         "target": entry.target,
         "detail": entry.detail,
     }
+
+
+# --- icpc audit verify ------------------------------------------------------------------------
+
+VERIFY_HELP = """Walk the audit trail's hash chain (records.audit) on the case record's database
+(ICPC_DATABASE_URL), on the service host, as `icpc db` does: no person token. Prints "Audit
+trail intact: N rows, last hash H" and exits 0; or prints the first broken link (the row's id,
+sequence and time, and what is wrong: a hash mismatch is an edited row, a previous_hash
+mismatch a row removed or inserted) and exits 1, a finding to investigate. Exit 2: the check
+could not be made (no case record, a record behind this release, usage). Note the last hash
+somewhere else (a ticket, another system) and give it back with --noted-hash next time: rows
+removed from the end of the chain show only that way."""
+
+
+def add_verify_parser(audit_parser: Any) -> None:
+    actions = audit_parser.add_subparsers(dest="audit_action", metavar="verify")
+    p = actions.add_parser(
+        "verify",
+        help="check that no row of the audit trail was edited, removed or inserted",
+        description=VERIFY_HELP,
+    )
+    p.add_argument(
+        "--noted-hash",
+        metavar="HASH",
+        help="a last hash printed by an earlier run: exit 1 unless the chain still holds it",
+    )
+    p.set_defaults(handler=run_verify)
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from domain.calendar import LONDON
+    from records.audit import AuditLog
+    from records.database import describe
+
+    if args.case is not None or args.person is not None:
+        raise CommandError("`icpc audit verify` checks the whole trail: no --case or --person")
+    store = session.record()
+    try:
+        report = AuditLog(store.engine).verify(noted_hash=args.noted_hash)
+    except SQLAlchemyError as error:
+        where = describe(store.engine.url)
+        cause = type(getattr(error, "orig", None) or error).__name__
+        raise CommandError(f"cannot read the audit trail at {where} ({cause})") from None
+    finally:
+        store.close()
+    head = report.head
+    rows = f"{report.rows} row" + ("" if report.rows == 1 else "s")
+    if report.broken is None:
+        print(f"Audit trail intact: {rows}, last hash {head.row_hash if head else '-'}")
+        return 0
+    broken = report.broken
+    if broken.row is None:
+        print(f"Audit trail broken: {broken.fault}: {broken.explanation}")
+    else:
+        row = broken.row
+        when = row.at.astimezone(LONDON).strftime("%Y-%m-%d %H:%M:%S %Z")
+        print(
+            f"Audit trail broken at row id {row.id} (sequence {row.seq}, {when}):"
+            f" {broken.fault}: {broken.explanation}"
+        )
+    print(f"{rows} intact before it" + (f", last hash {head.row_hash}" if head else ""))
+    return 1

@@ -1,12 +1,15 @@
-"""``icpc audit --case REF | --person ID [--json]``: the audit trail, newest first (issue 12)."""
+"""``icpc audit --case REF | --person ID [--json]``: the audit trail, newest first (issue 12);
+``icpc audit verify``: its hash chain intact (exit 0) or its first broken link (exit 1)."""
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from records.audit import Action, AuditEntry, AuditLog, Channel, Outcome
 from records.database import ensure_ready, make_engine
@@ -169,3 +172,71 @@ def test_without_a_case_record_it_says_how_to_make_one(
     monkeypatch.setenv("ICPC_DATABASE_URL", f"sqlite:///{tmp_path / 'none.sqlite3'}")
     code, _, err = run(capsys, "--person", "tia")
     assert code == 2 and "run `icpc db upgrade`" in err and err.count("\n") == 1
+
+
+# --- icpc audit verify ------------------------------------------------------------------------
+
+
+def test_verify_says_the_trail_is_intact_and_prints_its_last_hash(
+    record: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, "verify")
+    assert (code, err) == (0, "")
+    [last] = re.findall(r"^Audit trail intact: 5 rows, last hash ([0-9a-f]{64})\n$", out)
+    assert run(capsys, "verify", "--noted-hash", last)[0] == 0
+    assert run(capsys, "--case", "AUD-2")[0] == 0  # a read is one more row of the chain
+    assert run(capsys, "verify", "--noted-hash", last)[1].startswith("Audit trail intact: 6 rows")
+
+
+def test_verify_names_the_first_broken_link_and_exits_1(
+    record: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    engine = make_engine(record)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE audit_events SET detail = '' WHERE id = 2"))
+            connection.execute(text("DELETE FROM audit_events WHERE id = 4"))
+    finally:
+        engine.dispose()
+    code, out, err = run(capsys, "verify")
+    assert (code, err) == (1, "")
+    assert out.splitlines() == [
+        "Audit trail broken at row id 2 (sequence 2, 2026-12-18 10:00:00 GMT): hash mismatch:"
+        " the row was changed after it was written: its columns no longer give its hash",
+        f"1 row intact before it, last hash {first_hash(record)}",
+    ]
+
+
+def test_verify_is_told_a_hash_noted_earlier_that_is_gone(
+    record: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "verify", "--noted-hash", "ab" * 32)
+    assert code == 1
+    assert out.startswith(
+        f"Audit trail broken: noted hash missing: no row has the noted hash {'ab' * 32}"
+    )
+
+
+def first_hash(url: str) -> str:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return str(
+                connection.execute(
+                    text("SELECT row_hash FROM audit_events WHERE seq = 1")
+                ).scalar_one()
+            )
+    finally:
+        engine.dispose()
+
+
+def test_without_a_record_or_with_what_it_cannot_take_verify_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys)
+    assert code == 2 and err.startswith("icpc audit: say which: --case REF or --person ID")
+    code, _, err = run(capsys, "--case", "AUD-1", "verify")
+    assert code == 2 and err.startswith("icpc audit: `icpc audit verify` checks the whole trail")
+    monkeypatch.setenv("ICPC_DATABASE_URL", f"sqlite:///{tmp_path / 'none.sqlite3'}")
+    code, out, err = run(capsys, "verify")
+    assert (code, out) == (2, "") and "run `icpc db upgrade`" in err and err.count("\n") == 1

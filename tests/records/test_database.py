@@ -6,22 +6,26 @@ import argparse
 import os
 import sqlite3
 import stat
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import column, create_engine, insert, table, text
 
 from domain.case_record import RecordBatch, Stream
+from records.audit import Action, AuditEntry, AuditLog, Channel, Outcome
 from records.database import (
     RecordStoreError,
     State,
     check_current,
     ensure_ready,
     head_revision,
+    make_engine,
     status,
     upgrade,
 )
 from records.outbox import OutboxLedger
+from records.schema import UtcDateTime
 from records.store import RecordStore
 from starters import db_command
 from starters.cli import CommandError
@@ -92,6 +96,59 @@ def test_an_upgrade_from_the_first_revision_keeps_every_row(database_url: str) -
     with OutboxLedger(database_url) as ledger:  # the table of the second revision
         ledger.record_sent("key-1", "case-1", "<m1@example.org>")
         assert ledger.count() == 1
+
+
+def test_an_upgrade_from_r0004_chains_the_audit_rows_already_there(database_url: str) -> None:
+    assert upgrade(database_url, "r0004").revision == "r0004"
+    at = datetime(2026, 12, 18, 9, 0, 0, 123456, tzinfo=UTC)
+    # Written as r0004 wrote them: no chain yet, ids in time order but not every time distinct.
+    before_r0005 = table(
+        "audit_events",
+        *(column(name) for name in ("actor", "action", "outcome", "channel", "detail")),
+        column("at", UtcDateTime()),
+    )
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                insert(before_r0005),
+                [
+                    {
+                        "at": at,
+                        "actor": "tia",
+                        "action": "view_case",
+                        "outcome": "ok",
+                        "channel": "web",
+                        "detail": "",
+                    },
+                    {
+                        "at": at,
+                        "actor": None,
+                        "action": "sign_in_failed",
+                        "outcome": "refused",
+                        "channel": "web",
+                        "detail": "unknown account",
+                    },
+                    {
+                        "at": at + timedelta(days=40),
+                        "actor": "ada",
+                        "action": "account_change",
+                        "outcome": "ok",
+                        "channel": "cli",
+                        "detail": "roles: admin\nand more",
+                    },
+                ],
+            )
+        upgrade(database_url)
+        log = AuditLog(engine)
+        report = log.verify()
+        assert report.intact and report.rows == 3
+        assert report.head is not None and (report.head.id, report.head.seq) == (3, 3)
+        log.write(AuditEntry(Action.SIGN_IN, Outcome.OK, Channel.WEB, actor="tia"))
+        report = log.verify(noted_hash=report.head.row_hash)
+        assert report.intact and report.rows == 4
+    finally:
+        engine.dispose()
 
 
 def test_upgrade_twice_is_harmless(database_url: str) -> None:
