@@ -26,6 +26,8 @@ from temporalio.api.common.v1 import Payload
 KEY_FILE_SETTING = "ICPC_PAYLOAD_KEY_FILE"
 # Why a payload the service did not seal is refused: in the timeline, refusals and failures.
 NOT_SEALED = "not sealed by the service (plaintext payload refused)"
+# The not-sealed placeholder's mark, for the workers' converter (workers.encryption).
+NOT_SEALED_MARK = "icpc-not-sealed"
 
 
 class Unreadable(BaseModel):
@@ -42,9 +44,10 @@ class Unreadable(BaseModel):
     def payload(self) -> Payload:
         """The placeholder as a plain JSON payload: the data converter turns it into this
         model wherever a handler accepts ``... | Unreadable``."""
-        return Payload(
-            metadata={"encoding": b"json/plain"}, data=self.model_dump_json().encode("utf-8")
-        )
+        metadata = {"encoding": b"json/plain"}
+        if self.not_sealed:  # only the workers' codec makes payloads: it replaces what is in clear
+            metadata[NOT_SEALED_MARK] = b"1"
+        return Payload(metadata=metadata, data=self.model_dump_json().encode("utf-8"))
 
     @property
     def timeline_event(self) -> str:

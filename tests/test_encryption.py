@@ -21,6 +21,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.monthly_reports import MonthlyReportsInput
 from contracts.case import CaseInput, DecisionRequest
 from contracts.payload_keys import NOT_SEALED, Unreadable
 from workers.connection import data_converter
@@ -159,6 +160,8 @@ async def test_a_start_input_not_sealed_fails_the_workflow_not_its_task() -> Non
     with pytest.raises(ApplicationError) as refused:
         converter.from_payloads([plain], [CaseInput])
     assert NOT_SEALED in refused.value.message and refused.value.non_retryable
+    with pytest.raises(ApplicationError, match="plaintext payload refused"):
+        converter.from_payloads([plain], [MonthlyReportsInput])  # every field has a default
     foreign = Unreadable(unreadable_key_id="0123456789abcdef").payload()
     with pytest.raises(Exception) as failed:
         converter.from_payloads([foreign], [CaseInput])

@@ -54,13 +54,12 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from google.protobuf.message import DecodeError
-from pydantic import ValidationError
 from temporalio.api.common.v1 import Payload
 from temporalio.contrib.pydantic import PydanticPayloadConverter, pydantic_data_converter
 from temporalio.converter import DataConverter, PayloadCodec
 from temporalio.exceptions import ApplicationError
 
-from contracts.payload_keys import KEY_FILE_SETTING, NOT_SEALED, Unreadable
+from contracts.payload_keys import KEY_FILE_SETTING, NOT_SEALED, NOT_SEALED_MARK, Unreadable
 
 ENCODING = b"binary/encrypted"
 NONCE_BYTES = 12
@@ -163,34 +162,34 @@ class WorkerCodec(EncryptionCodec):
 
 
 class WorkerPayloadConverter(PydanticPayloadConverter):
-    """The workers' converter: a ``not_sealed`` placeholder where only a real value will do (a
-    case's start input: its type does not admit ``Unreadable``) fails that workflow, or
-    activity, for good with the plain reason (an ``ApplicationError``, which the SDK fails the
-    workflow with). Left to fail as any bad input, it would fail the workflow task on every
-    attempt, and no key would ever make it readable. A decision's handlers take the
-    placeholder as ``Unreadable`` and refuse it themselves."""
+    """The workers' converter: a ``not_sealed`` placeholder read as anything but ``Unreadable``
+    (a case's start input, an activity's: a type that does not admit ``Unreadable``) fails that
+    workflow, or activity, for good with the plain reason (an ``ApplicationError``, which the
+    SDK fails the workflow with). Read as such a type it would fail the workflow task on every
+    attempt, with no key ever to make it readable, or, for a model whose fields all have
+    defaults, even pass as one. A decision's handlers take it as ``Unreadable`` and refuse it."""
 
     def from_payloads(
         self, payloads: Sequence[Payload], type_hints: list[type] | None = None
     ) -> list[Any]:
-        try:
+        if not any(NOT_SEALED_MARK in p.metadata for p in payloads):  # the usual case
             return super().from_payloads(payloads, type_hints)
+        try:
+            values = super().from_payloads(payloads, type_hints)
         except Exception:
-            if not any(_not_sealed(p) for p in payloads):
-                raise  # a key the workers lack: the task waits for the key, as before
-            raise ApplicationError(
-                f"Refused: this input was {NOT_SEALED}; only the service (the web form, the"
-                " icpc command) starts cases and sends decisions, and it seals them",
-                type="PlaintextRefused",
-                non_retryable=True,
-            ) from None
-
-
-def _not_sealed(payload: Payload) -> bool:
-    try:
-        return Unreadable.model_validate_json(payload.data).not_sealed
-    except ValidationError:
-        return False
+            values = None
+        if values is not None and all(
+            isinstance(value, Unreadable)
+            for value, payload in zip(values, payloads, strict=True)
+            if NOT_SEALED_MARK in payload.metadata
+        ):
+            return values
+        raise ApplicationError(
+            f"Refused: this input was {NOT_SEALED}; only the service (the web form, the icpc"
+            " command) starts cases and sends decisions, and it seals them",
+            type="PlaintextRefused",
+            non_retryable=True,
+        )
 
 
 def worker_data_converter(codec: EncryptionCodec) -> DataConverter:
