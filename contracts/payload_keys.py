@@ -45,7 +45,7 @@ class Unreadable(BaseModel):
         """The placeholder as a plain JSON payload: the data converter turns it into this
         model wherever a handler accepts ``... | Unreadable``."""
         metadata = {"encoding": b"json/plain"}
-        if self.not_sealed:  # only the workers' codec makes payloads: it replaces what is in clear
+        if self.not_sealed:  # to be trusted: the workers' codec replaces every payload in clear
             metadata[NOT_SEALED_MARK] = b"1"
         return Payload(metadata=metadata, data=self.model_dump_json().encode("utf-8"))
 

@@ -25,7 +25,7 @@ refuses such a payload (``PayloadKeyError``), in one line.
 
 The workers read only what the service sealed: only the service holds the key, so a sealed
 decision came from it, and a payload in clear (or one that claims to be sealed and does not
-open) was sent by someone with Temporal access but no key, the Temporal CLI or UI say. The
+open) was sent by someone with Temporal access but no key (with the Temporal CLI, say). The
 workers' codec hands it over as the ``Unreadable`` placeholder marked ``not_sealed``: a
 decision's handlers refuse it (the timeline says so), and where only a real value will do (a
 case's start input) the workers' converter (:class:`WorkerPayloadConverter`) fails that
