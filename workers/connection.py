@@ -23,7 +23,12 @@ from temporalio.envconfig import ClientConfig
 from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
-from workers.encryption import codec_from_environment
+from workers.encryption import (
+    ENCRYPTION_OFF_WARNING,
+    codec_from_environment,
+    worker_data_converter,
+)
+from workers.log_setup import get_logger
 from workers.payload_readers import CheckReaders, readers_for
 from workers.tracing import client_plugins
 
@@ -82,13 +87,18 @@ def unreadable(error: OSError, environ: Mapping[str, str]) -> str:
 
 def data_converter(*, worker: bool = False) -> DataConverter:
     """Pydantic payloads, encrypted with the configured key (``var/payload-key`` by default).
-    ``worker``: the workers' codec (what it cannot open becomes an ``Unreadable`` placeholder).
+    ``worker``: the workers' codec and converter (what it cannot open, or what the service did
+    not seal, becomes an ``Unreadable`` placeholder; see ``workers.encryption``).
 
     Raises ``PayloadKeyError`` when there is no usable key; only ``ICPC_PAYLOAD_ENCRYPTION=off``
-    gives plain payloads."""
+    gives plain payloads (a worker then warns, loudly: it takes decisions in clear)."""
     codec = codec_from_environment(os.environ, default_key_file=DEFAULT_KEY_FILE, worker=worker)
     if codec is None:
+        if worker:
+            get_logger().warning("payload_encryption_off", warning=ENCRYPTION_OFF_WARNING)
         return pydantic_data_converter
+    if worker:
+        return worker_data_converter(codec)
     return dataclasses.replace(pydantic_data_converter, payload_codec=codec)
 
 

@@ -23,25 +23,43 @@ SDK decodes a whole workflow activation before the workflow sees it, so one fore
 would otherwise fail the case's workflow task on every attempt, for good. Every other process
 refuses such a payload (``PayloadKeyError``), in one line.
 
+The workers read only what the service sealed: only the service holds the key, so a sealed
+decision came from it, and a payload in clear (or one that claims to be sealed and does not
+open) was sent by someone with Temporal access but no key (with the Temporal CLI, say). The
+workers' codec hands it over as the ``Unreadable`` placeholder marked ``not_sealed``: a
+decision's handlers refuse it (the timeline says so), and where only a real value will do (a
+case's start input) the workers' converter (:class:`WorkerPayloadConverter`) fails that
+workflow, or activity, for good with the plain reason instead of its task on every attempt.
+Plain stays only what the codec itself leaves plain (``is_plain_text``): no decision or case
+input is a lone string. The other processes' codec still opens payloads in clear as they are
+(the codec server shows the Web UI what is there).
+
 A process that has no usable key refuses to start or send: case data never leaves it in clear
 because a setting was forgotten. Only ``ICPC_PAYLOAD_ENCRYPTION=off``, said on purpose (the
-tests, which choose their own converter), turns encryption off.
+tests, which choose their own converter), turns encryption off; the workers then also read
+payloads in clear, and say so in a warning as they start.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import os
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from google.protobuf.message import DecodeError
 from temporalio.api.common.v1 import Payload
-from temporalio.converter import PayloadCodec
+from temporalio.contrib.pydantic import PydanticPayloadConverter, pydantic_data_converter
+from temporalio.converter import DataConverter, PayloadCodec
+from temporalio.exceptions import ApplicationError
 
-from contracts.payload_keys import KEY_FILE_SETTING, Unreadable
+from contracts.payload_keys import KEY_FILE_SETTING, NOT_SEALED, NOT_SEALED_MARK, Unreadable
 
 ENCODING = b"binary/encrypted"
 NONCE_BYTES = 12
@@ -127,13 +145,59 @@ class EncryptionCodec(PayloadCodec):
 class WorkerCodec(EncryptionCodec):
     """The workers' codec: a payload sealed with a key they do not hold becomes an
     ``Unreadable`` placeholder naming its key id, so the workflow can record it and carry on
-    (a decision's handler accepts it) instead of its task failing on every attempt."""
+    (a decision's handler accepts it) instead of its task failing on every attempt. A payload
+    the service did not seal (in clear, or sealed in name only) becomes the placeholder
+    marked ``not_sealed``: refused, never applied."""
 
     def _decrypt(self, payload: Payload) -> Payload:
+        if payload.metadata.get("encoding") != ENCODING:
+            return payload if is_plain_text(payload) else Unreadable.plaintext().payload()
         try:
             return super()._decrypt(payload)
         except UnknownKeyError as error:
             return Unreadable(unreadable_key_id=error.key_id).payload()
+        except (InvalidTag, ValueError, zlib.error, DecodeError, PayloadKeyError):
+            # Our key id, but it does not open: made by someone without the key.
+            return Unreadable.plaintext().payload()
+
+
+class WorkerPayloadConverter(PydanticPayloadConverter):
+    """The workers' converter: a ``not_sealed`` placeholder read as anything but ``Unreadable``
+    (a case's start input, an activity's: a type that does not admit ``Unreadable``) fails that
+    workflow, or activity, for good with the plain reason (an ``ApplicationError``, which the
+    SDK fails the workflow with). Read as such a type it would fail the workflow task on every
+    attempt, with no key ever to make it readable, or, for a model whose fields all have
+    defaults, even pass as one. A decision's handlers take it as ``Unreadable`` and refuse it."""
+
+    def from_payloads(
+        self, payloads: Sequence[Payload], type_hints: list[type] | None = None
+    ) -> list[Any]:
+        if not any(NOT_SEALED_MARK in p.metadata for p in payloads):  # the usual case
+            return super().from_payloads(payloads, type_hints)
+        try:
+            values = super().from_payloads(payloads, type_hints)
+        except Exception:
+            values = None
+        if values is not None and all(
+            isinstance(value, Unreadable)
+            for value, payload in zip(values, payloads, strict=True)
+            if NOT_SEALED_MARK in payload.metadata
+        ):
+            return values
+        raise ApplicationError(
+            f"Refused: this input was {NOT_SEALED}; only the service (the web form, the icpc"
+            " command) starts cases and sends decisions, and it seals them",
+            type="PlaintextRefused",
+            non_retryable=True,
+        )
+
+
+def worker_data_converter(codec: EncryptionCodec) -> DataConverter:
+    """The workers' data converter: pydantic payloads through ``codec`` (a ``WorkerCodec``, for
+    the placeholders) read by :class:`WorkerPayloadConverter`."""
+    return dataclasses.replace(
+        pydantic_data_converter, payload_converter_class=WorkerPayloadConverter, payload_codec=codec
+    )
 
 
 # The Web UI reads a workflow's current details through this built-in query's answer.
@@ -152,6 +216,11 @@ def is_plain_text(payload: Payload) -> bool:
 KEY_SETTING = "ICPC_PAYLOAD_KEY"
 OLD_KEYS_SETTING = "ICPC_PAYLOAD_OLD_KEYS"
 OFF_SETTING = "ICPC_PAYLOAD_ENCRYPTION"  # "off": no encryption, said on purpose
+ENCRYPTION_OFF_WARNING = (
+    f"{OFF_SETTING}=off: payloads are NOT encrypted and this worker takes decisions sent in"
+    " clear by anyone with Temporal access, whoever they name as decided_by; for tests only,"
+    " never in production"
+)
 KEY_BYTES = 32
 HOW_TO_CREATE = (
     "create one with `(umask 077; head -c 32 /dev/urandom | base64 > var/payload-key)`"

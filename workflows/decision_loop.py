@@ -199,9 +199,9 @@ class DecisionLoop(Generic[S]):
     def take_signal(self, request: Any) -> None:
         state = self.require_state()
         now = workflow.now()
-        if isinstance(request, Unreadable):  # sealed with a key the workers do not hold
-            self._count(metrics.DECISIONS, kind="unreadable", result="refused")
-            state.record(now, "unreadable", request.timeline_text)
+        if isinstance(request, Unreadable):  # a key the workers lack, or not sealed at all
+            self._count(metrics.DECISIONS, kind=unreadable_kind(request), result="refused")
+            state.record(now, request.timeline_event, request.timeline_text)
             self._woken = True
             return
         try:
@@ -234,8 +234,8 @@ class DecisionLoop(Generic[S]):
 
     def validate(self, request: Any) -> None:
         """Refuse before anything is written to history: a refused update leaves no trace."""
-        if isinstance(request, Unreadable):  # sealed with a key the workers do not hold
-            self._count(metrics.DECISIONS, kind="unreadable", result="refused")
+        if isinstance(request, Unreadable):  # a key the workers lack, or not sealed at all
+            self._count(metrics.DECISIONS, kind=unreadable_kind(request), result="refused")
             raise refused(Refusal(request.refusal_text))
         if self.between_runs():
             self._count_decision(request, accepted=False)
@@ -311,3 +311,9 @@ class DecisionLoop(Generic[S]):
 def refused(refusal: Refusal) -> ApplicationError:
     """A refusal the caller of an update sees as its plain reason."""
     return ApplicationError(str(refusal), type="DecisionRefused", non_retryable=True)
+
+
+def unreadable_kind(request: Unreadable) -> str:
+    """The decisions counter's kind for a placeholder: not sealed by the service, or sealed
+    with a key the workers lack."""
+    return "plaintext" if request.not_sealed else "unreadable"
