@@ -1,8 +1,8 @@
 """Sign-in protection across real web processes: two ``icpc web`` processes share one database;
 40 wrong guesses sent to them at once lock the account in both, the right password is then
 refused with a message that says when to try again, a restarted process still refuses it, and
-``icpc users unlock`` (an administrator, through the service) lets the person in again. The audit trail has every failure and exactly
-one lockout.
+``icpc users unlock`` (an administrator, through the service) lets the person in again. The
+audit trail has every failure and exactly one lockout.
 
 Every name here is invented.
 """
