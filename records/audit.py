@@ -77,6 +77,7 @@ class Channel(StrEnum):
     WEB = "web"
     CLI = "cli"
     CODEC = "codec"
+    API = "api"  # the JSON API (web.api): the command line, a case system
 
 
 @dataclass(frozen=True)

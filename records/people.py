@@ -150,6 +150,7 @@ class PeopleStore:
                 areas=frozenset(units.get(row.id, {}).get(UnitKind.AREA.value, ())),
                 service_wide=bool(units.get(row.id, {}).get(UnitKind.SERVICE.value)),
                 active=row.active,
+                password_must_change=row.password_must_change,
             )
             for row in rows
         ]
@@ -210,8 +211,10 @@ class PeopleStore:
         areas: Iterable[str] = (),
         service_wide: bool = False,
         password: str | None = None,
+        password_must_change: bool = False,
     ) -> Person:
-        """A new person; with no password they can sign in by single sign-on only."""
+        """A new person; with no password they can sign in by single sign-on only. A password
+        someone else chose for them is ``password_must_change``: they change it at sign-in."""
         person_id = self._check_id(person_id)
         checked_roles = self._check_roles(roles)
         checked_teams = self._check_units(teams, "team")
@@ -228,6 +231,7 @@ class PeopleStore:
                         email=checked_email,
                         active=True,
                         password_hash=password_hash,
+                        password_must_change=password_hash is not None and password_must_change,
                         oidc_subject=None,
                         created_at=now,
                         updated_at=now,
@@ -298,9 +302,13 @@ class PeopleStore:
     def enable(self, person_id: str) -> None:
         self._change(person_id, active=True)
 
-    def set_password(self, person_id: str, password: str) -> None:
+    def set_password(self, person_id: str, password: str, *, must_change: bool = False) -> None:
+        """A new password: ``must_change`` when someone else set it (an administrator), not
+        when the person chose it themselves."""
         self._change(
-            person_id, password_hash=self._check_password(normalise_id(person_id), password)
+            person_id,
+            password_hash=self._check_password(normalise_id(person_id), password),
+            password_must_change=must_change,
         )
 
     def remove(self, person_id: str) -> bool:

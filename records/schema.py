@@ -146,6 +146,8 @@ class PersonRow(Base):
     email: Mapped[str | None] = mapped_column(String(254))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     password_hash: Mapped[str | None] = mapped_column(String(500))
+    # Set by someone else (an administrator, the bootstrap): changed at the first sign-in.
+    password_must_change: Mapped[bool] = mapped_column(Boolean, default=False)
     oidc_subject: Mapped[str | None] = mapped_column(String(500), unique=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -266,7 +266,7 @@ def run(args: argparse.Namespace) -> int:
         upgrade(env["ICPC_DATABASE_URL"])  # creates the record, or brings it up to this release
     except RecordStoreError as error:
         raise CommandError(str(error)) from None
-    from starters.demo_people import DEMO_PEOPLE, seed_demo_people
+    from starters.demo_people import DEMO_ADMIN, DEMO_PASSWORD, DEMO_PEOPLE, seed_demo_people
 
     # The embedded record with no people yet gets the quick start's demo people and tokens.
     if not os.environ.get("ICPC_DATABASE_URL"):
@@ -299,6 +299,12 @@ def run(args: argparse.Namespace) -> int:
         if demo_tokens.is_dir():
             demo = ", ".join(p.id for p in DEMO_PEOPLE if (demo_tokens / p.id).exists())
             lines.append(f"  Demo tokens       {demo_tokens}/ ({demo}): --token-file")
+            lines.append(f"  Demo password     {DEMO_PASSWORD!r}, for each of them")
+            if (demo_tokens / DEMO_ADMIN).exists():
+                lines.append(
+                    f"  Administer        export ICPC_SERVICE_URL=http://{HOST}:{args.web_port}"
+                    f" ICPC_PERSON_TOKEN_FILE={demo_tokens / DEMO_ADMIN}; icpc users list"
+                )
         children.append(
             _spawn(
                 "mailsink",

@@ -1,5 +1,9 @@
-"""``icpc users``: the people who sign in, kept in the product's database (``ICPC_DATABASE_URL``),
-the same store the web form's Accounts pages change.
+"""``icpc users``: the people who sign in, changed through the service's API
+(``/api/v1/people``, :mod:`web.api_people`) as an administrator: the caller's own person token,
+of a person holding the ``admin`` role (``--token-file``, ``ICPC_PERSON_TOKEN`` or
+``ICPC_PERSON_TOKEN_FILE``) and ``ICPC_SERVICE_URL``. Nothing else: no database address, no
+Temporal, no payload key. Without a token it is refused in one line; with a token of someone
+who is not an administrator the service refuses it (403), and the refusal is audited.
 
     icpc users add ID --role ROLE [--role ROLE ...] [--name N] [--email E] [--team T ...]
                    [--area A ...] [--service-wide] [--password-stdin | --no-password]
@@ -12,9 +16,13 @@ the same store the web form's Accounts pages change.
     icpc users token ID [--label L] | icpc users token ID --revoke
     icpc users import-file var/users.json
 
-Passwords are typed at a prompt (not echoed) or read from standard input with
-``--password-stdin``; never taken as an argument, which would leave them in shell history.
-Every change is written to the audit trail, under the operating-system account that ran it.
+The rules are the Accounts pages' (:mod:`web.account_operations`): an administrator cannot
+change their own roles or scope, nor disable or remove themselves; a password set here is
+temporary, changed at the person's first sign-in. Passwords are typed at a prompt (not echoed)
+or read from standard input with ``--password-stdin``; never taken as an argument, which would
+leave them in shell history. Every change is audited by the service, under the administrator.
+
+The first administrator is made on the service host: ``icpc db bootstrap-admin``.
 """
 
 from __future__ import annotations
@@ -23,24 +31,33 @@ import argparse
 import getpass
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # imported when a command runs, not when the parser is built
-    from records.audit import AuditLog
-    from records.people import PeopleStore
-    from records.sessions import SessionStore
-    from records.signin_guard import SigninGuard
+from starters.operator import TOKEN_ENV, add_token_argument, token_from
+
+if TYPE_CHECKING:
+    from starters.service_client import Service
+
+NO_ADMIN_TOKEN = (
+    "icpc users acts as an administrator: give your person token (--token-file FILE, or"
+    f" {TOKEN_ENV}); the first administrator is made on the service host with"
+    " `icpc db bootstrap-admin`"
+)
 
 
 def add_parser(subparsers: Any) -> None:
-    p = subparsers.add_parser("users", help="people who sign in: accounts, roles, teams, tokens")
+    p = subparsers.add_parser(
+        "users", help="people who sign in: accounts, roles, teams, tokens (as an administrator)"
+    )
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
 
-    add = actions.add_parser("add", help="add a person (asks for a password)")
+    def action(name: str, text: str) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = actions.add_parser(name, help=text)
+        add_token_argument(parser)
+        return parser
+
+    add = action("add", "add a person (asks for a temporary password)")
     add.add_argument("user", help="sign-in id, recorded with each decision (e.g. tia.brennan)")
     add.add_argument(
         "--role",
@@ -60,7 +77,7 @@ def add_parser(subparsers: Any) -> None:
     )
     add.set_defaults(handler=run_add)
 
-    lst = actions.add_parser("list", help="list people (ids, roles, units, status, names)")
+    lst = action("list", "list people (ids, roles, units, status, names)")
     lst.set_defaults(handler=run_list)
 
     for name, handler, text in (
@@ -68,47 +85,39 @@ def add_parser(subparsers: Any) -> None:
         ("disable", run_disable, "stop a person signing in or acting; ends their sessions"),
         ("enable", run_enable, "let a disabled person sign in again"),
     ):
-        one = actions.add_parser(name, help=text)
+        one = action(name, text)
         one.add_argument("user")
         one.set_defaults(handler=handler)
 
-    roles = actions.add_parser("roles", help="set a person's roles (replacing the old ones)")
+    roles = action("roles", "set a person's roles (replacing the old ones)")
     roles.add_argument("user")
     roles.add_argument("roles", nargs="+", metavar="ROLE")
     roles.set_defaults(handler=run_roles)
 
-    units = actions.add_parser(
-        "units", help="set a person's teams and areas (replacing the old ones)"
-    )
+    units = action("units", "set a person's teams and areas (replacing the old ones)")
     units.add_argument("user")
     _unit_options(units)
     units.set_defaults(handler=run_units)
 
-    pw = actions.add_parser("password", help="set a person's password (asks for it)")
+    pw = action("password", "set a temporary password for a person (asks for it)")
     pw.add_argument("user")
     pw.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     pw.set_defaults(handler=run_password)
 
-    unlock = actions.add_parser(
-        "unlock", help="forget the failed sign-ins that locked a sign-in id or an address"
-    )
+    unlock = action("unlock", "forget the failed sign-ins that locked a sign-in id or an address")
     unlock.add_argument("user", nargs="?", help="the sign-in id to unlock")
     unlock.add_argument("--address", help="a client address to unlock instead")
     unlock.set_defaults(handler=run_unlock)
 
-    token = actions.add_parser(
-        "token", help="print a new command-line token for a person (shown once)"
-    )
+    token = action("token", "print a new person token for a person (shown once, only it)")
     token.add_argument("user")
     token.add_argument("--label", default="", help="what the token is for (e.g. laptop)")
     token.add_argument("--revoke", action="store_true", help="revoke all their tokens instead")
     token.set_defaults(handler=run_token)
 
-    imp = actions.add_parser(
-        "import-file", help="import the accounts of an old accounts file (var/users.json)"
-    )
+    imp = action("import-file", "import the accounts of an old accounts file (var/users.json)")
     imp.add_argument("file", type=Path)
     imp.set_defaults(handler=run_import)
 
@@ -123,273 +132,170 @@ def _unit_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-# --- the store ------------------------------------------------------------------------------
-
-
-@dataclass
-class Stores:
-    people: PeopleStore
-    sessions: SessionStore
-    guard: SigninGuard
-    audit_log: AuditLog
-    where: str
-
-    def audit(self, target: str, detail: str) -> None:
-        from records.audit import Action, AuditEntry, Channel, Outcome
-
-        self.audit_log.write(
-            AuditEntry(
-                Action.ACCOUNT_CHANGE,
-                Outcome.OK,
-                Channel.CLI,
-                actor=f"os:{_os_user()}",
-                target=target,
-                detail=detail,
-            )
-        )
-
-
-def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
-
-
-def known_roles() -> frozenset[str]:
-    from domain.people import PRODUCT_ROLES
-    from procedures import load_all
-
-    return frozenset(role.id for proc in load_all().values() for role in proc.roles) | frozenset(
-        PRODUCT_ROLES
-    )
-
-
-@contextmanager
-def stores() -> Iterator[Stores]:
-    """The people, sessions, sign-in guard and audit trail of ``ICPC_DATABASE_URL``; every
-    refusal becomes one printable line."""
-    from datetime import timedelta
-
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from records.audit import AuditLog
-    from records.database import RecordStoreError, database_url, describe, ensure_ready, make_engine
-    from records.people import PeopleError, PeopleStore
-    from records.sessions import SessionStore
-    from records.signin_guard import SigninGuard
+def _service(args: argparse.Namespace) -> Service:
+    """The service, as the administrator whose token was given; one line without one."""
     from starters.cli import CommandError
+    from starters.service_client import service
 
-    url = database_url()
-    try:
-        ensure_ready(url)
-        engine = make_engine(url)
-    except RecordStoreError as error:
-        raise CommandError(str(error)) from None
-    try:
-        yield Stores(
-            people=PeopleStore(engine, known_roles()),
-            # The limits only matter to the web form; ending sessions needs none.
-            sessions=SessionStore(engine, lifetime=timedelta(hours=8), idle=timedelta(minutes=30)),
-            guard=SigninGuard(engine),
-            audit_log=AuditLog(engine),
-            where=describe(url),
-        )
-    except PeopleError as error:
-        raise CommandError(str(error)) from None
-    except SQLAlchemyError as error:
-        raise CommandError(
-            f"cannot use the database at {describe(url)} ({type(error).__name__})"
-        ) from None
-    finally:
-        engine.dispose()
+    if not token_from(args):
+        raise CommandError(NO_ADMIN_TOKEN)
+    return service(args)
+
+
+def _person_path(user: str, *rest: str) -> str:
+    from urllib.parse import quote
+
+    return "/".join(["/people", quote(user.strip().lower(), safe=""), *rest])
 
 
 def _read_password(args: argparse.Namespace) -> str:
+    """The password, checked here first so a refusal is the web form's own sentence (the
+    service checks it again)."""
     from domain.passwords import password_problem
     from starters.cli import CommandError
 
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
-        password = getpass.getpass("Password: ")
-        problem = password_problem(password, args.user)
-        if problem is not None:  # before asking twice
-            raise CommandError(problem)
-        if getpass.getpass("Password again: ") != password:
-            raise CommandError("the passwords do not match")
+        password = getpass.getpass("Temporary password: ")
     if not password:
         raise CommandError("no password given")
+    problem = password_problem(password, args.user)
+    if problem is not None:  # before asking twice
+        raise CommandError(problem)
+    if not args.password_stdin and getpass.getpass("Password again: ") != password:
+        raise CommandError("the passwords do not match")
     return password
 
 
-def _describe(person: Any) -> str:
-    units = [*(f"team {t}" for t in sorted(person.teams))]
-    units += [f"area {a}" for a in sorted(person.areas)]
-    if person.service_wide:
+def _describe(person: dict[str, Any]) -> str:
+    units = [*(f"team {t}" for t in person["teams"])]
+    units += [f"area {a}" for a in person["areas"]]
+    if person["service_wide"]:
         units.append("whole service")
-    return f"{', '.join(sorted(person.roles))}; {', '.join(units) or 'no team or area'}"
+    return f"{', '.join(person['roles'])}; {', '.join(units) or 'no team or area'}"
 
 
 # --- the actions ----------------------------------------------------------------------------
 
 
 def run_add(args: argparse.Namespace) -> int:
+    service = _service(args)
     password = None if args.no_password else _read_password(args)
-    with stores() as s:
-        person = s.people.add(
-            args.user,
-            roles=args.role,
-            name=args.name,
-            email=args.email,
-            teams=args.team,
-            areas=args.area,
-            service_wide=args.service_wide,
-            password=password,
-        )
-        s.audit(person.id, f"added: {_describe(person)}")
-        print(f"account {person.id} ({_describe(person)}) saved in {s.where}")
+    person = service.post(
+        "/people",
+        {
+            "id": args.user,
+            "roles": args.role,
+            "name": args.name,
+            "email": args.email,
+            "teams": args.team,
+            "areas": args.area,
+            "service_wide": args.service_wide,
+            "password": password,
+        },
+    )
+    print(f"account {person['id']} ({_describe(person)}) saved")
+    if password is not None:
+        print("The password is temporary: they choose their own when they first sign in.")
     return 0
 
 
 def run_list(args: argparse.Namespace) -> int:
-    with stores() as s:
-        locked = {lock.value for lock in s.guard.locks() if lock.kind.value == "user"}
-        for person in s.people.all():
-            status = "disabled" if not person.active else "locked" if person.id in locked else ""
-            units = ",".join(
-                [*(f"team:{t}" for t in sorted(person.teams))]
-                + [f"area:{a}" for a in sorted(person.areas)]
-                + (["service"] if person.service_wide else [])
-            )
-            print(
-                "\t".join(
-                    [
-                        person.id,
-                        ",".join(sorted(person.roles)),
-                        units,
-                        status or "active",
-                        person.name,
-                    ]
-                )
-            )
-    return 0
-
-
-def _change(args: argparse.Namespace, detail: str, call: Callable[[Stores], Any]) -> int:
-    from records.people import normalise_id
-    from starters.cli import CommandError
-
-    with stores() as s:
-        if s.people.get(args.user) is None:
-            raise CommandError(f"no account '{normalise_id(args.user)}'")
-        call(s)
-        s.audit(normalise_id(args.user), detail)
+    for person in _service(args).get("/people"):
+        status = "disabled" if not person["active"] else "locked" if person["locked"] else ""
+        units = ",".join(
+            [*(f"team:{t}" for t in person["teams"])]
+            + [f"area:{a}" for a in person["areas"]]
+            + (["service"] if person["service_wide"] else [])
+        )
+        fields = [person["id"], ",".join(person["roles"]), units, status or "active"]
+        print("\t".join([*fields, person["name"]]))
     return 0
 
 
 def run_remove(args: argparse.Namespace) -> int:
-    def remove(s: Stores) -> None:
-        s.sessions.end_all(args.user.strip().lower())
-        s.people.remove(args.user)
-
-    _change(args, "removed", remove)
-    print(f"account {args.user} removed")
+    removed = _service(args).call("DELETE", _person_path(args.user)).json()
+    print(f"account {removed['person_id']} removed")
     return 0
 
 
 def run_disable(args: argparse.Namespace) -> int:
-    def disable(s: Stores) -> None:
-        s.people.disable(args.user)
-        s.sessions.end_all(args.user.strip().lower())
-
-    _change(args, "disabled", disable)
-    print(f"account {args.user} disabled: signed out, and cannot sign in or act")
+    person = _service(args).post(_person_path(args.user, "disable"))
+    print(f"account {person['id']} disabled: signed out, and cannot sign in or act")
     return 0
 
 
 def run_enable(args: argparse.Namespace) -> int:
-    _change(args, "enabled", lambda s: s.people.enable(args.user))
-    print(f"account {args.user} enabled")
+    person = _service(args).post(_person_path(args.user, "enable"))
+    print(f"account {person['id']} enabled")
     return 0
 
 
 def run_roles(args: argparse.Namespace) -> int:
-    shown = ", ".join(sorted(set(args.roles)))
-    _change(args, f"roles set to {shown}", lambda s: s.people.update(args.user, roles=args.roles))
-    print(f"account {args.user} now has the roles {shown}")
+    answer = _service(args).call("PATCH", _person_path(args.user), json={"roles": args.roles})
+    person = answer.json()
+    print(f"account {person['id']} now has the roles {', '.join(person['roles'])}")
     return 0
 
 
 def run_units(args: argparse.Namespace) -> int:
-    def units(s: Stores) -> None:
-        person = s.people.update(
-            args.user, teams=args.team, areas=args.area, service_wide=args.service_wide
-        )
-        print(f"account {person.id}: {_describe(person)}")
-
-    detail = f"teams {args.team}, areas {args.area}, service-wide {args.service_wide}"
-    return _change(args, detail, units)
+    body = {"teams": args.team, "areas": args.area, "service_wide": args.service_wide}
+    person = _service(args).call("PATCH", _person_path(args.user), json=body).json()
+    print(f"account {person['id']}: {_describe(person)}")
+    return 0
 
 
 def run_password(args: argparse.Namespace) -> int:
+    service = _service(args)
     password = _read_password(args)
-
-    def reset(s: Stores) -> None:
-        s.people.set_password(args.user, password)
-        s.sessions.end_all(args.user.strip().lower())
-
-    _change(args, "password set", reset)
-    print(f"password of {args.user} set; their web sessions are ended")
+    person = service.post(_person_path(args.user, "password"), {"password": password})
+    print(
+        f"password of {person['id']} set; their web sessions are ended. It is temporary: they"
+        " choose their own when they next sign in."
+    )
     return 0
 
 
 def run_unlock(args: argparse.Namespace) -> int:
-    from records.signin_guard import LockKind
     from starters.cli import CommandError
 
     if bool(args.user) == bool(args.address):
         raise CommandError("name a sign-in id or --address ADDRESS (one of them)")
-    with stores() as s:
-        if args.address:
-            found = s.guard.unlock(LockKind.ADDRESS, args.address.strip())
-            s.audit(f"address {args.address.strip()}", "sign-in unlocked for the address")
-            what = f"address {args.address.strip()}"
-        else:
-            user = args.user.strip().lower()
-            found = s.guard.unlock(LockKind.ACCOUNT, user)
-            s.audit(user, "sign-in unlocked")
-            what = f"sign-in id {user}"
-    print(f"{what} unlocked" if found else f"{what} had no failed sign-ins to forget")
+    service = _service(args)
+    if args.address:
+        done = service.post("/address-locks/unlock", {"address": args.address.strip()})
+    else:
+        done = service.post(_person_path(args.user, "unlock"))
+    what = done["what"]
+    print(f"{what} unlocked" if done["unlocked"] else f"{what} had no failed sign-ins to forget")
     return 0
 
 
 def run_token(args: argparse.Namespace) -> int:
+    service = _service(args)
     if args.revoke:
-        with stores() as s:
-            count = s.people.revoke_tokens(args.user)
-            s.audit(args.user.strip().lower(), f"command-line tokens revoked ({count})")
-        print(f"{count} token(s) of {args.user} revoked")
+        revoked = service.call("DELETE", _person_path(args.user, "tokens")).json()
+        print(f"{revoked['revoked']} token(s) of {revoked['person_id']} revoked")
         return 0
-
-    def issue(s: Stores) -> None:
-        token = s.people.issue_token(args.user, args.label)
-        print(token)
-        print(
-            "This token is shown once. Keep it like a password (ICPC_TOKEN, or a file readable"
-            " only by you); `icpc users token ID --revoke` withdraws it.",
-            file=sys.stderr,
-        )
-
-    return _change(args, f"command-line token issued ({args.label or 'no label'})", issue)
+    issued = service.post(_person_path(args.user, "tokens"), {"label": args.label})
+    # Only the token on standard output: `icpc users token ID > file` is the token file.
+    print(issued["token"])
+    print(
+        f"This token is shown once and acts as {issued['person_id']}. Keep it like a password"
+        f" ({TOKEN_ENV}, or a file readable only by them); `icpc users token ID --revoke`"
+        " withdraws it.",
+        file=sys.stderr,
+    )
+    return 0
 
 
 def run_import(args: argparse.Namespace) -> int:
     """The accounts of the old JSON accounts file, roles mapped one to one, no teams; their
     argon2 hashes kept, so everyone signs in with the password they had."""
-    from records.people import PeopleError
     from starters.cli import CommandError
 
+    service = _service(args)
     try:
         data = json.loads(args.file.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
@@ -397,30 +303,11 @@ def run_import(args: argparse.Namespace) -> int:
     accounts = data.get("users") if isinstance(data, dict) else None
     if not isinstance(accounts, dict):
         raise CommandError(f'{args.file} is not an accounts file (no "users")')
-    imported, skipped = 0, 0
-    with stores() as s:
-        for user, record in sorted(accounts.items()):
-            if not isinstance(record, dict):
-                print(f"skipped {user}: not an account", file=sys.stderr)
-                skipped += 1
-                continue
-            if s.people.get(str(user)) is not None:
-                print(f"skipped {user}: already a person here", file=sys.stderr)
-                skipped += 1
-                continue
-            try:
-                person = s.people.add(
-                    str(user), roles=[str(record.get("role", ""))], name=str(record.get("name", ""))
-                )
-                s.people.import_hash(person.id, str(record.get("password_hash", "")))
-            except PeopleError as error:
-                s.people.remove(str(user))
-                print(f"skipped {user}: {error}", file=sys.stderr)
-                skipped += 1
-                continue
-            s.audit(person.id, f"imported from {args.file.name}: {_describe(person)}")
-            imported += 1
-    print(f"{imported} account(s) imported from {args.file}, {skipped} skipped")
+    done = service.post("/people/import", {"source": args.file.name, "accounts": accounts})
+    for skipped in done["skipped"]:
+        print(f"skipped {skipped['id']}: {skipped['reason']}", file=sys.stderr)
+    imported, skipped_count = len(done["imported"]), len(done["skipped"])
+    print(f"{imported} account(s) imported from {args.file}, {skipped_count} skipped")
     if imported:
         print(f"{args.file} is no longer read: keep it safe or delete it.")
-    return 2 if skipped and not imported else 0
+    return 2 if skipped_count and not imported else 0

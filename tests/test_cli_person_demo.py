@@ -13,7 +13,14 @@ from domain.vocabulary import DecisionKind
 from procedures import get_procedure
 from records.database import make_engine, upgrade
 from records.people import PeopleStore
-from starters.demo_people import DEMO_AREA, DEMO_PEOPLE, DEMO_TEAM, seed_demo_people
+from starters.demo_people import (
+    DEMO_ADMIN,
+    DEMO_AREA,
+    DEMO_PASSWORD,
+    DEMO_PEOPLE,
+    DEMO_TEAM,
+    seed_demo_people,
+)
 
 
 def test_demo_people_are_added_once_with_owner_only_tokens(tmp_path: Path) -> None:
@@ -30,6 +37,11 @@ def test_demo_people_are_added_once_with_owner_only_tokens(tmp_path: Path) -> No
             assert stat.S_IMODE(path.stat().st_mode) == 0o600
             person = people.person_for_token(path.read_text())
             assert person is not None and person.id == demo.id
+            # The documented demo password, not a temporary one: the demo signs in as written.
+            signed_in = people.verify_password(demo.id, DEMO_PASSWORD)
+            assert signed_in is not None and not signed_in.password_must_change
+        admin = people.get(DEMO_ADMIN)
+        assert admin is not None and admin.roles == {"admin"}
         assert seed_demo_people(url, tmp_path) is None  # a record with people gets no more
         assert len(people.all()) == len(DEMO_PEOPLE)
     finally:
@@ -63,7 +75,7 @@ def test_the_demo_people_can_run_the_quick_start() -> None:
         contacts=[
             Contact(role=d.roles[0], name=d.name, email=d.email, user=d.id)
             for d in DEMO_PEOPLE
-            if d.id != "bss"
+            if d.id not in ("bss", DEMO_ADMIN)
         ],
     )
     scope = scope_of_start(start)

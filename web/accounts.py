@@ -3,8 +3,9 @@ disable or enable them, set a temporary password, and unlock an account or an ad
 failed sign-ins locked. Every change, and every refused one, is written to the audit trail.
 
 A change takes effect on the person's very next request: every request loads the person from
-the database. An administrator cannot disable their own account nor take away their own admin
-role, so that the service always keeps one way in.
+the database. The rules and the audit are :mod:`web.account_operations`, which the API shares:
+an administrator cannot change their own roles, teams or areas, nor disable themselves (another
+administrator must), and a password set here is temporary (changed at the next sign-in).
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from domain.people import ADMIN, PRODUCT_ROLES, Person
+from domain.people import PRODUCT_ROLES, Person
 from domain.wording import capitalised
-from records.audit import Action, AuditEntry, Channel, Outcome
-from records.people import PeopleError
+from records.audit import Channel, Outcome
 from records.signin_guard import Lock, LockKind
+from web import account_operations as ops
 from web.dependencies import (
     address,
     form_lists,
@@ -56,37 +57,25 @@ def units(text: str) -> list[str]:
     return [u for u in _UNITS.split(text) if u]
 
 
-def audit(
-    request: Request, admin: Person, target: str, detail: str, outcome: Outcome = Outcome.OK
-) -> None:
-    entry = AuditEntry(
-        Action.ACCOUNT_CHANGE,
-        outcome,
-        Channel.WEB,
-        actor=admin.id,
-        actor_role=ADMIN,
-        target=target,
-        address=address(request),
-        detail=detail,
-    )
-    services(request).accounts.audit(entry)
+def operator(request: Request, admin: Person) -> ops.Operator:
+    return ops.Operator(admin.id, Channel.WEB, address(request))
 
 
 async def change(
-    request: Request, admin: Person, target: str, detail: str, call: Callable[[Accounts], Any]
+    request: Request, admin: Person, call: Callable[[Accounts, ops.Operator], Any]
 ) -> dict[str, str] | None:
-    """Make a change and audit it; if it was refused, the reason (also audited) by field."""
-
-    def run(accounts: Accounts) -> dict[str, str] | None:
-        try:
-            call(accounts)
-        except PeopleError as error:
-            audit(request, admin, target, f"{detail}: refused: {error}", Outcome.REFUSED)
-            return {error.field: capitalised(str(error))}
-        audit(request, admin, target, detail)
-        return None
-
-    return await services(request).accounts.run(run)
+    """Make a change (audited by :mod:`web.account_operations`); if it was refused, the
+    reason by field."""
+    op = operator(request, admin)
+    try:
+        await services(request).accounts.run(lambda accounts: call(accounts, op))
+    except ops.AccountRefused as refused:
+        if refused.status == 404:
+            raise Problem(
+                404, "Account not found", "There is no account with this sign-in id."
+            ) from None
+        return {refused.field: capitalised(refused.message)}
+    return None
 
 
 def done(request: Request, message: str, to: str) -> Response:
@@ -174,26 +163,17 @@ async def add_account(
         errors["password"] = "Enter a temporary password"
     if errors:
         return new_form(request, 400, shown, errors)
-    detail = (
-        f"added with roles {', '.join(sorted(roles))}; teams {values.get('teams', '')!r};"
-        f" areas {values.get('areas', '')!r}; service-wide {bool(values.get('service_wide'))}"
-    )
-    refusal = await change(
-        request,
-        admin,
+    new = ops.NewPerson(
         person_id,
-        detail,
-        lambda a: a.people.add(
-            person_id,
-            roles=roles,
-            name=values.get("name", ""),
-            email=values.get("email", ""),
-            teams=units(values.get("teams", "")),
-            areas=units(values.get("areas", "")),
-            service_wide=bool(values.get("service_wide")),
-            password=values.get("password", ""),
-        ),
+        roles=roles,
+        name=values.get("name", ""),
+        email=values.get("email", ""),
+        teams=units(values.get("teams", "")),
+        areas=units(values.get("areas", "")),
+        service_wide=bool(values.get("service_wide")),
+        password=values.get("password", ""),
     )
+    refusal = await change(request, admin, lambda a, op: ops.add(a, op, new))
     if refusal is not None:
         return new_form(request, 400, shown, refusal)
     return done(request, f"Account {person_id} added.", f"/accounts/{person_id}")
@@ -264,35 +244,26 @@ async def change_details(
     person, _, _ = await load_person(request, person_id)
     roles = lists.get("roles", [])
     shown = {**values, "roles": roles}
-    errors: dict[str, str] = {}
     if not roles:
-        errors["roles"] = NO_ROLE
-    elif person.id == admin.id and ADMIN not in roles:
-        errors["roles"] = "You cannot take away your own admin role: ask another administrator"
-    if errors:
-        audit(request, admin, person.id, f"change refused: {errors['roles']}", Outcome.REFUSED)
-        return await person_page(request, person.id, 400, shown, errors)
-    teams, areas = units(values.get("teams", "")), units(values.get("areas", ""))
-    wide = bool(values.get("service_wide"))
-    before = summary(person)
-    detail = (
-        f"roles {before['roles']} -> {', '.join(sorted(roles))}; teams {before['teams']} ->"
-        f" {', '.join(sorted(teams))}; areas {before['areas']} -> {', '.join(sorted(areas))};"
-        f" service-wide {person.service_wide} -> {wide}"
-    )
+        op = operator(request, admin)
+        refused = f"change refused: {NO_ROLE}"
+        await services(request).accounts.run(
+            lambda a: ops.audit(a, op, person.id, refused, Outcome.REFUSED)
+        )
+        return await person_page(request, person.id, 400, shown, {"roles": NO_ROLE})
     refusal = await change(
         request,
         admin,
-        person.id,
-        detail,
-        lambda a: a.people.update(
+        lambda a, op: ops.change(
+            a,
+            op,
             person.id,
             name=values.get("name", ""),
             email=values.get("email", ""),
             roles=roles,
-            teams=teams,
-            areas=areas,
-            service_wide=wide,
+            teams=units(values.get("teams", "")),
+            areas=units(values.get("areas", "")),
+            service_wide=bool(values.get("service_wide")),
         ),
     )
     if refusal is not None:
@@ -311,17 +282,15 @@ async def reset_password(
             request, person.id, 400, None, {"password": "Enter a temporary password"}
         )
 
-    def reset(accounts: Accounts) -> None:
-        accounts.people.set_password(person.id, password)
-        accounts.sessions.end_all(person.id)  # whoever knew the old one is signed out
-
-    refusal = await change(request, admin, person.id, "password reset by an administrator", reset)
+    refusal = await change(
+        request, admin, lambda a, op: ops.set_temporary_password(a, op, person.id, password)
+    )
     if refusal is not None:
         return await person_page(request, person.id, 400, None, refusal)
     return done(
         request,
         f"A temporary password is set for {person.id}: give it to them in person or by phone,"
-        " never by email.",
+        " never by email. They choose their own when they next sign in.",
         f"/accounts/{person.id}",
     )
 
@@ -332,19 +301,9 @@ async def change_status(
 ) -> Response:
     person, _, _ = await load_person(request, person_id)
     enable = values.get("action") == "enable"
-    if not enable and person.id == admin.id:
-        refusal = "You cannot disable your own account: ask another administrator"
-        audit(request, admin, person.id, f"disable refused: {refusal}", Outcome.REFUSED)
-        return await person_page(request, person.id, 400, None, {"status": refusal})
-
-    def apply(accounts: Accounts) -> None:
-        if enable:
-            accounts.people.enable(person.id)
-        else:
-            accounts.people.disable(person.id)
-            accounts.sessions.end_all(person.id)
-
-    await change(request, admin, person.id, "enabled" if enable else "disabled", apply)
+    refusal = await change(request, admin, lambda a, op: ops.set_active(a, op, person.id, enable))
+    if refusal is not None:
+        return await person_page(request, person.id, 400, None, refusal)
     word = "enabled" if enable else "disabled"
     return done(request, f"The account of {person.id} is {word}.", f"/accounts/{person.id}")
 
@@ -354,13 +313,7 @@ async def unlock_account(
     request: Request, person_id: str, admin: Admin, values: FormValues
 ) -> Response:
     person, _, _ = await load_person(request, person_id)
-    await change(
-        request,
-        admin,
-        person.id,
-        "sign-in unlocked",
-        lambda a: a.guard.unlock(LockKind.ACCOUNT, person.id),
-    )
+    await change(request, admin, lambda a, op: ops.unlock_account(a, op, person.id))
     return done(request, f"Signing in as {person.id} is unlocked.", f"/accounts/{person.id}")
 
 
@@ -368,11 +321,5 @@ async def unlock_account(
 async def unlock_address(request: Request, admin: Admin, values: FormValues) -> Response:
     where = values.get("address", "").strip()[:100]
     if where:
-        await change(
-            request,
-            admin,
-            f"address {where}",
-            f"sign-in unlocked for address {where}",
-            lambda a: a.guard.unlock(LockKind.ADDRESS, where),
-        )
+        await change(request, admin, lambda a, op: ops.unlock_address(a, op, where))
     return done(request, f"Signing in from {where} is unlocked.", "/accounts")

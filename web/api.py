@@ -26,7 +26,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from domain.people import Person
-from web import csrf
+from web import csrf, password_pages
 from web.dependencies import services
 from web.problems import Problem, SignInNeeded
 from web.rendering import SERVICE_NAME
@@ -74,6 +74,8 @@ async def api_person(request: Request) -> Person:
     user: Person | None = request.state.user
     if user is None:
         raise SignInNeeded
+    if password_pages.change_due(request):
+        raise Problem(403, "Change your password first", password_pages.CHANGE_FIRST)
     if request.method not in SAFE_METHODS and not csrf.valid(
         request.state.session.get("csrf"), request.headers.get(CSRF_HEADER)
     ):
@@ -123,7 +125,7 @@ async def _invalid(_: Request, error: RequestValidationError) -> Response:
 
 def create_api(parent: FastAPI) -> FastAPI:
     """The API under :data:`PREFIX`, sharing ``parent``'s state; mount it at ``PREFIX``."""
-    from web import api_me
+    from web import api_me, api_people
 
     api = FastAPI(
         title=f"{SERVICE_NAME}: API",
@@ -142,4 +144,5 @@ def create_api(parent: FastAPI) -> FastAPI:
     api.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
     api.add_exception_handler(404, _not_found)
     api.include_router(api_me.router)
+    api.include_router(api_people.router)
     return api

@@ -35,6 +35,7 @@ from web import (
     health,
     lists,
     oidc,
+    password_pages,
     procedure_pages,
     report_pages,
     signin,
@@ -98,6 +99,7 @@ def create_app(settings: Settings, client_factory: ClientFactory) -> FastAPI:
     app.add_exception_handler(404, not_found)
     app.include_router(health.router)
     app.include_router(signin.router)
+    app.include_router(password_pages.router)  # /change-password, first after a temporary one
     # Single sign-on with OpenID Connect, when ICPC_OIDC_ISSUER is set (web.oidc).
     app.state.oidc = client_for(settings.oidc)
     app.include_router(oidc.router)
@@ -167,6 +169,15 @@ class SessionsAndHeaders:
                 _page_headers(request, headers)
             await send(message)
 
+        if (
+            password_pages.change_due(request)
+            and path not in password_pages.OPEN_PATHS
+            and not path.startswith(api.PREFIX)  # the API refuses that session itself
+        ):
+            # Signed in with a temporary password: nothing else until they choose their own.
+            moved = RedirectResponse(password_pages.PATH, status_code=303)
+            await moved(scope, receive, send_kept)
+            return
         await self.app(scope, receive, send_kept)
 
 

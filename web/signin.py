@@ -10,6 +10,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
+from web import password_pages
 from web.auth import SIGNED_OUT
 from web.dependencies import address, form_values, render, services
 from web.oidc import oidc_client
@@ -94,6 +95,9 @@ async def sign_in_post(request: Request, values: FormValues) -> Response:
             web.sessions.signed_in(
                 request, outcome.session_id, outcome.session.id_hash, outcome.person
             )
+            if outcome.person.password_must_change:  # a temporary password: nothing else first
+                request.state.session[password_pages.MUST_CHANGE] = True
+                return RedirectResponse(password_pages.PATH, status_code=303)
             return RedirectResponse(target, status_code=303)
         if outcome.result is SignInResult.WRONG:
             await web.throttle.wait_after_failure(*keys)

@@ -21,7 +21,7 @@ from records.database import make_engine
 from records.people import PeopleStore
 from tests.web.conftest import PASSWORD
 from tests.web.test_sessions import audit_rows, goes_to_sign_in, http_for
-from tests.web.web_helpers import add_person, csrf_token, post_sign_in
+from tests.web.web_helpers import add_person, change_password, csrf_token, post_sign_in, sign_in
 from web.settings import Settings
 
 NEW_PASSWORD = "plum tractor umbrella"
@@ -121,7 +121,9 @@ async def test_adding_an_account_refuses_a_common_password_then_signs_them_in(
     assert person.teams == {"north-1", "north-2"} and person.email == "nia@example.org"
 
     async with http_for(settings) as nia:
-        assert (await post_sign_in(nia, "nia.new", NEW_PASSWORD)).status_code == 303
+        signed_in = await post_sign_in(nia, "nia.new", NEW_PASSWORD)
+        assert signed_in.headers["location"] == "/change-password"  # the password is temporary
+        assert (await change_password(nia, NEW_PASSWORD, "her own chosen words")).status_code == 303
         shown = (await nia.get("/waiting")).text
         assert "Signed in as Nia New (social worker, team manager)" in shown
 
@@ -129,6 +131,7 @@ async def test_adding_an_account_refuses_a_common_password_then_signs_them_in(
     assert [(e.outcome, e.actor) for e in changes] == [
         (Outcome.REFUSED, "ada.admin"),
         (Outcome.OK, "ada.admin"),
+        (Outcome.OK, "nia.new"),
     ]
     assert TOO_COMMON in changes[0].detail and changes[1].detail.startswith("added with roles")
 
@@ -185,9 +188,43 @@ async def test_an_admin_cannot_lock_themself_out(
         admin, "/accounts/ada.admin/details", {"name": "Ada", "roles": ["team_manager"]}
     )
     assert refused.status_code == 400
-    assert "You cannot take away your own admin role" in refused.text
+    assert "You cannot change your own roles" in refused.text
     me = people(settings).get("ada.admin")
     assert me is not None and me.active and me.roles == {"admin"}
+
+
+async def test_an_admin_cannot_give_themself_case_roles_or_scope(
+    admin: httpx.AsyncClient, settings: Settings
+) -> None:
+    """Keeping the admin role and adding a case role was accepted before: now another
+    administrator must make the change."""
+    # She is service-wide (web_helpers.add_person), as the form posts it back.
+    same: dict[str, str | list[str]] = {"name": "Ada Admin", "service_wide": "yes"}
+    mine = {**same, "roles": ["admin", "area_head_of_service"]}
+    refused = await post(admin, "/accounts/ada.admin/details", mine)
+    assert refused.status_code == 400
+    assert "You cannot change your own roles: ask another administrator" in problem_text(refused)
+    scope = {**same, "roles": ["admin"], "areas": "north"}
+    refused = await post(admin, "/accounts/ada.admin/details", scope)
+    assert refused.status_code == 400 and "your own teams, areas" in problem_text(refused)
+    renamed = {**same, "name": "Ada A", "roles": ["admin"]}
+    assert (await post(admin, "/accounts/ada.admin/details", renamed)).status_code == 303
+    me = people(settings).get("ada.admin")
+    assert me is not None and me.roles == {"admin"} and not me.areas and me.name == "Ada A"
+    refusals = [
+        e.detail
+        for e in audit_rows(settings, "ada.admin")
+        if e.action == Action.ACCOUNT_CHANGE and e.outcome == Outcome.REFUSED
+    ]
+    assert len(refusals) == 2 and all(d.startswith("change refused: You cannot") for d in refusals)
+
+    add_person(settings, "bo.admin", ["admin"], PASSWORD, "Bo Admin")
+    async with http_for(settings) as other:
+        await sign_in(other, "bo.admin", PASSWORD)
+        accepted = await post(other, "/accounts/ada.admin/details", mine)
+        assert accepted.status_code == 303  # another administrator may
+    me = people(settings).get("ada.admin")
+    assert me is not None and me.roles == {"admin", "area_head_of_service"}
 
 
 async def test_a_temporary_password_ends_their_sessions_and_replaces_the_old_one(
@@ -202,7 +239,8 @@ async def test_a_temporary_password_ends_their_sessions_and_replaces_the_old_one
         assert reset.status_code == 303
         assert goes_to_sign_in(await sam.get("/waiting"))
         assert (await post_sign_in(sam, "sworker", PASSWORD)).status_code == 400
-        assert (await post_sign_in(sam, "sworker", NEW_PASSWORD)).status_code == 303
+        signed_in = await post_sign_in(sam, "sworker", NEW_PASSWORD)
+        assert signed_in.headers["location"] == "/change-password"
     details = [
         e.detail for e in audit_rows(settings, "sworker") if e.action == Action.ACCOUNT_CHANGE
     ]

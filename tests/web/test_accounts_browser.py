@@ -24,6 +24,7 @@ from tests.web.web_helpers import PASSWORD, add_person, serve_on_loopback, setti
 from web.app import create_app
 
 NEW_PASSWORD = "plum tractor umbrella"
+CHOSEN = "her own kettle words"  # the one Nia chooses for herself
 
 
 async def no_temporal() -> Client:
@@ -40,13 +41,19 @@ def accounts_server(tmp_path: Path) -> Iterator[str]:
         yield base
 
 
-async def signed_in(chromium: Browser, base: str, user: str, password: str = PASSWORD) -> Page:
+async def signed_in(
+    chromium: Browser,
+    base: str,
+    user: str,
+    password: str = PASSWORD,
+    first_page: str = "Waiting for me",
+) -> Page:
     page = await (await chromium.new_context(bypass_csp=True, locale="en-GB")).new_page()
     await page.goto(f"{base}/sign-in")
     await page.get_by_label("Sign-in id").fill(user)
     await page.get_by_label("Password").fill(password)
     await page.get_by_role("button", name="Sign in").click()
-    await expect(page.get_by_role("heading", level=1)).to_have_text("Waiting for me")
+    await expect(page.get_by_role("heading", level=1)).to_have_text(first_page)
     return page
 
 
@@ -78,7 +85,15 @@ async def test_an_administrator_manages_an_account_in_the_browser(
     await check_accessibility(admin, "one account")
     await screenshot(admin, "12-account")
 
-    nia = await signed_in(browser, base, "nia.new", NEW_PASSWORD)
+    # The password was temporary: she chooses her own before anything else.
+    nia = await signed_in(browser, base, "nia.new", NEW_PASSWORD, "Change your password")
+    await check_accessibility(nia, "change your password")
+    await nia.get_by_label("Current password", exact=True).fill(NEW_PASSWORD)
+    await nia.get_by_label("New password", exact=True).fill(CHOSEN)
+    await nia.get_by_label("Confirm your new password", exact=True).fill(CHOSEN)
+    await nia.get_by_role("button", name="Change your password").click()
+    await expect(nia.get_by_test_id("notice")).to_contain_text("Your password is changed.")
+    await nia.get_by_role("link", name="Go to the cases waiting for you").click()
     await expect(nia.get_by_text("Signed in as Nia New (team manager)")).to_be_visible()
 
     # Another role: Nia sees it on her next page.
@@ -95,7 +110,7 @@ async def test_an_administrator_manages_an_account_in_the_browser(
     await nia.get_by_role("link", name="All cases", exact=True).click()
     await expect(nia.get_by_role("heading", level=1)).to_have_text("Sign in")
     await nia.get_by_label("Sign-in id").fill("nia.new")
-    await nia.get_by_label("Password").fill(NEW_PASSWORD)
+    await nia.get_by_label("Password").fill(CHOSEN)
     await nia.get_by_role("button", name="Sign in").click()
     await expect(nia.get_by_role("alert")).to_contain_text("This account is disabled")
     await check_accessibility(nia, "sign-in refused for a disabled account")

@@ -1,8 +1,8 @@
 """Sign-in protection across real web processes: two ``icpc web`` processes share one database;
 40 wrong guesses sent to them at once lock the account in both, the right password is then
 refused with a message that says when to try again, a restarted process still refuses it, and
-``icpc users unlock`` lets the person in again. The audit trail has every failure and exactly
-one lockout.
+``icpc users unlock`` (an administrator, through the service) lets the person in again. The
+audit trail has every failure and exactly one lockout.
 
 Every name here is invented.
 """
@@ -22,10 +22,14 @@ import httpx
 
 from records.audit import Action, AuditLog
 from records.database import make_engine
+from records.people import PeopleStore
 from tests.conftest import free_port
 from tests.web.web_helpers import PASSWORD, accounts_database, csrf_token
 
-PEOPLE = (("hal.head", "area_head_of_service", PASSWORD, "Hal Example"),)
+PEOPLE = (
+    ("hal.head", "area_head_of_service", PASSWORD, "Hal Example"),
+    ("ada.admin", "admin", PASSWORD, "Ada Example"),
+)
 GUESSES = 40
 
 
@@ -108,10 +112,17 @@ async def test_parallel_guesses_lock_the_account_in_every_process_and_after_a_re
 
     with web_process(url, tmp_path) as restarted:  # nothing is kept in a process's memory
         assert (await try_password(restarted, PASSWORD)).status_code == 429
+        engine = make_engine(url)
+        try:
+            admin = PeopleStore(engine).issue_token("ada.admin", label="test")
+        finally:
+            engine.dispose()
+        # An administrator's client of the service: the URL and their token only.
+        client = {"ICPC_SERVICE_URL": restarted, "ICPC_PERSON_TOKEN": admin}
         unlock = subprocess.run(
             [sys.executable, "-m", "starters.cli", "users", "unlock", "hal.head"],
             cwd=tmp_path,
-            env=environment(url),
+            env={**os.environ, **client},
             capture_output=True,
             text=True,
             timeout=120,

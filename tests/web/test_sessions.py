@@ -20,9 +20,8 @@ import records.sessions
 from records.audit import Action, AuditEntry, AuditLog, Outcome
 from records.database import make_engine
 from records.people import PeopleStore
-from starters.cli import main as icpc
 from tests.web.conftest import PASSWORD
-from tests.web.web_helpers import csrf_token, post_sign_in
+from tests.web.web_helpers import add_person, csrf_token, post_sign_in
 from web.app import create_app
 from web.auth import COOKIE, SIGNIN_COOKIE
 from web.settings import Settings
@@ -63,15 +62,16 @@ def people(settings: Settings) -> PeopleStore:
 
 
 async def test_a_removed_account_is_refused_on_its_next_request(
-    http: httpx.AsyncClient, web_settings: Settings, monkeypatch: pytest.MonkeyPatch
+    http: httpx.AsyncClient, web_settings: Settings
 ) -> None:
     assert (await post_sign_in(http, "tmanager", PASSWORD)).status_code == 303
     page = await http.get("/waiting")
     assert page.status_code == 200 and "Signed in as Team Manager Tess" in page.text
     token = csrf_token(page.text)
 
-    monkeypatch.setenv("ICPC_DATABASE_URL", web_settings.people_url)
-    assert icpc(["users", "remove", "tmanager"]) == 0
+    add_person(web_settings, "ses.admin", "admin", PASSWORD)
+    admin = {"Authorization": f"Bearer {people(web_settings).issue_token('ses.admin')}"}
+    assert (await http.delete("/api/v1/people/tmanager", headers=admin)).status_code == 200
 
     saved = http.cookies[COOKIE]
     assert goes_to_sign_in(await http.get("/waiting"))
@@ -84,7 +84,7 @@ async def test_a_removed_account_is_refused_on_its_next_request(
     refused = [
         e for e in audit_rows(web_settings, "tmanager") if e.action == Action.SESSION_REFUSED
     ]
-    # `icpc users remove` ends their sessions as it removes them.
+    # Removing a person (`icpc users remove`, through the API) ends their sessions.
     assert [e.detail for e in refused] == ["session ended"] * 2 and refused[0].address == PEER
 
 
