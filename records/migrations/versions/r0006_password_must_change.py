@@ -2,7 +2,7 @@
 first sign-in (``people.password_must_change``).
 
 Revision ID: r0006
-Revises: r0004
+Revises: r0005
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "r0006"
-down_revision = "r0004"
+down_revision = "r0005"
 branch_labels = None
 depends_on = None
 
