@@ -25,20 +25,24 @@ from collections.abc import Iterable
 
 from fastapi import Request
 from temporalio.client import WorkflowQueryFailedError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
-from contracts.client import read_scope
+from contracts.client import read_path, read_scope
 from contracts.paths import PathState
 from domain.people import Person
 from domain.procedure import Procedure
 from domain.scoping import CaseScope, scope_of_start, senior_roles_from
+from domain.wording import capitalised
 from records.audit import Action, AuditEntry, Channel, Outcome
 from web.dependencies import address, services, temporal
+from web.pages import CASE_ID, PathPage
 from web.presentation import role_label
+from web.problems import Problem
 from web.record_access import RecordsUnavailable
 
 BREAK_GLASS_SETTING = "ICPC_BREAK_GLASS_ROLES"
 SCOPE_TIMEOUT = 30.0  # seconds the case workflow may take to say whose case it is
+READ_TIMEOUT = 30.0  # seconds a path may take to answer for its own page
 
 
 def senior_roles() -> frozenset[str]:
@@ -80,21 +84,62 @@ async def case_scope(
         return scope_of_start(state.case.start) if state is not None else None
 
 
+async def load_state(
+    request: Request, page: PathPage, case_id: str, *, gone: bool = False
+) -> PathState | None:
+    """The path's state, asked of its workflow; a 404 or 503 page when it cannot be.
+
+    With ``gone``, None when Temporal has no such workflow (never started, or deleted after
+    the namespace's retention): the page then reads the case record instead."""
+    noun = page.noun
+    if not CASE_ID.match(case_id):
+        raise Problem(404, f"{capitalised(noun)} not found", f"There is no {noun} at this address.")
+    client = await temporal(request)
+    unreadable = f"Sorry, the {noun} could not be read"
+    try:
+        return await asyncio.wait_for(read_path(client, case_id, page.stream), READ_TIMEOUT)
+    except TimeoutError as error:
+        raise Problem(503, unreadable, f"The {noun} did not answer. Try again.") from error
+    except RPCError as error:
+        if gone and error.status == RPCStatusCode.NOT_FOUND:
+            return None
+        if error.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
+            raise Problem(404, f"{capitalised(noun)} not found", page.not_found) from None
+        raise Problem(503, unreadable, "Try again in a moment.") from error
+    except WorkflowQueryFailedError as error:
+        raise Problem(503, unreadable, "Try again in a moment.") from error
+
+
+async def path_scope(
+    request: Request,
+    page: PathPage,
+    case_id: str,
+    state: PathState,
+    recorded: CaseScope | None = None,
+) -> CaseScope:
+    scope = await case_scope(request, case_id, state, recorded=recorded)
+    if scope is None:  # the workflow answered, so this is only a moment's race: say not found
+        raise Problem(404, f"{capitalised(page.noun)} not found", page.not_found)
+    return scope
+
+
 async def audit(
     request: Request,
     action: Action,
     outcome: Outcome,
     person: Person,
     *,
-    case_id: str,
+    case_id: str | None,
     role: str | None = None,
     detail: str = "",
 ) -> None:
-    """One row of the audit trail (and its log line), written before the page is answered."""
+    """One row of the audit trail (and its log line), written before the page is answered:
+    channel ``api`` for a call to the API (:func:`web.api.api_person` marks it), else ``web``."""
+    via_api = getattr(request.state, "via_token", None) is not None
     entry = AuditEntry(
         action=action,
         outcome=outcome,
-        channel=Channel.WEB,
+        channel=Channel.API if via_api else Channel.WEB,
         actor=person.id,
         actor_role=role,
         case_id=case_id,
