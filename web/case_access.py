@@ -24,7 +24,7 @@ import os
 from collections.abc import Iterable
 
 from fastapi import Request
-from temporalio.client import WorkflowQueryFailedError
+from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.client import read_path, read_scope
@@ -43,6 +43,7 @@ from web.record_access import RecordsUnavailable
 BREAK_GLASS_SETTING = "ICPC_BREAK_GLASS_ROLES"
 SCOPE_TIMEOUT = 30.0  # seconds the case workflow may take to say whose case it is
 READ_TIMEOUT = 30.0  # seconds a path may take to answer for its own page
+SETTING_UP_WAIT, SETTING_UP_STEP = 5.0, 0.2  # seconds a path just started is waited for
 
 
 def senior_roles() -> frozenset[str]:
@@ -97,7 +98,7 @@ async def load_state(
     client = await temporal(request)
     unreadable = f"Sorry, the {noun} could not be read"
     try:
-        return await asyncio.wait_for(read_path(client, case_id, page.stream), READ_TIMEOUT)
+        return await asyncio.wait_for(_settled_path(client, case_id, page), READ_TIMEOUT)
     except TimeoutError as error:
         raise Problem(503, unreadable, f"The {noun} did not answer. Try again.") from error
     except RPCError as error:
@@ -106,8 +107,23 @@ async def load_state(
         if error.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
             raise Problem(404, f"{capitalised(noun)} not found", page.not_found) from None
         raise Problem(503, unreadable, "Try again in a moment.") from error
-    except WorkflowQueryFailedError as error:
-        raise Problem(503, unreadable, "Try again in a moment.") from error
+    except WorkflowQueryFailedError as error:  # its own plain words: still being set up, say
+        raise Problem(503, unreadable, error.message or "Try again in a moment.") from error
+
+
+async def _settled_path(client: Client, case_id: str, page: PathPage) -> PathState:
+    """The path's state; a path still being set up (its first moments: planning) is asked
+    again for a few seconds, so that a case just started (by a case system, say) takes its
+    first decision at once. Its own words if it is still not ready."""
+    waited = 0.0
+    while True:
+        try:
+            return await read_path(client, case_id, page.stream)
+        except WorkflowQueryFailedError:
+            if waited >= SETTING_UP_WAIT:
+                raise
+        await asyncio.sleep(SETTING_UP_STEP)
+        waited += SETTING_UP_STEP
 
 
 async def path_scope(

@@ -341,8 +341,10 @@ async def decide_as(
     )
     wanted = deciding.kind
     chosen_role = chosen_role.strip()
-    role = chosen_role if len(deciding.roles) > 1 else deciding.roles[0]
-    if chosen_role and role not in deciding.roles:  # a role they may not take it in
+    # A role named is the one decided in (a page names one only when offering a choice);
+    # none named: their only usable role, or none yet when they must choose.
+    role = chosen_role or (deciding.roles[0] if len(deciding.roles) == 1 else "")
+    if chosen_role and chosen_role not in deciding.roles:  # one they may not take it in
         procedure = deciding.state.procedure
         verdict = may_decide(
             user, chosen_role, procedure.roles_for(wanted), deciding.scope, titles=deciding.titles
