@@ -13,16 +13,16 @@ import os
 import subprocess
 import sys
 import uuid
-from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
 
 from activities.record import record_store
-from domain.calendar import LONDON
+from domain.case_state import CaseState
 from records.audit import Action, AuditEntry, AuditLog, Channel, Outcome
 from tests.case_helpers import person_token, recent_working_day
 from tests.service_helpers import RunningService
+from tests.web.conftest import after_deadline
 
 ROOT = Path(__file__).resolve().parent.parent
 # Runs the command, then says which of the service's own modules it imported (none may be).
@@ -207,9 +207,9 @@ async def test_the_api_refuses_what_the_form_refuses_in_the_same_words(
         )
         assert forged.status_code == 422 and "decided_by" in forged.json()["detail"]
 
-        state = (await asyncio.to_thread(http.get, f"/cases/{case_id}")).json()["state"]
-        deadline = datetime.fromisoformat(state["deadline"]).astimezone(LONDON).date()
-        proposed = (deadline + timedelta(days=7)).isoformat()
+        read = (await asyncio.to_thread(http.get, f"/cases/{case_id}")).json()
+        state = CaseState.model_validate(read["state"])
+        proposed = after_deadline(state).isoformat()
         requested = await asyncio.to_thread(
             http.post,
             decisions,
