@@ -229,6 +229,11 @@ def _read_json(path: Path) -> Any:
         raise CommandError(f"{path}: {error}") from None
 
 
+def lower_first(text: str) -> str:
+    """A sentence the service says, put after a case id: "ID: the case is still ..."."""
+    return text[:1].lower() + text[1:]
+
+
 def case_path(case: str, *, plan: bool = False) -> str:
     """The API's address of a case (workflow id or case reference), or of its plan."""
     return f"/cases/{quote(case.strip(), safe='')}" + ("/plan" if plan else "")
@@ -269,8 +274,7 @@ def decide(args: argparse.Namespace) -> int:
         if refused.status == 422:  # the decision is not complete: input to correct
             raise CommandError(refused.detail) from None
         if refused.status == 503 and refused.title != UNANSWERED:  # the case could not be read
-            detail = refused.detail[:1].lower() + refused.detail[1:]
-            raise CommandError(f"{args.case}: {detail}") from None
+            raise CommandError(f"{args.case}: {lower_first(refused.detail)}") from None
         if refused.status == 503:
             raise CommandError(
                 "the service did not answer: whether the decision was taken is not known."

@@ -20,7 +20,7 @@ from domain.case_record import CaseSummary, RecordedEvent, Stream
 from domain.case_state import CaseState
 from domain.plan_state import PlanState
 from starters import operator
-from starters.case_commands import case_path
+from starters.case_commands import case_path, lower_first
 from starters.cli import CommandError
 from starters.service_client import Refused, service
 
@@ -65,7 +65,7 @@ def show(args: argparse.Namespace) -> int:
         read = service(args).get(case_path(args.case, plan=args.plan))
     except Refused as refused:
         if refused.status == 503:  # not answering, or still being set up: its own words
-            raise CommandError(f"{args.case}: {_lower_first(refused.detail)}") from None
+            raise CommandError(f"{args.case}: {lower_first(refused.detail)}") from None
         raise
     if args.json:
         print(json.dumps({key: read[key] for key in SHOWN}, indent=2))
@@ -80,10 +80,6 @@ def show(args: argparse.Namespace) -> int:
         state = STATES[stream].model_validate(read["state"])
         print(RENDERERS[stream](state, now, timeline))
     return 0
-
-
-def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:]
 
 
 def _local(at: datetime | None) -> str:
