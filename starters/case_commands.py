@@ -141,7 +141,7 @@ def start(args: argparse.Namespace) -> int:
     try:
         started = service(args).post("/cases", fields)
     except Refused as refused:
-        if refused.status == 422:  # input to correct: said as the command always said it
+        if refused.status in (422, 503):  # input to correct, or not sent: in its own words
             raise CommandError(refused.detail) from None
         raise
     if started["created"]:

@@ -23,6 +23,7 @@ from temporalio.service import RPCError
 
 from contracts.case import case_workflow_id
 from contracts.client import Started, start_case
+from contracts.payload_keys import WorkersCannotRead
 from domain.case_start import StartRefused
 from domain.decisions import CaseStart
 from domain.people import Person
@@ -70,6 +71,8 @@ async def _start(
         started = await start_case(await temporal(request), start, procedure, now=now)
     except StartRefused as error:  # the clock moved past a rule between reading and starting
         raise Problem(422, CANNOT_START, str(error)) from None
+    except WorkersCannotRead as error:  # nothing sent: the workers could not read it
+        raise Problem(503, "The case was not started", str(error)) from None
     except RPCError as error:
         raise Problem(
             503, "The case service did not answer", "Try again: a repeat starts nothing twice."
