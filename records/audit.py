@@ -65,6 +65,7 @@ class Action(StrEnum):
     ACCOUNT_CHANGE = "account_change"
     CODEC_DECODE = "codec_decode"
     READ_AUDIT = "read_audit"
+    LIST_CASES = "list_cases"  # a list or search of cases: the filters, never a child's name
 
 
 class Outcome(StrEnum):
@@ -77,7 +78,7 @@ class Channel(StrEnum):
     WEB = "web"
     CLI = "cli"
     CODEC = "codec"
-    API = "api"  # the JSON API (web.api): the command line, a case system
+    API = "api"  # the JSON API (web.api): the command line, a council's case system
 
 
 @dataclass(frozen=True)

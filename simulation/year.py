@@ -34,8 +34,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from contracts.case import case_workflow_id
-from contracts.plan import plan_workflow_id
 from domain import case_invitations, case_rules, case_views, plan_rules
 from domain.calendar import LONDON, WorkingDayTable, london_instant
 from domain.case_record import (
@@ -290,6 +288,10 @@ class _Driver:
             team=script.team,
             area=script.area,
         )
+        # Imported here: the command line's parser imports this module, and contracts brings
+        # in Temporal's SDK, which a command line that only talks to the service never needs.
+        from contracts.case import case_workflow_id
+
         case_id = case_workflow_id(procedure.id, script.reference, script.strategy)
         self.state = CaseState(case_id=case_id, start=start, procedure=procedure, calendar=calendar)
         self.state.apply_schedule(plan(procedure, script.strategy))
@@ -484,6 +486,8 @@ class _Driver:
     # --- the plan after it --------------------------------------------------------------------
 
     def _plan(self) -> None:
+        from contracts.plan import plan_workflow_id  # as case_workflow_id, above
+
         state = self.state
         plan_state = PlanState.begin(plan_workflow_id(state.case_id), state)
         self.plan_state = plan_state

@@ -1,9 +1,10 @@
-"""``icpc start``, ``import`` and ``decide``: the operators' command line.
+"""``icpc start``, ``import`` and ``decide``: clients of the service's API (``/api/v1/cases``).
 
-Each acts as a person, identified by their own token (:mod:`starters.operator`), never by what
-``--by`` says: the person must hold the role they decide in, the procedure must name that role
-for the decision, and the case must be in their scope (:mod:`domain.scoping`). Every attempt is
-audited, accepted or refused.
+Each acts as the person whose token it is given (:mod:`starters.service_client`): the service
+decides who that is, whether they may start the case or take the decision (the same checks as
+the web form, :mod:`web.starting` and :mod:`web.deciding`), and audits every attempt. The
+command needs only the service's address (``ICPC_SERVICE_URL``) and the token: never the
+database, Temporal or the payload key.
 """
 
 from __future__ import annotations
@@ -12,32 +13,17 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
+from urllib.parse import quote
 
-from pydantic import ValidationError
-
-from contracts.paths import path_for
-from domain.case_record import Stream
-from domain.decisions import DecisionBase
 from domain.vocabulary import DecisionKind
-from procedures import load_all
-from starters import case_input, operator, session
-from starters.case_input import (
-    BadRow,
-    InputError,
-    build_case_start,
-    london_datetime,
-    pydantic_reason,
-    read_batch,
-)
+from starters import operator
+from starters.case_input import InputError, london_datetime
 from starters.cli import CommandError
+from starters.service_client import Refused, Service, service
 
-if TYPE_CHECKING:
-    from domain.decisions import Contact
-    from domain.procedure import Procedure
-    from domain.scoping import CaseScope
-    from starters.operator import Acting
-
+UNANSWERED = "The case service did not answer"  # web.api_cases: the decision's fate unknown
+REFUSED_DECISION = (403, 404, 409)  # said on stdout, exit 1, as the case's own refusals
 ROLE_COLUMNS_HELP = (
     "contacts as ROLE_name / ROLE_email / ROLE_user, e.g. social_worker_email; team, area"
 )
@@ -119,7 +105,11 @@ def add_parser(subparsers: Any) -> None:
         metavar="ROLE",
         help="reassign_worker: the role they take over (social_worker)",
     )
-    p.add_argument("--signal", action="store_true", help="fire and forget (no answer)")
+    p.add_argument(
+        "--signal",
+        action="store_true",
+        help="ignored, kept for old scripts: the service always waits for the case's answer",
+    )
     operator.add_token_argument(p)
     p.set_defaults(handler=decide)
 
@@ -148,144 +138,60 @@ def start(args: argparse.Namespace) -> int:
         fields[f"{role}_name"], fields[f"{role}_email"] = parts[1], parts[2]
         if len(parts) == 4:
             fields[f"{role}_user"] = parts[3]
-    now = case_input.clock()
     try:
-        case_start, procedure = build_case_start(fields, load_all(), now)
-    except InputError as error:
-        raise CommandError(str(error)) from None
-    from records.audit import Action, Outcome
-
-    with operator.acting(args, "start", Action.START_CASE) as acting:
-        reason = _may_not_start(acting, case_start, procedure)
-        if reason is not None:
-            raise CommandError(f"refused: {reason}")
-
-        async def go() -> Any:
-            from contracts.client import start_case
-
-            return await start_case(await session.client(), case_start, procedure, now=now)
-
-        started = session.run(go())
-        acting.write(
-            Action.START_CASE,
-            Outcome.OK,
-            case_id=started.case_id,
-            detail="started" if started.created else "already started",
-        )
-    if started.created:
-        print(f"started {started.case_id}")
+        started = service(args).post("/cases", fields)
+    except Refused as refused:
+        if refused.status in (422, 503):  # input to correct, or not sent: in its own words
+            raise CommandError(refused.detail) from None
+        raise
+    if started["created"]:
+        print(f"started {started['case_id']}")
     else:
-        print(f"case exists: {started.case_id} (not started again)")
+        print(f"case exists: {started['case_id']} (not started again)")
     return 0
 
 
-def _may_not_start(acting: Acting, case_start: Any, procedure: Procedure) -> str | None:
-    """Why the person may not start this case (audited), or None."""
-    from contracts.case import case_workflow_id
-    from domain.scoping import may_start, scope_of_start
-    from records.audit import Action
-
-    verdict = may_start(acting.person, [r.id for r in procedure.roles], scope_of_start(case_start))
-    if verdict:
-        return None
-    case_id = case_workflow_id(
-        procedure.id, case_start.case_reference, case_start.strategy_discussion
-    )
-    acting.refuse(Action.START_CASE, verdict.reason, case_id=case_id)
-    return verdict.reason
-
-
 def import_batch(args: argparse.Namespace) -> int:
-    procedures = load_all()
-    now = case_input.clock()
     try:
-        rows = list(read_batch(args.file, procedures, now))
-    except InputError as error:
-        raise CommandError(str(error)) from None
-    bad = [r for r in rows if isinstance(r, BadRow)]
-    good = [r for r in rows if not isinstance(r, BadRow)]
-    # Rows to start: as the person the token names (a file of bad rows only needs nobody).
-    created, existing, failed = _start_rows(args, good, now) if good else (0, 0, [])
-    for row in sorted(bad + failed, key=lambda r: r.line):
-        print(f"{args.file}:{row.line}: {row.reason}", file=sys.stderr)
+        data = args.file.read_bytes()
+    except OSError as error:
+        raise CommandError(f"{args.file}: {error.strerror}") from None
+    try:
+        batch = service(args).post(
+            "/cases/import", content=data, headers={"Content-Type": "text/csv; charset=utf-8"}
+        )
+    except Refused as refused:
+        if refused.status == 422:  # the file as a whole cannot be read: nothing started
+            raise CommandError(f"{args.file}: {refused.detail}") from None
+        raise
+    for row in batch["bad"]:
+        print(f"{args.file}:{row['line']}: {row['reason']}", file=sys.stderr)
     print(
-        f"{created} started, {existing} already existed, {len(bad) + len(failed)} bad row(s)"
-        f" of {len(rows)}"
+        f"{len(batch['started'])} started, {len(batch['existing'])} already existed,"
+        f" {len(batch['bad'])} bad row(s) of {batch['rows']}"
     )
-    return 1 if bad or failed else 0
-
-
-def _start_rows(
-    args: argparse.Namespace, rows: list[tuple[int, Any, Procedure]], now: Any
-) -> tuple[int, int, list[BadRow]]:
-    """Start each row the person may start; a row they may not is a bad row (audited)."""
-    from records.audit import Action, Outcome
-
-    with operator.acting(args, "import", Action.START_CASE) as acting:
-        failed: list[BadRow] = []
-        good = []
-        for row in rows:
-            reason = _may_not_start(acting, row[1], row[2])
-            if reason is None:
-                good.append(row)
-            else:
-                failed.append(BadRow(row[0], f"refused: {reason}"))
-
-        async def go() -> tuple[int, int]:
-            from contracts.client import start_case
-
-            client = await session.client()
-            created = existing = 0
-            for done, (line, case_start, procedure) in enumerate(good, start=1):
-                try:
-                    started = await start_case(client, case_start, procedure, now=now)
-                except Exception as error:  # one failed start must not stop the batch
-                    failed.append(BadRow(line, f"could not start: {error}"))
-                else:
-                    created += started.created
-                    existing += not started.created
-                    outcome = "started" if started.created else "already started"
-                    acting.write(
-                        Action.START_CASE,
-                        Outcome.OK,
-                        case_id=started.case_id,
-                        detail=f"{args.file.name} line {line}: {outcome}",
-                    )
-                _progress(done, len(good))
-            return created, existing
-
-        created, existing = session.run(go()) if good else (0, 0)
-    return created, existing, failed
-
-
-def _progress(done: int, total: int) -> None:
-    width = 30
-    filled = width * done // total
-    end = "\n" if done == total else ""
-    print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end=end, file=sys.stderr)
+    return 1 if batch["bad"] else 0
 
 
 # --- decide -------------------------------------------------------------------------------
 
 
-def build_decision(
-    args: argparse.Namespace,
-    user: str | None = None,
-    role: str | None = None,
-    contact: Contact | None = None,
-) -> DecisionBase:
-    """The decision from the command line's flags, validated by the domain model: by ``user``
-    in ``role`` (default: ``--by`` and ``--role``); ``contact``, the person a reassignment
-    picks."""
+def decision_body(args: argparse.Namespace) -> dict[str, Any]:
+    """The decision the flags describe, as the API takes it: its kind, the role decided in,
+    and the domain's field names; never who decides (the service says: the token's person)."""
     data: dict[str, Any] = {}
     if args.payload:
         data.update(_read_json(args.payload))
-    data.update(
-        kind=args.decision,
-        decided_by={"user": user or args.by, "role": role or args.role},
-    )
-    if contact is not None:
-        data["contact"] = contact.model_dump()
+    if "decided_by" in data:
+        raise CommandError(
+            f"{args.payload}: leave decided_by out: a decision is recorded as the person whose"
+            " token sends it"
+        )
+    data["kind"] = args.decision
+    if args.role:
+        data["role"] = args.role
+    if args.person:
+        data["person"], data["person_role"] = args.person, args.person_role
     if args.reason:
         data["reason"] = args.reason
     if args.when:
@@ -313,17 +219,7 @@ def build_decision(
     data.update({k: v for k, v in optional.items() if v})
     if args.invitees:
         data["invitees"] = _read_json(args.invitees)
-    adapter = path_for(args.decision, _stream(args)).path.adapter
-    try:
-        decision: DecisionBase = adapter.validate_python(data)
-        return decision
-    except ValidationError as error:
-        raise CommandError(f"the decision is not complete: {pydantic_reason(error)}") from None
-
-
-def _stream(args: argparse.Namespace) -> Stream | None:
-    """``--plan`` sends a decision both paths take (reassign_worker) to the plan."""
-    return Stream.PLAN if args.plan else None
+    return data
 
 
 def _read_json(path: Path) -> Any:
@@ -333,10 +229,32 @@ def _read_json(path: Path) -> Any:
         raise CommandError(f"{path}: {error}") from None
 
 
-def decide(args: argparse.Namespace) -> int:
-    """Send the decision as the person the token names, if they may take it on this case."""
-    from records.audit import Action
+def lower_first(text: str) -> str:
+    """A sentence the service says, put after a case id: "ID: the case is still ..."."""
+    return text[:1].lower() + text[1:]
 
+
+def case_path(case: str, *, plan: bool = False) -> str:
+    """The API's address of a case (workflow id or case reference), or of its plan."""
+    return f"/cases/{quote(case.strip(), safe='')}" + ("/plan" if plan else "")
+
+
+def _check_by(api: Service, by: str | None) -> None:
+    """``--by`` must name the token's person: a decision is recorded as who sends it."""
+    if not by:
+        return
+    me = str(api.get("/me")["id"])
+    if by.strip().lower() != me:
+        raise Refused(
+            403,
+            "Not your token",
+            f"Your token is {me}'s, and --by names {by.strip()}: a decision is recorded as the"
+            f" person who takes it. Leave --by out, or use {by.strip()}'s own token.",
+        )
+
+
+def decide(args: argparse.Namespace) -> int:
+    """Send the decision as the person the token names; the service says whether they may."""
     reassigning = args.decision == DecisionKind.REASSIGN_WORKER
     if args.person and not reassigning:
         raise CommandError("--person is for reassign_worker only")
@@ -344,120 +262,26 @@ def decide(args: argparse.Namespace) -> int:
         raise CommandError("reassign_worker: give --person ID, the person who takes the case over")
     if reassigning and args.payload and "contact" in _read_json(args.payload):
         raise CommandError("reassign_worker: pick the person with --person, not a contact")
-    with operator.acting(args, "decide", Action.DECISION) as acting:
-        try:
-            outcome = session.run(_decide_as(acting, args))
-        except operator.Refused as refused:
-            print(f"refused: {refused}")
+    body = decision_body(args)
+    api = service(args)
+    try:
+        _check_by(api, args.by)
+        answer = api.post(f"{case_path(args.case, plan=args.plan)}/decisions", body)
+    except Refused as refused:
+        if refused.status in REFUSED_DECISION:  # the person may not, or the case would not
+            print(refused)
             return 1
-    if outcome.accepted:
-        stage = f" (stage: {outcome.stage})" if outcome.stage else ""
-        print(f"accepted: {outcome.message}{stage}")
-        return 0
-    print(f"refused: {outcome.message}")
-    return 1
-
-
-async def _decide_as(acting: Acting, args: argparse.Namespace) -> Any:
-    """Check the person may take the decision on the case, send it, audit the outcome."""
-    from temporalio.service import RPCError, RPCStatusCode
-
-    from contracts.client import find_case_id, read_scope, send_decision
-    from domain.scoping import may_decide, role_titles
-    from records.audit import Action, Outcome
-
-    person = acting.person
-    kind = DecisionKind(args.decision)
-    if args.by and args.by.strip().lower() != person.id:
-        raise acting.refuse(
-            Action.DECISION,
-            f"Your token is {person.id}'s, and --by names {args.by.strip()}: a decision is"
-            f" recorded as the person who takes it. Leave --by out, or use {args.by.strip()}'s"
-            " own token.",
-            role=args.role,
-        )
-    client = await session.client()
-    case_id = await find_case_id(client, args.case)
-    scope = acting.record.scope(case_id) or await read_scope(client, case_id)
-    procedure = load_all().get(scope.procedure_id)
-    if procedure is None:
-        raise acting.refuse(
-            Action.DECISION,
-            f"The case's procedure '{scope.procedure_id}' is not installed here.",
-            role=args.role,
-            case_id=case_id,
-        )
-    titles = role_titles(procedure)
-    decision_roles = procedure.roles_for(kind)
-    role = args.role or _the_role(acting, decision_roles, scope, titles)
-    verdict = may_decide(person, role, decision_roles, scope, titles=titles)
-    if not verdict:
-        raise acting.refuse(Action.DECISION, verdict.reason, role=role, case_id=case_id)
-    contact = _reassigned_to(acting, args, scope, titles, case_id, role) if args.person else None
-    decision = build_decision(args, person.id, role, contact)
-    try:
-        outcome = await send_decision(
-            client, case_id, decision, stream=_stream(args), as_signal=args.signal
-        )
-    except RPCError as error:
-        if error.status not in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
-            raise
-        # The server went away mid-call: the decision may have been taken or not.
-        acting.write(
-            Action.DECISION,
-            Outcome.UNKNOWN,
-            role=role,
-            case_id=case_id,
-            detail=f"{kind}: Temporal did not answer",
-        )
-        raise CommandError(
-            f"Temporal did not answer ({error.message}): whether the decision was taken is not"
-            f" known. `icpc show {args.case}` tells; sending it again is safe (a repeat is"
-            " refused)."
-        ) from None
-    acting.write(
-        Action.DECISION,
-        Outcome.OK if outcome.accepted else Outcome.REFUSED,
-        role=role,
-        case_id=case_id,
-        detail=f"{kind}: {outcome.message}",
-    )
-    return outcome
-
-
-def _the_role(
-    acting: Acting, decision_roles: list[str], scope: CaseScope, titles: dict[str, str]
-) -> str:
-    """The role to decide in when ``--role`` is left out: the one the person may decide in
-    (:func:`domain.scoping.deciding_roles`, as the web form offers them)."""
-    from domain.scoping import deciding_roles
-
-    found = deciding_roles(acting.person, decision_roles, scope, titles=titles)
-    if len(found.roles) > 1:
-        raise CommandError(
-            f"you may take this decision as {' or '.join(found.roles)}: say which with --role"
-        )
-    # None: the role the refusal is about, refused with the reason that role gives.
-    return found.roles[0] if found.roles else found.refused_role
-
-
-def _reassigned_to(
-    acting: Acting,
-    args: argparse.Namespace,
-    scope: CaseScope,
-    titles: dict[str, str],
-    case_id: str,
-    role: str,
-) -> Contact:
-    """The contact for the person a reassignment picks: name and email from their record."""
-    from domain.scoping import contact_for, may_take_over
-    from records.audit import Action
-
-    chosen = acting.people.get(args.person)
-    verdict = may_take_over(chosen, args.person_role, scope, person_id=args.person, titles=titles)
-    if chosen is None or not verdict:
-        raise acting.refuse(Action.DECISION, verdict.reason, role=role, case_id=case_id)
-    try:
-        return contact_for(chosen, args.person_role)
-    except ValidationError as error:
-        raise CommandError(f"{chosen.id}'s record: {pydantic_reason(error)}") from None
+        if refused.status == 422:  # the decision is not complete: input to correct
+            raise CommandError(refused.detail) from None
+        if refused.status == 503 and refused.title != UNANSWERED:  # the case could not be read
+            raise CommandError(f"{args.case}: {lower_first(refused.detail)}") from None
+        if refused.status == 503:
+            raise CommandError(
+                "the service did not answer: whether the decision was taken is not known."
+                f" `icpc show {args.case}` tells; sending it again is safe (a repeat is"
+                " refused)."
+            ) from None
+        raise
+    stage = f" (stage: {answer['stage']})" if answer.get("stage") else ""
+    print(f"accepted: {answer['message']}{stage}")
+    return 0

@@ -6,10 +6,12 @@ A bad row is named with its line number and the plain reason; good rows are unaf
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
+from typing import TextIO
 
 from pydantic import ValidationError
 
@@ -133,23 +135,39 @@ def build_case_start(
     return start, procedure
 
 
-def read_batch(
-    path: Path, procedures: Mapping[str, Procedure], now: datetime | None = None
-) -> Iterator[tuple[int, CaseStart, Procedure] | BadRow]:
-    """Each row of a CSV file as a case start, or a :class:`BadRow` naming its line."""
+def decode_batch(data: bytes) -> str:
+    """A CSV batch's bytes as text (UTF-8, with or without Excel's byte-order mark); an
+    :class:`InputError` naming the first line that is not."""
     try:
-        handle = path.open(newline="", encoding="utf-8-sig")
-    except OSError as error:
-        raise InputError(f"{path}: {error.strerror}") from None
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise InputError(f"line {line}: {_unreadable(error)}") from None
+
+
+def read_batch(
+    source: str | Path, procedures: Mapping[str, Procedure], now: datetime | None = None
+) -> Iterator[tuple[int, CaseStart, Procedure] | BadRow]:
+    """Each row of a CSV batch (its text, or a file) as a case start, or a :class:`BadRow`
+    naming its line. What makes the whole batch unreadable is an :class:`InputError` naming
+    the line ("line 3: ...", or "FILE:3: ..." for a file)."""
+    if isinstance(source, Path):
+        try:
+            handle: TextIO = source.open(newline="", encoding="utf-8-sig")
+        except OSError as error:
+            raise InputError(f"{source}: {error.strerror}") from None
+        name, where = f"{source}: ", f"{source}:"
+    else:
+        handle, name, where = io.StringIO(source, newline=""), "", "line "
     with handle:
         lines = _Lines(handle)  # the reader's own count stands still on a line it refuses
         reader = csv.DictReader(lines)
         try:
             columns = reader.fieldnames
         except (csv.Error, UnicodeDecodeError) as error:
-            raise InputError(f"{path}:1: {_unreadable(error)}") from None
+            raise InputError(f"{where}1: {_unreadable(error)}") from None
         if columns is None or "case_reference" not in columns:
-            raise InputError(f"{path}: the first line must name the columns (case_reference, ...)")
+            raise InputError(f"{name}the first line must name the columns (case_reference, ...)")
         rows = iter(reader)
         while True:
             first = lines.count + 1  # the line the next record starts on
@@ -161,7 +179,7 @@ def read_batch(
                 yield BadRow(first, _unreadable(error))
                 continue
             except UnicodeDecodeError as error:
-                raise InputError(f"{path}:{first}: {_unreadable(error)}") from None
+                raise InputError(f"{where}{first}: {_unreadable(error)}") from None
             line = reader.line_num
             if not any((v or "").strip() for v in row.values()):
                 continue

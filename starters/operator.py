@@ -1,6 +1,8 @@
 """The person a command acts as: identified by their own token, checked, and audited.
 
-``icpc start``, ``import`` and ``decide`` act as a person, never as whoever ``--by`` names. The
+A command that still works on the record itself (``icpc report audit-review``) acts as a
+person, never as whoever ``--by`` names (``start``, ``import``, ``decide``, ``show`` and
+``cases`` are clients of the service: :mod:`starters.service_client`). The
 person is found from a per-person token (``icpc users token ID`` issues one; only its hash is
 kept), read from, in this order: ``--token-file FILE``, ``ICPC_PERSON_TOKEN`` (the token
 itself), ``ICPC_PERSON_TOKEN_FILE``. A token file must be its owner's only (0600), as an ssh

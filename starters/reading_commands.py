@@ -1,8 +1,10 @@
-"""``icpc show`` and ``icpc cases``: reading cases, from the case record first.
+"""``icpc show`` and ``icpc cases``: reading cases through the service's API, as the person
+whose token it is: only what they may see, and every read audited by the service.
 
-The record keeps every case's history after Temporal forgets it, so both commands read it; a
-case whose workflow still runs adds its milestones and any entries the record has not written
-yet. ``icpc cases --query`` still asks Temporal's visibility, for support staff.
+``icpc show`` prints what ``GET /api/v1/cases/{case}`` (or ``.../plan``) answers: the path's
+state from its workflow, and its whole timeline from the case record (from the record alone
+once Temporal has deleted the workflow). ``icpc cases`` pages through ``GET /api/v1/cases``.
+Neither needs the database, Temporal or the payload key.
 """
 
 from __future__ import annotations
@@ -10,17 +12,20 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from domain.calendar import LONDON
-from domain.case_record import CaseSummary, RecordedEvent, Stream, complete_timeline
+from domain.case_record import CaseSummary, RecordedEvent, Stream
 from domain.case_state import CaseState
 from domain.plan_state import PlanState
-from starters import session
+from starters import operator
+from starters.case_commands import case_path, lower_first
 from starters.cli import CommandError
+from starters.service_client import Refused, service
 
 PAGE_SIZE = 50
+SHOWN = ("case_id", "stream", "summary", "timeline", "state")  # what --json prints
 
 
 def add_parser(subparsers: Any) -> None:
@@ -28,9 +33,10 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("case", help="the case's workflow id or case reference")
     p.add_argument("--plan", action="store_true", help="the child protection plan after the ICPC")
     p.add_argument("--json", action="store_true")
+    operator.add_token_argument(p)
     p.set_defaults(handler=show)
 
-    p = subparsers.add_parser("cases", help="list cases, soonest deadline first")
+    p = subparsers.add_parser("cases", help="list the cases you may see, soonest deadline first")
     p.add_argument("--status", choices=["open", "closed", "all"], default="open")
     p.add_argument("--reference", help="case references starting with this")
     p.add_argument("--stage")
@@ -39,71 +45,41 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--outcome", choices=["child_protection_plan", "no_plan"])
     p.add_argument("--page", type=int, default=1)
     p.add_argument("--page-size", type=int, default=PAGE_SIZE)
-    p.add_argument("--query", help="ask Temporal visibility instead (support staff)")
     p.add_argument("--json", action="store_true")
+    operator.add_token_argument(p)
     p.set_defaults(handler=cases)
 
 
 # --- show ---------------------------------------------------------------------------------------
 
 
+STATES: dict[Stream, type[CaseState] | type[PlanState]] = {
+    Stream.CASE: CaseState,
+    Stream.PLAN: PlanState,
+}
+
+
 def show(args: argparse.Namespace) -> int:
     stream = Stream.PLAN if args.plan else Stream.CASE
-    store = session.record_if_any()
-
-    async def go() -> tuple[str, CaseState | PlanState | None]:
-        from temporalio.client import WorkflowQueryFailedError
-        from temporalio.service import RPCError, RPCStatusCode
-
-        from contracts.client import find_case_id, read_path
-
-        client = await session.client()
-        found = store.find(args.case) if store and not args.case.startswith("icpc-") else []
-        case_id = found[0].case_id if found else await find_case_id(client, args.case)
-        try:
-            return case_id, await read_path(client, case_id, stream)
-        except RPCError as error:
-            if error.status in (RPCStatusCode.CANCELLED, RPCStatusCode.DEADLINE_EXCEEDED):
-                raise CommandError(
-                    f"{case_id} did not answer in time: is a worker running (`icpc worker`)?"
-                ) from None
-            if error.status != RPCStatusCode.NOT_FOUND:
-                raise
-            return case_id, None  # deleted after retention: the record holds it
-        except WorkflowQueryFailedError as error:  # still being set up, say: its own words
-            raise CommandError(f"{case_id}: {_lower_first(error.message)}") from None
-
-    case_id, state = session.run(go())
-    summary = store.summary(case_id) if store else None
-    recorded = [e for s, e in store.timeline(case_id) if s == stream] if store else []
-    timeline = complete_timeline(recorded, state)
-    if state is None and not timeline:
-        raise CommandError(f"no {stream.value} for '{args.case}' in Temporal or the case record")
+    try:
+        read = service(args).get(case_path(args.case, plan=args.plan))
+    except Refused as refused:
+        if refused.status == 503:  # not answering, or still being set up: its own words
+            raise CommandError(f"{args.case}: {lower_first(refused.detail)}") from None
+        raise
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "case_id": case_id,
-                    "stream": stream.value,
-                    "summary": summary.model_dump(mode="json") if summary else None,
-                    "timeline": [e.model_dump(mode="json") for e in timeline],
-                    "state": state.model_dump(mode="json") if state else None,
-                },
-                indent=2,
-            )
-        )
+        print(json.dumps({key: read[key] for key in SHOWN}, indent=2))
         return 0
+    case_id = read["case_id"]
+    summary = CaseSummary.model_validate(read["summary"]) if read["summary"] else None
+    timeline = [RecordedEvent.model_validate(e) for e in read["timeline"]]
     now = datetime.now(LONDON)
-    if state is None:
-        assert summary is not None or timeline
+    if read["state"] is None:
         print(render_recorded(case_id, summary, timeline))
     else:
+        state = STATES[stream].model_validate(read["state"])
         print(RENDERERS[stream](state, now, timeline))
     return 0
-
-
-def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:]
 
 
 def _local(at: datetime | None) -> str:
@@ -180,31 +156,30 @@ def _timeline_line(entry: RecordedEvent) -> str:
 
 
 def cases(args: argparse.Namespace) -> int:
-    if args.query:
-        return _visibility_cases(args)
-    from pydantic import ValidationError
-
-    from records.store import CaseFilter
-
-    try:
-        filters = CaseFilter(
-            is_open={"open": True, "closed": False, "all": None}[args.status],
-            reference=args.reference,
-            stage=args.stage,
-            procedure_id=args.procedure,
-            strategy_month=args.month,
-            outcome=args.outcome,
-        )
-    except ValidationError as error:
-        raise CommandError(f"bad filter: {error.errors()[0]['msg']}") from None
     if args.page < 1 or not 1 <= args.page_size <= 1000:
         raise CommandError("--page starts at 1; --page-size is 1 to 1000")
-    page = session.record().list_cases(filters, page=args.page, page_size=args.page_size)
+    try:
+        page = service(args).get(
+            "/cases",
+            status=args.status,
+            q=args.reference,
+            stage=args.stage,
+            procedure=args.procedure,
+            month=args.month,
+            outcome=args.outcome,
+            page=args.page,
+            page_size=args.page_size,
+        )
+    except Refused as refused:
+        if refused.status == 422:
+            raise CommandError(f"bad filter: {refused.detail}") from None
+        raise
+    rows = [CaseSummary.model_validate(row) for row in page["rows"]]
     if args.json:
-        print(json.dumps([r.model_dump(mode="json") for r in page.rows], indent=2))
+        print(json.dumps(page["rows"], indent=2))
         return 0
     print(f"{'case':<52} {'stage':<26} {'deadline':<17} {'waiting for':<24} late")
-    for row in page.rows:
+    for row in rows:
         late = "yes" if row.out_of_timescale else ""
         deadline = _local(row.deadline)[:16] if row.is_open else f"closed {row.closed_reason}"
         failing = "  email failing" if row.email_failing and row.is_open else ""
@@ -212,26 +187,5 @@ def cases(args: argparse.Namespace) -> int:
             f"{row.case_id:<52} {row.stage:<26} {deadline:<17} {(row.awaiting_role or ''):<24}"
             f" {late:<4}{failing}".rstrip()
         )
-    print(f"page {page.page} of {page.pages} ({page.total} case(s))")
+    print(f"page {page['page']} of {page['pages']} ({page['total']} case(s))")
     return 0
-
-
-def _visibility_cases(args: argparse.Namespace) -> int:
-    async def go() -> Any:
-        from contracts.client import list_cases
-
-        return await list_cases(await session.client(), args.query)
-
-    rows = session.run(go())
-    if args.json:
-        print(json.dumps([row.__dict__ for row in rows], default=_json_default, indent=2))
-        return 0
-    for row in rows:
-        print(f"{row.case_id:<52} {(row.stage or row.status):<26} {_local(row.deadline)[:16]}")
-    return 0
-
-
-def _json_default(value: object) -> str:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    raise TypeError(type(value).__name__)

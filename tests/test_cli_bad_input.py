@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,11 +32,14 @@ from tests.case_helpers import (
     case_start,
     contacts_for,
     decision,
+    icpc,
+    person_token,
     procedure,
     start_case_workflow,
     unique,
 )
 from tests.conftest import MailCatcher
+from tests.service_helpers import RunningService
 from workers.main import WORKFLOWS, build_worker
 
 BCT = "bct-management-note"
@@ -104,12 +107,20 @@ def test_a_field_over_the_csv_limit_is_a_bad_row_named_by_its_line(tmp_path: Pat
     assert not isinstance(rows[0], BadRow) and not isinstance(rows[2], BadRow)  # still started
 
 
-def test_import_of_a_field_over_the_csv_limit_prints_one_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.fixture
+def operator(service: RunningService, monkeypatch: pytest.MonkeyPatch) -> RunningService:
+    """The service; the command line as a service-wide operator of the conference service."""
+    token = person_token("bad-input-bss", "cp_conference_service", service_wide=True)
+    monkeypatch.setenv("ICPC_PERSON_TOKEN", token)
+    return service
+
+
+async def test_import_of_a_field_over_the_csv_limit_prints_one_line(
+    operator: RunningService, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     batch = tmp_path / "cases.csv"
     batch.write_text(HEADER + f"{BCT},BIG-2,{'x' * 140_000},{recent_day()},09:00\n")
-    code, out, err = run(capsys, "import", str(batch))
+    code, out, err = await icpc(capsys, "import", str(batch))
     assert code == 1  # bad rows, as for any bad row
     line = one_plain_line(err)
     assert line.startswith(f"{batch}:2: a value is longer than 131,072 characters")
@@ -120,16 +131,20 @@ def test_import_of_a_field_over_the_csv_limit_prints_one_line(
     ("content", "expected"),
     [
         (HEADER.encode() + "bct,Ré-1,FAM,2026-11-02,09:00\n".encode("latin-1"), "not UTF-8"),
-        (("x" * 140_000 + "\n").encode(), ":1: a value is longer than 131,072"),
+        (("x" * 140_000 + "\n").encode(), ": line 1: a value is longer than 131,072"),
     ],
 )
-def test_import_of_a_file_that_is_not_csv_text_prints_one_line(
-    content: bytes, expected: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+async def test_import_of_a_file_that_is_not_csv_text_prints_one_line(
+    operator: RunningService,
+    content: bytes,
+    expected: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     batch = tmp_path / "cases.csv"
     batch.write_bytes(content)
-    code, _, err = run(capsys, "import", str(batch))
-    assert code in (1, 2)
+    code, _, err = await icpc(capsys, "import", str(batch))
+    assert code == 2  # nothing started: the file as a whole cannot be read
     assert expected in one_plain_line(err)
 
 
@@ -148,16 +163,9 @@ async def slow_plan_case(request: PlanRequest) -> PlanResult:
     return await plan_case(request)
 
 
-@pytest.fixture
-def cli_on_dev_server(dev_env: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TEMPORAL_ADDRESS", dev_env.client.service_client.config.target_host)
-    monkeypatch.setenv("TEMPORAL_NAMESPACE", dev_env.client.namespace)
-
-
 async def test_show_on_a_case_still_being_set_up_says_so_in_one_line(
     dev_env: WorkflowEnvironment,
-    cli_on_dev_server: None,
-    smtp_server: MailCatcher,
+    operator: RunningService,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     proc = procedure(BCT)
@@ -242,22 +250,15 @@ async def test_a_decision_on_a_closed_case_says_how_and_when_it_closed(
 
 
 @pytest.fixture
-def person_token(case_record: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """``icpc decide`` acts as a person: one invented social worker, service-wide."""
-    from benchmarks.cli_exit import operator_token
-    from records.database import upgrade
-
-    upgrade(case_record)
-    token = operator_token(case_record, role="social_worker", person=SOCIAL_WORKER)
-    if token is not None:
-        monkeypatch.setenv("ICPC_PERSON_TOKEN", token)
-    yield
+def social_worker(service: RunningService, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``icpc decide`` acts as a person: the invented social worker the case is allocated to."""
+    token = person_token(SOCIAL_WORKER, "social_worker")
+    monkeypatch.setenv("ICPC_PERSON_TOKEN", token)
 
 
 async def test_icpc_decide_on_a_closed_case_prints_the_sentence(
     dev_env: WorkflowEnvironment,
-    cli_on_dev_server: None,
-    person_token: None,
+    social_worker: None,
     withdrawn_case: WorkflowHandle[Any, Any],
     capsys: pytest.CaptureFixture[str],
 ) -> None:

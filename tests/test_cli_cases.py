@@ -1,11 +1,12 @@
-"""The operators' command line against a real dev server: start, import, decide, show, cases."""
+"""The operators' command line as a client of the service (the web service and a worker on a
+real dev server): start, import, decide, show, cases, with a person token and the service's
+address only."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -13,26 +14,19 @@ import pytest
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
 from temporalio.service import RPCError, RPCStatusCode
-from temporalio.testing import WorkflowEnvironment
 
 from activities.record import record_store
-from contracts.case import TASK_QUEUE
 from tests.case_helpers import icpc, person_token, recent_working_day
-from workers.main import build_worker
+from tests.service_helpers import RunningService
 
 
 @pytest.fixture
-async def cli_env(
-    dev_env: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch, smtp_server: object
-) -> AsyncIterator[WorkflowEnvironment]:
-    """The CLI pointed at the dev server (TEMPORAL_ADDRESS), with a worker on the task queue,
-    acting as a service-wide operator of the conference service (ICPC_PERSON_TOKEN)."""
-    monkeypatch.setenv("TEMPORAL_ADDRESS", dev_env.client.service_client.config.target_host)
-    monkeypatch.setenv("TEMPORAL_NAMESPACE", dev_env.client.namespace)
+def cli_env(service: RunningService, monkeypatch: pytest.MonkeyPatch) -> RunningService:
+    """The CLI pointed at the service (ICPC_SERVICE_URL), acting as a service-wide operator of
+    the conference service (ICPC_PERSON_TOKEN)."""
     operator = person_token("cli-bss", "cp_conference_service", service_wide=True)
     monkeypatch.setenv("ICPC_PERSON_TOKEN", operator)
-    async with build_worker(dev_env.client, TASK_QUEUE):
-        yield dev_env
+    return service
 
 
 def reference(prefix: str) -> str:
@@ -51,7 +45,7 @@ SOL = "--contact", "social_worker:Sol Worker:sol@example.org:sol"  # allocates t
 
 
 async def test_start_twice_points_to_the_existing_case(
-    cli_env: WorkflowEnvironment, capsys: pytest.CaptureFixture[str]
+    cli_env: RunningService, capsys: pytest.CaptureFixture[str]
 ) -> None:
     ref = reference("CLI")
     args = [
@@ -70,7 +64,7 @@ async def test_start_twice_points_to_the_existing_case(
 
 
 async def test_decide_accepts_and_refuses_with_the_reason(
-    cli_env: WorkflowEnvironment, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    cli_env: RunningService, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     ref = reference("DEC")
     await icpc(
@@ -104,7 +98,7 @@ async def test_decide_accepts_and_refuses_with_the_reason(
 
 
 async def test_import_starts_good_rows_names_bad_ones_and_never_starts_twice(
-    cli_env: WorkflowEnvironment, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    cli_env: RunningService, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     day = recent_working_day()
     good1, good2 = reference("IMP"), reference("IMP")
@@ -129,11 +123,9 @@ async def test_import_starts_good_rows_names_bad_ones_and_never_starts_twice(
     code, out, err = await icpc(capsys, "import", str(csv_file))
     assert "0 started, 1 already existed, 4 bad row(s) of 5" in out
 
-    for _ in range(50):  # visibility catches up within moments
-        code, out, _ = await icpc(
-            capsys, "cases", "--json", "--query", f"IcpcCaseReference = '{good1}'"
-        )
-        rows = json.loads(out)
+    for _ in range(100):  # the record is written a moment after the case starts
+        code, out, _ = await icpc(capsys, "cases", "--json", "--reference", good1)
+        rows = json.loads(out[out.index("[") :])
         if rows:
             break
         await asyncio.sleep(0.1)
@@ -141,7 +133,7 @@ async def test_import_starts_good_rows_names_bad_ones_and_never_starts_twice(
 
 
 async def test_a_case_deleted_from_temporal_is_still_shown_from_the_record(
-    cli_env: WorkflowEnvironment, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    cli_env: RunningService, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     """Retention: after Temporal deletes a closed case, `icpc show` and `icpc cases` read its
     whole history from the case record."""

@@ -1,6 +1,7 @@
 """The command line acts as a person (issue 12): identified by their own token, in scope for the
-case, holding the role they decide in; every attempt audited. Against a real dev server, with a
-worker in this process and the session's case record.
+case, holding the role they decide in; every attempt audited. Through the service (the web service
+and a worker on a real dev server, in this process, with the session's case record): the command
+line holds only the service's address and the person's token.
 
 Every person, team and area here is invented.
 """
@@ -9,29 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from temporalio.testing import WorkflowEnvironment
 
 from activities.record import record_store
-from contracts.case import TASK_QUEUE
 from records.audit import Action, AuditEntry, AuditLog, Channel, Outcome
 from tests.case_helpers import icpc, person_token, recent_working_day
-from workers.main import build_worker
-
-
-@pytest.fixture
-async def cli_env(
-    dev_env: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch, smtp_server: object
-) -> AsyncIterator[WorkflowEnvironment]:
-    monkeypatch.setenv("TEMPORAL_ADDRESS", dev_env.client.service_client.config.target_host)
-    monkeypatch.setenv("TEMPORAL_NAMESPACE", dev_env.client.namespace)
-    monkeypatch.delenv("ICPC_PERSON_TOKEN", raising=False)
-    monkeypatch.delenv("ICPC_PERSON_TOKEN_FILE", raising=False)
-    async with build_worker(dev_env.client, TASK_QUEUE):
-        yield dev_env
+from tests.service_helpers import RunningService
 
 
 class People:
@@ -83,7 +70,7 @@ async def start_case(
     assert (started.actor, started.outcome, started.channel) == (
         people.id("bss"),
         Outcome.OK,
-        Channel.CLI,
+        Channel.API,
     )
     return case_id
 
@@ -97,23 +84,23 @@ async def until(check: Callable[[], bool]) -> None:
 
 
 async def test_a_social_worker_cannot_act_as_team_manager_and_the_refusal_is_audited(
-    cli_env: WorkflowEnvironment, capsys: pytest.CaptureFixture[str], people: People
+    service: RunningService, capsys: pytest.CaptureFixture[str], people: People
 ) -> None:
     sam = people.add("sam", "social_worker", teams=[people.team])
     case_id = await start_case(capsys, people, f"PSN-{people.suffix}")
 
-    code, out, _ = await icpc(
+    code, out, err = await icpc(
         capsys, "decide", case_id, "confirm_icpc", "--by", people.id("sam"),
         "--role", "team_manager", *sam,
     )  # fmt: skip
-    assert code == 1
+    assert code == 1, err
     assert out == "refused: You do not hold the team manager role.\n"
     [row] = [r for r in audit_rows(case_id) if r.action == Action.DECISION]
     assert (row.actor, row.actor_role, row.outcome, row.channel) == (
         people.id("sam"),
         "team_manager",
         Outcome.REFUSED,
-        Channel.CLI,
+        Channel.API,
     )
     assert "You do not hold the team manager role." in row.detail
 
@@ -143,26 +130,23 @@ async def test_a_social_worker_cannot_act_as_team_manager_and_the_refusal_is_aud
 
 
 async def test_an_unknown_token_is_refused_and_audited(
-    cli_env: WorkflowEnvironment,
+    service: RunningService,
     capsys: pytest.CaptureFixture[str],
     people: People,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     case_id = await start_case(capsys, people, f"UNK-{people.suffix}")
     monkeypatch.setenv("ICPC_PERSON_TOKEN", "icpc_" + "x" * 43)
-    before = len(audit_rows())
     code, out, err = await icpc(
         capsys, "decide", case_id, "confirm_icpc", "--by", "sam", "--role", "social_worker"
     )
     assert code == 2 and out == ""
-    assert "icpc decide: the person token is unknown, revoked, or its person is disabled\n" in err
-    [row] = audit_rows()[: len(audit_rows()) - before]
-    assert (row.action, row.outcome, row.actor, row.channel) == (
-        Action.DECISION,
-        Outcome.REFUSED,
-        None,
-        Channel.CLI,
+    assert (
+        "icpc decide: refused: The person token is unknown, revoked, or its person is"
+        " disabled.\n" in err
     )
+    # Nobody decided: the service refused the token before reading the case.
+    assert not [r for r in audit_rows(case_id) if r.action == Action.DECISION]
 
     monkeypatch.delenv("ICPC_PERSON_TOKEN")
     code, _, err = await icpc(capsys, "decide", case_id, "confirm_icpc", "--role", "social_worker")
@@ -170,7 +154,7 @@ async def test_an_unknown_token_is_refused_and_audited(
 
 
 async def test_another_teams_manager_is_refused_the_teams_manager_is_not(
-    cli_env: WorkflowEnvironment, capsys: pytest.CaptureFixture[str], people: People
+    service: RunningService, capsys: pytest.CaptureFixture[str], people: People
 ) -> None:
     case_id = await start_case(capsys, people, f"TMS-{people.suffix}")
     ted = people.add("ted", "team_manager", teams=[f"other-{people.suffix}"])
@@ -188,7 +172,7 @@ async def test_another_teams_manager_is_refused_the_teams_manager_is_not(
 
 
 async def test_reassigning_picks_a_person_of_the_cases_team(
-    cli_env: WorkflowEnvironment, capsys: pytest.CaptureFixture[str], people: People
+    service: RunningService, capsys: pytest.CaptureFixture[str], people: People
 ) -> None:
     tia = people.add("tia", "team_manager", teams=[people.team])
     sam = people.add("sam", "social_worker", teams=[people.team])
@@ -225,12 +209,12 @@ async def test_reassigning_picks_a_person_of_the_cases_team(
     assert code == 1 and "not allocated to you" in out, out
 
     # Chasing emails now go to the address on Sol's record.
-    _, shown, _ = await icpc(capsys, "show", case_id, "--json")
+    _, shown, _ = await icpc(capsys, "show", case_id, "--json", *tia)
     assert f"{people.id('sol')}@staff.example.org" in shown
 
 
 async def test_starting_needs_sight_of_the_case_and_import_names_a_refused_row(
-    cli_env: WorkflowEnvironment,
+    service: RunningService,
     capsys: pytest.CaptureFixture[str],
     people: People,
     tmp_path: Path,
@@ -269,7 +253,7 @@ async def test_starting_needs_sight_of_the_case_and_import_names_a_refused_row(
 
 
 async def test_a_decision_temporal_did_not_answer_says_it_is_not_known_and_is_audited(
-    cli_env: WorkflowEnvironment,
+    service: RunningService,
     capsys: pytest.CaptureFixture[str],
     people: People,
     monkeypatch: pytest.MonkeyPatch,
@@ -278,7 +262,7 @@ async def test_a_decision_temporal_did_not_answer_says_it_is_not_known_and_is_au
     outcome is not known and how to find out, never a trace or a bare transport error."""
     from temporalio.service import RPCError, RPCStatusCode
 
-    import contracts.client
+    import web.deciding
 
     sam = people.add("sam", "social_worker", teams=[people.team])
     case_id = await start_case(capsys, people, f"GONE-{people.suffix}")
@@ -286,7 +270,7 @@ async def test_a_decision_temporal_did_not_answer_says_it_is_not_known_and_is_au
     async def server_gone(*args: object, **kwargs: object) -> None:
         raise RPCError("tcp connect error", RPCStatusCode.UNAVAILABLE, b"")
 
-    monkeypatch.setattr(contracts.client, "send_decision", server_gone)
+    monkeypatch.setattr(web.deciding, "send_decision", server_gone)
     code, out, err = await icpc(capsys, "decide", case_id, "confirm_icpc", *sam)
     assert code != 0 and out == ""
     assert "whether the decision was taken is not known" in err

@@ -1,9 +1,9 @@
 """Start input refused by ``icpc start`` and ``icpc import`` alike, before any server is asked.
 
 Issue 11, section 1: a start that would break or mislead a case is refused with one plain line
-(exit 2 for ``icpc start``; each bad row named with its line for ``icpc import``). No Temporal
-server runs here: TEMPORAL_ADDRESS points at a closed port, so a start that got through would
-fail loudly instead.
+(exit 2 for ``icpc start``; each bad row named with its line for ``icpc import``). The service
+refuses it (``POST /api/v1/cases``, ``/cases/import``) before it asks Temporal anything, and the
+command says the service's reason.
 """
 
 from __future__ import annotations
@@ -14,25 +14,26 @@ from pathlib import Path
 import pytest
 
 from domain.calendar import LONDON
-from starters.cli import main
-from tests.conftest import free_port
+from tests.case_helpers import icpc, person_token
+from tests.service_helpers import RunningService
 
 START = ["start", "--procedure", "bct-management-note", "--case-reference", "REF-1",
          "--family-reference", "FAM-1"]  # fmt: skip
 
 
 @pytest.fixture(autouse=True)
-def no_server(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TEMPORAL_ADDRESS", f"127.0.0.1:{free_port()}")
+def as_operator(service: RunningService, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The service, and a service-wide operator of the conference service's token."""
+    token = person_token("refusals-bss", "cp_conference_service", service_wide=True)
+    monkeypatch.setenv("ICPC_PERSON_TOKEN", token)
 
 
 def today() -> datetime:
     return datetime.now(LONDON)
 
 
-def refused(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
+async def refused(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    code, out, err = await icpc(capsys, *argv)
     assert code == 2, (out, err)
     assert out == ""
     assert err.count("\n") == 1, err  # one line
@@ -48,33 +49,33 @@ def refused(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
         ("2019-01-07", "is more than 90 days ago"),
     ],
 )
-def test_dates_out_of_range_or_too_old_are_refused(
+async def test_dates_out_of_range_or_too_old_are_refused(
     capsys: pytest.CaptureFixture[str], strategy_date: str, reason: str
 ) -> None:
-    assert reason in refused(capsys, *START, "--strategy-date", strategy_date)
+    assert reason in await refused(capsys, *START, "--strategy-date", strategy_date)
 
 
-def test_a_strategy_discussion_in_the_future_is_refused(
+async def test_a_strategy_discussion_in_the_future_is_refused(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     # 000 action 1: "Strategy Meetings should not be recorded as open before they happen".
     ahead = (today() + timedelta(days=182)).date().isoformat()
-    err = refused(capsys, *START, "--strategy-date", ahead)
+    err = await refused(capsys, *START, "--strategy-date", ahead)
     assert "is later than now" in err and "recorded once it has happened" in err
 
 
-def test_about_19_months_ago_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+async def test_about_19_months_ago_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     old = (today() - timedelta(days=580)).date().isoformat()
-    assert "is more than 90 days ago" in refused(capsys, *START, "--strategy-date", old)
+    assert "is more than 90 days ago" in await refused(capsys, *START, "--strategy-date", old)
 
 
-def test_section_47_no_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+async def test_section_47_no_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     recent = (today() - timedelta(days=1)).date().isoformat()
-    err = refused(capsys, *START, "--strategy-date", recent, "--section-47", "no")
+    err = await refused(capsys, *START, "--strategy-date", recent, "--section-47", "no")
     assert "an ICPC follows a section 47 enquiry" in err
 
 
-def test_the_import_names_each_refused_row(
+async def test_the_import_names_each_refused_row(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     ahead = (today() + timedelta(days=30)).date().isoformat()
@@ -89,8 +90,7 @@ def test_the_import_names_each_refused_row(
         f"bct-management-note,IMP-5,FAM-1,{recent},no\n",
         encoding="utf-8",
     )
-    code = main(["import", str(csv_file)])
-    out, err = capsys.readouterr()
+    code, out, err = await icpc(capsys, "import", str(csv_file))
     assert code == 1
     lines = err.strip().splitlines()
     assert lines[0].startswith(f"{csv_file}:2: a strategy discussion on 9999-12-20 cannot be")

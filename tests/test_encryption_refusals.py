@@ -8,20 +8,15 @@ payloads (the tests' own clients do).
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import os
 import subprocess
 import sys
-from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from temporalio.testing import WorkflowEnvironment
 
-from domain.calendar import LONDON
 from starters.cli import main
-from tests.case_helpers import unique
 from tests.conftest import free_port
 from web.dependencies import ClientHolder
 from web.problems import Problem
@@ -99,27 +94,8 @@ async def test_connect_refuses_before_reaching_the_server(no_key: Path) -> None:
 # --- the command line ------------------------------------------------------------------------
 
 
-async def test_icpc_start_without_the_key_starts_nothing(
-    no_key: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    dev_env: WorkflowEnvironment,
-) -> None:
-    monkeypatch.setenv("TEMPORAL_ADDRESS", dev_env.client.service_client.config.target_host)
-    monkeypatch.setenv("TEMPORAL_NAMESPACE", dev_env.client.namespace)
-    reference = unique("NOKEY")
-    recent = (datetime.now(LONDON) - timedelta(days=1)).date().isoformat()
-    argv = ["start", "--procedure", "bct-management-note", "--case-reference", reference,
-            "--family-reference", "FAM-1", "--strategy-date", recent]  # fmt: skip
-    # main() runs its own event loop: give it a thread of its own.
-    code = await asyncio.to_thread(main, argv)
-    out, err = capsys.readouterr()
-    assert code == 2, (out, err)
-    assert err.count("\n") == 1 and "Traceback" not in err, err
-    assert err.startswith("icpc start: no payload key") and HOW_TO in err
-    assert "ICPC_PAYLOAD_KEY_FILE" in err
-    started = [w async for w in dev_env.client.list_workflows(f"IcpcCaseReference = '{reference}'")]
-    assert started == []
+# ``icpc start`` is a client of the web service and holds no key (tests/test_one_door.py); the
+# service refuses to start without one (below), so nothing is sent unencrypted.
 
 
 # --- the web form ----------------------------------------------------------------------------

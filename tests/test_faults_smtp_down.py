@@ -35,11 +35,13 @@ from tests.case_helpers import (
     describe_raw,
     idempotency_keys,
     invitees,
+    person_token,
     procedure,
     start_case_workflow,
     unique,
 )
 from tests.conftest import MailCatcher, free_port
+from tests.service_helpers import serving
 from tests.test_delivery_failing import delivery_failing
 from workers.main import build_worker
 from workflows.mail_delivery import MAIL_PAUSE_CEILING
@@ -79,6 +81,20 @@ def sink(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Sink]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def cli_service(
+    time_skipping_env: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """The web service on this server, for ``icpc cases`` (its client), as a service-wide
+    operator of the conference service."""
+    monkeypatch.setenv(
+        "ICPC_PERSON_TOKEN", person_token("smtp-bss", "cp_conference_service", service_wide=True)
+    )
+    with serving(time_skipping_env.client) as url:
+        monkeypatch.setenv("ICPC_SERVICE_URL", url)
+        yield url
 
 
 async def open_case(env: WorkflowEnvironment, queue: str) -> RunningCase:
@@ -154,7 +170,10 @@ def invitation_keys(sink: Sink) -> list[str]:
 
 
 async def test_invitations_go_out_within_the_ceiling_of_the_server_coming_back(
-    time_skipping_env: WorkflowEnvironment, sink: Sink, capsys: pytest.CaptureFixture[str]
+    time_skipping_env: WorkflowEnvironment,
+    sink: Sink,
+    cli_service: str,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     env = time_skipping_env
     queue = unique("smtp-down")
@@ -197,7 +216,8 @@ async def test_invitations_go_out_within_the_ceiling_of_the_server_coming_back(
             assert summary is not None and not summary.email_failing
             assert "email failing" not in cases_line(capsys, reference)
             code = main(["cases", "--reference", reference, "--json"])
-            [row] = json.loads(capsys.readouterr().out)
+            out = capsys.readouterr().out
+            [row] = json.loads(out[out.index("[") :])
             assert code == 0 and row["email_failing"] is False
         finally:
             if sink.controller is None:

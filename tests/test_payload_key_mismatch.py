@@ -55,6 +55,7 @@ from tests.case_helpers import (
     unique,
 )
 from tests.conftest import MailCatcher
+from tests.service_helpers import serving
 from tests.test_plan_rules import book
 from tests.test_plan_workflow import start_plan, working_days_before_due
 from workers.connection import connect
@@ -348,7 +349,10 @@ async def test_icpc_start_with_a_key_the_workers_lack_says_so_in_one_line(
     async with build_worker(client_with(dev_env, WorkerCodec(WORKERS_KEY)), TASK_QUEUE):
         stranger = await connect()
         assert await polling(readers_of(stranger), TASK_QUEUE) is not None
-        code, out, err = await icpc(capsys, *args)
+        # The service holds the key the workers lack; the command line is its client.
+        with serving(stranger) as url:
+            monkeypatch.setenv("ICPC_SERVICE_URL", url)
+            code, out, err = await icpc(capsys, *args)
     assert (code, out) == (2, ""), err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert err.startswith(f"icpc start: not sent: the workers on task queue {TASK_QUEUE}")

@@ -230,7 +230,7 @@ def test_004_split_advice_is_due_with_the_request_on_day_5() -> None:
 
 
 def test_the_command_line_sends_a_step_and_an_early_review() -> None:
-    from starters.case_commands import build_decision
+    from starters.case_commands import decision_body
     from starters.cli import build_parser
 
     args = build_parser().parse_args(
@@ -248,8 +248,13 @@ def test_the_command_line_sends_a_step_and_an_early_review() -> None:
             "virtual",
         ]
     )
-    d = build_decision(args)
-    assert (d.kind, d.step, d.choice) == ("record_step", "safety_screening", "virtual")  # type: ignore[attr-defined]
+    body = decision_body(args)
+    assert (body["kind"], body["step"], body["choice"]) == (
+        "record_step",
+        "safety_screening",
+        "virtual",
+    )
+    assert "decided_by" not in body  # the service says who decides: the token's person
     args = build_parser().parse_args(
         [
             *["decide", "CASE-1", "book_review", "--by", "bs", "--role", "cp_conference_service"],
@@ -257,4 +262,5 @@ def test_the_command_line_sends_a_step_and_an_early_review() -> None:
             *["--reason", "Core group see the plan's aims met"],
         ]
     )
-    assert build_decision(args).to_consider_ending is True  # type: ignore[attr-defined]
+    body = decision_body(args)
+    assert body["to_consider_ending"] is True and body["booking"]["chair"] == "Chair A"

@@ -24,21 +24,26 @@ import os
 from collections.abc import Iterable
 
 from fastapi import Request
-from temporalio.client import WorkflowQueryFailedError
-from temporalio.service import RPCError
+from temporalio.client import Client, WorkflowQueryFailedError
+from temporalio.service import RPCError, RPCStatusCode
 
-from contracts.client import read_scope
+from contracts.client import read_path, read_scope
 from contracts.paths import PathState
 from domain.people import Person
 from domain.procedure import Procedure
 from domain.scoping import CaseScope, scope_of_start, senior_roles_from
+from domain.wording import capitalised
 from records.audit import Action, AuditEntry, Channel, Outcome
 from web.dependencies import address, services, temporal
+from web.pages import CASE_ID, PathPage
 from web.presentation import role_label
+from web.problems import Problem
 from web.record_access import RecordsUnavailable
 
 BREAK_GLASS_SETTING = "ICPC_BREAK_GLASS_ROLES"
 SCOPE_TIMEOUT = 30.0  # seconds the case workflow may take to say whose case it is
+READ_TIMEOUT = 30.0  # seconds a path may take to answer for its own page
+SETTING_UP_WAIT, SETTING_UP_STEP = 5.0, 0.2  # seconds a path just started is waited for
 
 
 def senior_roles() -> frozenset[str]:
@@ -80,21 +85,77 @@ async def case_scope(
         return scope_of_start(state.case.start) if state is not None else None
 
 
+async def load_state(
+    request: Request, page: PathPage, case_id: str, *, gone: bool = False
+) -> PathState | None:
+    """The path's state, asked of its workflow; a 404 or 503 page when it cannot be.
+
+    With ``gone``, None when Temporal has no such workflow (never started, or deleted after
+    the namespace's retention): the page then reads the case record instead."""
+    noun = page.noun
+    if not CASE_ID.match(case_id):
+        raise Problem(404, f"{capitalised(noun)} not found", f"There is no {noun} at this address.")
+    client = await temporal(request)
+    unreadable = f"Sorry, the {noun} could not be read"
+    try:
+        return await asyncio.wait_for(_settled_path(client, case_id, page), READ_TIMEOUT)
+    except TimeoutError as error:
+        raise Problem(503, unreadable, f"The {noun} did not answer. Try again.") from error
+    except RPCError as error:
+        if gone and error.status == RPCStatusCode.NOT_FOUND:
+            return None
+        if error.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
+            raise Problem(404, f"{capitalised(noun)} not found", page.not_found) from None
+        raise Problem(503, unreadable, "Try again in a moment.") from error
+    except WorkflowQueryFailedError as error:  # its own plain words: still being set up, say
+        raise Problem(503, unreadable, error.message or "Try again in a moment.") from error
+
+
+async def _settled_path(client: Client, case_id: str, page: PathPage) -> PathState:
+    """The path's state; a path still being set up (its first moments: planning) is asked
+    again for a few seconds, so that a case just started (by a case system, say) takes its
+    first decision at once. Its own words if it is still not ready."""
+    waited = 0.0
+    while True:
+        try:
+            return await read_path(client, case_id, page.stream)
+        except WorkflowQueryFailedError:
+            if waited >= SETTING_UP_WAIT:
+                raise
+        await asyncio.sleep(SETTING_UP_STEP)
+        waited += SETTING_UP_STEP
+
+
+async def path_scope(
+    request: Request,
+    page: PathPage,
+    case_id: str,
+    state: PathState,
+    recorded: CaseScope | None = None,
+) -> CaseScope:
+    scope = await case_scope(request, case_id, state, recorded=recorded)
+    if scope is None:  # the workflow answered, so this is only a moment's race: say not found
+        raise Problem(404, f"{capitalised(page.noun)} not found", page.not_found)
+    return scope
+
+
 async def audit(
     request: Request,
     action: Action,
     outcome: Outcome,
     person: Person,
     *,
-    case_id: str,
+    case_id: str | None,
     role: str | None = None,
     detail: str = "",
 ) -> None:
-    """One row of the audit trail (and its log line), written before the page is answered."""
+    """One row of the audit trail (and its log line), written before the page is answered:
+    channel ``api`` for a call to the API (:func:`web.api.api_person` marks it), else ``web``."""
+    via_api = getattr(request.state, "via_token", None) is not None
     entry = AuditEntry(
         action=action,
         outcome=outcome,
-        channel=Channel.WEB,
+        channel=Channel.API if via_api else Channel.WEB,
         actor=person.id,
         actor_role=role,
         case_id=case_id,

@@ -15,55 +15,46 @@ than one such role they choose which. The decider is always the signed-in person
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
-from temporalio.client import WorkflowQueryFailedError
-from temporalio.service import RPCError, RPCStatusCode
 
-from contracts.client import closed_sentence, read_path, send_decision
 from contracts.paths import PathState
 from domain.calendar import LONDON
 from domain.case_record import CaseSummary, RecordedEvent, Stream, complete_timeline
 from domain.case_state import Stage
-from domain.decisions import Decider
-from domain.people import PERSON_ID, Person
+from domain.decisions import DecisionBase
+from domain.people import Person
 from domain.procedure import Procedure
 from domain.scoping import (
     Access,
     CaseScope,
     ReadAccess,
     break_glass,
-    contact_for,
-    deciding_roles,
-    may_decide,
     may_see,
-    may_take_over,
     role_titles,
     scope_of,
 )
-from domain.vocabulary import DecisionKind
 from domain.wording import capitalised, role_title, roles_text
 from records.audit import Action, Outcome
 from records.store import RecordStore
 from web.case_access import (
     allocated_people,
     audit,
-    case_scope,
+    load_state,
     may_break_glass,
-    recorded_scope,
-    role_options,
+    path_scope,
     senior_roles,
 )
-from web.dependencies import form_values, render, services, signed_in_user, temporal
-from web.forms import ACTING_ROLE, PERSON, REASSIGNED_ROLE, DecisionForm, form_for
+from web.deciding import Choice, Deciding, decide_as, may_take, offered, reassign_options, role_here
+from web.dependencies import form_values, render, services, signed_in_user
+from web.forms import ACTING_ROLE, PERSON, DecisionForm
 from web.pages import CASE_ID, PAGES, PathPage
-from web.parsing import parse
+from web.parsing import Parsed, parse
 from web.presentation import (
     STAGE_TAGS,
     case_timeline_chart,
@@ -73,14 +64,11 @@ from web.presentation import (
 )
 from web.problems import Problem
 from web.record_access import RecordsUnavailable
-from web.users import acting_roles, first_role
 
-READ_TIMEOUT = 30.0  # seconds a path may take to answer for its own page
 RECORD_UNAVAILABLE_NOTE = (
     "The case records are temporarily unavailable: the decisions and events below are the ones"
     " the case holds now."
 )
-CANNOT_DECIDE = "You cannot take this decision"
 BREAK_GLASS_ERROR = (
     "Enter why you need to read this case, in at least 10 characters (not counting spaces)"
 )
@@ -89,274 +77,6 @@ router = APIRouter()
 
 CurrentUser = Annotated[Person, Depends(signed_in_user)]
 FormValues = Annotated[dict[str, str], Depends(form_values)]
-
-
-async def load_state(
-    request: Request, page: PathPage, case_id: str, *, gone: bool = False
-) -> PathState | None:
-    """The path's state, asked of its workflow; a 404 or 503 page when it cannot be.
-
-    With ``gone``, None when Temporal has no such workflow (never started, or deleted after
-    the namespace's retention): the page then reads the case record instead."""
-    noun = page.noun
-    if not CASE_ID.match(case_id):
-        raise Problem(404, f"{capitalised(noun)} not found", f"There is no {noun} at this address.")
-    client = await temporal(request)
-    unreadable = f"Sorry, the {noun} could not be read"
-    try:
-        return await asyncio.wait_for(read_path(client, case_id, page.stream), READ_TIMEOUT)
-    except TimeoutError as error:
-        raise Problem(503, unreadable, f"The {noun} did not answer. Try again.") from error
-    except RPCError as error:
-        if gone and error.status == RPCStatusCode.NOT_FOUND:
-            return None
-        if error.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
-            raise Problem(404, f"{capitalised(noun)} not found", page.not_found) from None
-        raise Problem(503, unreadable, "Try again in a moment.") from error
-    except WorkflowQueryFailedError as error:
-        raise Problem(503, unreadable, "Try again in a moment.") from error
-
-
-async def path_scope(
-    request: Request,
-    page: PathPage,
-    case_id: str,
-    state: PathState,
-    recorded: CaseScope | None = None,
-) -> CaseScope:
-    scope = await case_scope(request, case_id, state, recorded=recorded)
-    if scope is None:  # the workflow answered, so this is only a moment's race: say not found
-        raise Problem(404, f"{capitalised(page.noun)} not found", page.not_found)
-    return scope
-
-
-# --- what the person may decide -------------------------------------------------------------
-
-
-def usable_roles(
-    page: PathPage, state: PathState, user: Person, scope: CaseScope, kind: DecisionKind
-) -> list[str]:
-    """The roles the person may take ``kind`` in on this path now: named for it by the
-    procedure, held, in scope through (domain.scoping), and open on the path for that role."""
-    found = deciding_roles(user, state.procedure.roles_for(kind), scope)
-    path = page.contract.path
-    return [role for role in found.roles if kind in path.available(state, role, user.id)]
-
-
-def offered(page: PathPage, state: PathState, user: Person, scope: CaseScope) -> list[DecisionKind]:
-    """The decisions the signed-in person may take on this path now, in any of their roles."""
-    path = page.contract.path
-    kinds: list[DecisionKind] = []
-    for role in acting_roles(user):
-        for kind in path.available(state, role, user.id):
-            if kind not in kinds and may_decide(user, role, state.procedure.roles_for(kind), scope):
-                kinds.append(kind)
-    return kinds
-
-
-def role_here(procedure: Procedure, user: Person) -> str:
-    """The person's role as this procedure titles it: the first it declares, else the first."""
-    declared = {r.id for r in procedure.roles}
-    role = first_role(user, lambda r: r in declared) or next(iter(acting_roles(user)), "")
-    return role_title(procedure, role) if role else "someone without a role"
-
-
-def why_not_open(
-    page: PathPage, state: PathState, user: Person, kind: DecisionKind, roles: Sequence[str]
-) -> str:
-    """Why the path does not take ``kind`` from this person now, in the path's own words (the
-    step missing from the procedure, separation of duties, what must happen first)."""
-    rule = page.contract.path.rules[kind]
-    missing = rule.in_procedure(state.procedure) if rule.in_procedure is not None else None
-    if missing:
-        return missing
-    barred = rule.forbidden_to(state) if rule.forbidden_to is not None else None
-    if barred is not None and barred[0] == user.id:
-        return barred[1]
-    for role in roles:
-        shut = rule.open_when(state, role)
-        if shut:
-            return shut
-    return (
-        f"As {role_here(state.procedure, user)} you cannot {page.contract.path.title(kind)} on"
-        f" this {page.noun} now."
-    )
-
-
-def decision_kind(page: PathPage, kind: str) -> DecisionKind:
-    if not page.contract.takes(kind):
-        raise Problem(404, "Page not found", "There is no such decision.")
-    return DecisionKind(kind)
-
-
-async def refuse_decision(
-    request: Request,
-    user: Person,
-    case_id: str,
-    kind: DecisionKind,
-    reason: str,
-    *,
-    role: str | None = None,
-    status: int = 403,
-    title: str = CANNOT_DECIDE,
-) -> Problem:
-    """Audit a refused decision; the caller raises the plain page this returns."""
-    await audit(
-        request,
-        Action.DECISION,
-        Outcome.REFUSED,
-        user,
-        case_id=case_id,
-        role=role,
-        detail=f"{kind}: {reason}",
-    )
-    return Problem(status, title, reason)
-
-
-class Deciding:
-    """A decision the person is about to take on a path: its state, scope and form, and the
-    roles they may take it in (more than one: they choose)."""
-
-    def __init__(
-        self,
-        page: PathPage,
-        case_id: str,
-        kind: DecisionKind,
-        state: PathState,
-        scope: CaseScope,
-        roles: list[str],
-    ) -> None:
-        self.page = page
-        self.case_id = case_id
-        self.kind = kind
-        self.state = state
-        self.scope = scope
-        self.roles = roles
-
-    @property
-    def titles(self) -> dict[str, str]:
-        return role_titles(self.state.procedure)
-
-    def form(
-        self, options: Mapping[str, tuple[tuple[str, str], ...]] | None = None
-    ) -> DecisionForm:
-        procedure = self.state.procedure
-        return form_for(
-            self.page.contract.path,
-            self.kind,
-            procedure,
-            roles=role_options(procedure, self.roles),
-            options=options,
-        )
-
-    @property
-    def acting_as(self) -> str:
-        """The one role the decision is taken in, mid-sentence; empty when the person chooses."""
-        return role_title(self.state.procedure, self.roles[0]) if len(self.roles) == 1 else ""
-
-
-async def may_take(
-    request: Request, page: PathPage, case_id: str, kind: str, user: Person
-) -> Deciding:
-    """The decision, if the person may take it on this path now; otherwise a plain page saying
-    why (audited): out of scope or not their role (as the command line says it), the path
-    closed, or not open to them now."""
-    wanted = decision_kind(page, kind)
-    # The record's scope is read while the workflow answers for its state: neither waits.
-    state, recorded = await asyncio.gather(
-        load_state(request, page, case_id), recorded_scope(request, case_id)
-    )
-    assert state is not None
-    scope = await path_scope(request, page, case_id, state, recorded)
-    procedure = state.procedure
-    found = deciding_roles(user, procedure.roles_for(wanted), scope, titles=role_titles(procedure))
-    if not found.roles:
-        raise await refuse_decision(
-            request, user, case_id, wanted, found.refusal.reason, role=found.refused_role
-        )
-    if not state.is_open:
-        sentence = await closed_sentence(await temporal(request), page.stream, case_id)
-        raise await refuse_decision(
-            request,
-            user,
-            case_id,
-            wanted,
-            sentence,
-            role=found.roles[0],
-            status=409,
-            title=f"This {page.noun} is closed",
-        )
-    roles = usable_roles(page, state, user, scope, wanted)
-    if not roles:
-        reason = why_not_open(page, state, user, wanted, found.roles)
-        raise await refuse_decision(request, user, case_id, wanted, reason, role=found.roles[0])
-    return Deciding(page, case_id, wanted, state, scope, roles)
-
-
-# --- reassigning: the people a case may be given to -------------------------------------------
-
-
-async def reassign_options(request: Request, deciding: Deciding) -> dict[str, Any]:
-    """The people the case may be given to as its social worker: those :func:`may_take_over`
-    allows (active, holding the role, in the case's team, with an email address), but the one
-    it is allocated to now."""
-    if deciding.kind != DecisionKind.REASSIGN_WORKER:
-        return {}
-    scope = deciding.scope
-    current = scope.people_in(REASSIGNED_ROLE)
-    people = await services(request).accounts.run(lambda accounts: accounts.people.all())
-    choices = sorted(
-        (p for p in people if p.id not in current and may_take_over(p, REASSIGNED_ROLE, scope)),
-        key=lambda p: (p.display_name.lower(), p.id),
-    )
-    return {PERSON: tuple((p.id, f"{p.display_name} ({p.id})") for p in choices)}
-
-
-async def picked_person(request: Request, kind: str, values: Mapping[str, str]) -> Person | None:
-    """The person a reassignment picks, read from their record in this request; None when the
-    decision is another, nobody is picked, or no person has that id."""
-    person_id = values.get(PERSON, "").strip()
-    if kind != DecisionKind.REASSIGN_WORKER or not PERSON_ID.match(person_id):
-        return None
-    return await services(request).accounts.run(lambda accounts: accounts.people.get(person_id))
-
-
-async def reassigned_contact(
-    request: Request,
-    deciding: Deciding,
-    user: Person,
-    role: str,
-    values: Mapping[str, str],
-    chosen: Person | None,
-) -> dict[str, Any]:
-    """For a reassignment, the contact of the person picked (``chosen``: their record, read in
-    this request by :func:`picked_person`), checked again; a plain page (audited) when the case
-    may not be given to them."""
-    if deciding.kind != DecisionKind.REASSIGN_WORKER:
-        return {}
-    person_id = values.get(PERSON, "").strip()
-    if not person_id:
-        return {}  # the form says to choose someone
-    verdict = may_take_over(
-        chosen, REASSIGNED_ROLE, deciding.scope, person_id=person_id[:64], titles=deciding.titles
-    )
-    if chosen is None or not verdict:
-        raise await refuse_decision(
-            request, user, deciding.case_id, deciding.kind, verdict.reason, role=role
-        )
-    try:
-        contact = contact_for(chosen, REASSIGNED_ROLE)
-    except ValidationError:
-        raise await refuse_decision(
-            request,
-            user,
-            deciding.case_id,
-            deciding.kind,
-            f"{chosen.display_name}'s email address on record is not one a case can use; an"
-            " administrator must correct it.",
-            role=role,
-        ) from None
-    return {"contact": contact.model_dump()}
 
 
 # --- the pages ------------------------------------------------------------------------------------
@@ -449,6 +169,83 @@ def refused_page(
     )
 
 
+@dataclass(frozen=True)
+class Opened:
+    """A path as it is read for a person: its workflow's state (None once Temporal has
+    deleted it: then ``recorded``, the case record's summary and events), its scope and
+    procedure (None for a recorded case whose procedure is no longer installed)."""
+
+    state: PathState | None
+    recorded: tuple[CaseSummary, list[RecordedEvent]] | None
+    scope: CaseScope
+    procedure: Procedure | None
+
+
+async def open_path(request: Request, page: PathPage, case_id: str) -> Opened:
+    """The path, from its workflow, else from the case record; a 404 problem if neither."""
+    state = await load_state(request, page, case_id, gone=True)
+    if state is not None:
+        scope = await path_scope(request, page, case_id, state)
+        return Opened(state, None, scope, state.procedure)
+    recorded = await read_recorded(request, page, case_id)
+    summary = recorded[0]
+    scope = scope_of(summary.procedure_id, summary.team, summary.area, summary.allocated)
+    return Opened(None, recorded, scope, services(request).procedures.get(summary.procedure_id))
+
+
+@dataclass(frozen=True)
+class Sight:
+    """Whether the person may read the path (audited): in scope, or out of scope by breaking
+    glass (``glass``); else ``reason``, and ``retry`` when they may break glass and only the
+    reason they gave was not enough. ``in_scope``: a break glass asked on a case they may
+    read anyway (nothing to break)."""
+
+    seen: bool
+    reason: str = ""
+    glass: ReadAccess | None = None
+    retry: bool = False
+    in_scope: bool = False
+
+
+async def sight(
+    request: Request, case_id: str, user: Person, opened: Opened, glass_reason: str | None
+) -> Sight:
+    """May the person read the path: :func:`domain.scoping.may_see` (``view_case``), or with
+    ``glass_reason`` :func:`domain.scoping.break_glass` (``break_glass``); both audited."""
+    scope, procedure = opened.scope, opened.procedure
+    if glass_reason is None:
+        seen = may_see(user, scope)
+        outcome = Outcome.OK if seen else Outcome.REFUSED
+        await audit(request, Action.VIEW_CASE, outcome, user, case_id=case_id, detail=seen.reason)
+        return Sight(bool(seen), seen.reason)
+    titles = role_titles(procedure) if procedure is not None else None
+    access = break_glass(user, scope, glass_reason, senior_roles(), titles=titles)
+    if access.access is Access.IN_SCOPE:
+        return Sight(True, in_scope=True)
+    if access.access is Access.REFUSED:
+        await audit(
+            request,
+            Action.BREAK_GLASS,
+            Outcome.REFUSED,
+            user,
+            case_id=case_id,
+            detail=access.reason,
+        )
+        if not may_break_glass(user):
+            return Sight(False, access.reason)
+        return Sight(False, may_see(user, scope).reason, retry=True)
+    await audit(
+        request,
+        Action.BREAK_GLASS,
+        Outcome.OK,
+        user,
+        case_id=case_id,
+        role=access.role,
+        detail=access.reason,
+    )
+    return Sight(True, access.reason, glass=access)
+
+
 async def read_case(
     request: Request,
     page: PathPage,
@@ -461,60 +258,30 @@ async def read_case(
 
     With ``glass_reason`` (the break-glass form), a case out of scope is read read-only by a
     senior role with a reason; both the read and the reason are audited."""
-    state = await load_state(request, page, case_id, gone=True)
-    recorded: tuple[CaseSummary, list[RecordedEvent]] | None = None
-    if state is None:
-        recorded = await read_recorded(request, page, case_id)
-        summary = recorded[0]
-        scope = scope_of(summary.procedure_id, summary.team, summary.area, summary.allocated)
-        procedure = services(request).procedures.get(summary.procedure_id)
-    else:
-        scope = await path_scope(request, page, case_id, state)
-        procedure = state.procedure
-
-    glass: ReadAccess | None = None
-    if glass_reason is None:
-        seen = may_see(user, scope)
-        outcome = Outcome.OK if seen else Outcome.REFUSED
-        await audit(request, Action.VIEW_CASE, outcome, user, case_id=case_id, detail=seen.reason)
-        if not seen:
-            return refused_page(request, page, case_id, user, seen.reason)
-    else:
-        titles = role_titles(procedure) if procedure is not None else None
-        access = break_glass(user, scope, glass_reason, senior_roles(), titles=titles)
-        if access.access is Access.IN_SCOPE:  # nothing to break: the page as usual
-            return RedirectResponse(page.url(case_id), status_code=303)
-        if access.access is Access.REFUSED:
-            await audit(
-                request,
-                Action.BREAK_GLASS,
-                Outcome.REFUSED,
-                user,
-                case_id=case_id,
-                detail=access.reason,
-            )
-            if not may_break_glass(user):
-                return refused_page(request, page, case_id, user, access.reason)
-            return refused_page(
-                request,
-                page,
-                case_id,
-                user,
-                may_see(user, scope).reason,
-                status=400,
-                typed=glass_reason,
-                error=BREAK_GLASS_ERROR,
-            )
-        await audit(
+    opened = await open_path(request, page, case_id)
+    state, recorded, scope, procedure = (
+        opened.state,
+        opened.recorded,
+        opened.scope,
+        opened.procedure,
+    )
+    seen = await sight(request, case_id, user, opened, glass_reason)
+    if seen.in_scope:  # nothing to break: the page as usual
+        return RedirectResponse(page.url(case_id), status_code=303)
+    if seen.retry:
+        return refused_page(
             request,
-            Action.BREAK_GLASS,
-            Outcome.OK,
+            page,
+            case_id,
             user,
-            case_id=case_id,
-            role=access.role,
-            detail=access.reason,
+            seen.reason,
+            status=400,
+            typed=glass_reason or "",
+            error=BREAK_GLASS_ERROR,
         )
-        glass = access
+    if not seen.seen:
+        return refused_page(request, page, case_id, user, seen.reason)
+    glass = seen.glass
 
     people = await allocated_people(request, scope, procedure)
     glass_context: dict[str, Any] = {
@@ -634,34 +401,35 @@ async def take(
     user: Person,
     values: Mapping[str, str],
 ) -> Response:
-    # The person a reassignment picks is read while the case answers; checked once it has.
-    deciding, chosen = await asyncio.gather(
-        may_take(request, page, case_id, kind, user), picked_person(request, kind, values)
+    """The posted form, taken as the signed-in person (:func:`web.deciding.decide_as`): the
+    form again with what is wrong, or the case's page saying what was done."""
+
+    posted: list[Parsed] = []  # the form as posted, for the page shown again
+
+    def build(choice: Choice) -> DecisionBase | Parsed:
+        # Without the people a reassignment may choose: the one chosen is checked on its own
+        # (web.deciding); the list is read only for a page shown again.
+        parsed = parse(choice.deciding.form(), values, choice.decider, choice.extra)
+        posted.append(parsed)
+        return parsed if parsed.decision is None else parsed.decision
+
+    taken = await decide_as(
+        request,
+        page,
+        case_id,
+        kind,
+        user,
+        values.get(ACTING_ROLE, ""),
+        values.get(PERSON, ""),
+        build,
     )
-    wanted = deciding.kind
-    # Without the people a reassignment may choose: the one chosen is looked up and checked
-    # on its own (reassigned_contact); the list is read only for a page shown again.
-    form = deciding.form()
+    deciding = taken.deciding
 
     async def shown(form: DecisionForm) -> DecisionForm:
         return form.with_options(await reassign_options(request, deciding))
 
-    chosen_role = values.get(ACTING_ROLE, "").strip()
-    role = chosen_role if len(deciding.roles) > 1 else deciding.roles[0]
-    if chosen_role and role not in deciding.roles:  # a crafted role: refused as the CLI would
-        procedure = deciding.state.procedure
-        verdict = may_decide(
-            user, role, procedure.roles_for(wanted), deciding.scope, titles=deciding.titles
-        )
-        reason = verdict.reason or why_not_open(page, deciding.state, user, wanted, [role])
-        raise await refuse_decision(request, user, case_id, wanted, reason, role=role)
-    if role:
-        extra = await reassigned_contact(request, deciding, user, role, values, chosen)
-    else:
-        extra = {}  # no role chosen: the form says to choose one
-    decider = Decider(user=user.id, role=role or deciding.roles[0])
-    parsed = parse(form, values, decider, extra)
-    if parsed.decision is None:
+    if taken.unbuilt is not None:
+        parsed = taken.unbuilt
         status = 400 if parsed.errors else 200  # 200: an invitee added or removed
         return decision_page(
             request,
@@ -672,44 +440,29 @@ async def take(
             parsed.errors,
             parts=parsed.parts,
         )
-    form = parsed.form
-    client = await temporal(request)
-    try:
-        outcome = await send_decision(client, case_id, parsed.decision, stream=page.stream)
-    except RPCError:
-        await audit(
-            request,
-            Action.DECISION,
-            Outcome.UNKNOWN,  # sent, but no answer: taken or not, the case's page will tell
-            user,
-            case_id=case_id,
-            role=role,
-            detail=f"{wanted}: the case service did not answer; it may not have been recorded",
-        )
+    sent = posted[-1]
+    if taken.outcome is None:
         return decision_page(
             request,
             deciding,
-            await shown(form),
+            await shown(sent.form),
             503,
-            parsed.values,
+            sent.values,
             refusal="The case service did not answer. The decision may not have been"
             " recorded: check the decisions so far before trying again.",
         )
-    await audit(
-        request,
-        Action.DECISION,
-        Outcome.OK if outcome.accepted else Outcome.REFUSED,
-        user,
-        case_id=case_id,
-        role=role,
-        detail=f"{wanted}: {outcome.message}",
-    )
+    outcome = taken.outcome
     if not outcome.accepted:
         return decision_page(
-            request, deciding, await shown(form), 409, parsed.values, refusal=outcome.message
+            request,
+            deciding,
+            await shown(sent.form),
+            409,
+            sent.values,
+            refusal=outcome.message,
         )
     request.state.session["flash"] = {
-        "title": page.contract.path.title(wanted),
+        "title": page.contract.path.title(deciding.kind),
         "summary": outcome.message,
     }
     return RedirectResponse(page.url(case_id), status_code=303)

@@ -39,7 +39,10 @@ from domain.decisions import Outcome
 from domain.people import PRODUCT_ROLES, Person
 from domain.plan_state import PlanStage
 from domain.scoping import CaseScope, may_decide, scope_of
+from records.audit import Action
+from records.audit import Outcome as Audited
 from records.store import CaseFilter, CasePage, RecordStore
+from web.case_access import audit
 from web.dependencies import render, require_user, services
 from web.pages import PAGES
 from web.presentation import STAGE_TAGS, DaysLeft, days_left, days_left_by_calendar
@@ -115,16 +118,35 @@ class Pagination:
         return items
 
 
-async def read_page(request: Request, filters: CaseFilter, page: int) -> CasePage:
+async def read_page(
+    request: Request, filters: CaseFilter, page: int, page_size: int = PAGE_SIZE
+) -> CasePage:
     """The page of cases, or the last page if ``page`` is past it."""
 
     def query(store: RecordStore) -> CasePage:
-        found = store.list_cases(filters, page=page, page_size=PAGE_SIZE)
+        found = store.list_cases(filters, page=page, page_size=page_size)
         if found.page > found.pages:
-            found = store.list_cases(filters, page=found.pages, page_size=PAGE_SIZE)
+            found = store.list_cases(filters, page=found.pages, page_size=page_size)
         return found
 
     return await services(request).records.read(query)
+
+
+async def audit_list(
+    request: Request, user: Person, what: str, params: Mapping[str, str], found: CasePage
+) -> None:
+    """One audit row for a list or search read (``list_cases``): who, which list, its filters
+    and page, and how many cases matched; never what the rows say (no child's name is in a
+    filter: a case reference at most)."""
+    filters = " ".join(f"{name}={value}" for name, value in sorted(params.items()))
+    await audit(
+        request,
+        Action.LIST_CASES,
+        Audited.OK,
+        user,
+        case_id=None,
+        detail=f"{what}: {filters or 'no filters'}; page {found.page}, {found.total} case(s)",
+    )
 
 
 # --- Waiting for me ------------------------------------------------------------------------------
@@ -188,6 +210,7 @@ def decides_as(user: Person, role: str | None, scope: CaseScope) -> bool:
 async def waiting(request: Request, user: CurrentUser) -> Response:
     filters = CaseFilter(is_open=True, awaiting_roles=user.roles, visible_to=user)
     found = await read_page(request, filters, page_number(request))
+    await audit_list(request, user, "waiting", {}, found)
     # The record lists by role and sight; acting in the awaited role may need more (a social
     # worker acts only on the cases allocated to them, whatever else they may see).
     found = replace(
@@ -332,6 +355,7 @@ async def all_cases(request: Request, user: CurrentUser) -> Response:
     procedures = services(request).procedures
     search, errors = read_search(request.query_params, procedures)
     found = await read_page(request, search.filters(user), page_number(request))
+    await audit_list(request, user, "cases", search.params(), found)
     now = datetime.now(LONDON)
     rows = [
         CaseListRow(
