@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from contracts.case_input import InputError, london_datetime
 from domain.vocabulary import DecisionKind
 from starters import operator
-from starters.case_input import InputError, london_datetime
 from starters.cli import CommandError
 from starters.service_client import Refused, Service, service
 

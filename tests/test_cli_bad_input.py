@@ -21,12 +21,12 @@ from temporalio.worker import Worker
 from activities.mail import send_emails
 from activities.planning import PlanRequest, PlanResult, plan_case
 from activities.record import record_case_events
+from contracts import case_input
 from contracts.case import STATE_QUERY, DecisionRequest
+from contracts.case_input import BadRow, read_batch
 from contracts.client import send_decision
 from domain.calendar import LONDON
 from domain.case_state import CaseState
-from starters import case_input
-from starters.case_input import BadRow, read_batch
 from starters.cli import main
 from tests.case_helpers import (
     case_start,

@@ -19,8 +19,8 @@ from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from contracts import case_input
 from domain.calendar import LONDON, WorkingDayCalendar, london_instant
-from starters import case_input
 from starters.cli import main
 from tests.case_helpers import person_token
 from tests.service_helpers import running_service

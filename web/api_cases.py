@@ -20,6 +20,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from contracts.case_input import InputError, decode_batch, pydantic_reason
 from contracts.client import find_case_id
 from contracts.paths import path_for
 from domain.case_record import Stream, complete_timeline
@@ -27,7 +28,6 @@ from domain.decisions import DecisionBase
 from domain.people import Person
 from domain.scoping import may_see
 from domain.wording import capitalised, roles_text
-from starters.case_input import InputError, decode_batch, pydantic_reason
 from web.api import ApiPerson, ProblemDetail
 from web.case_access import case_scope
 from web.case_pages import Opened, open_path, recorded_events, sight
@@ -88,7 +88,7 @@ class StartFields(BaseModel):
     area: str = ""
 
     def fields(self) -> dict[str, str]:
-        """As the flat text fields :func:`starters.case_input.build_case_start` reads."""
+        """As the flat text fields :func:`contracts.case_input.build_case_start` reads."""
         flat: dict[str, str] = {}
         for name, value in self.model_dump().items():
             if isinstance(value, bool):

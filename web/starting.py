@@ -2,7 +2,7 @@
 come) share, and a CSV batch of them.
 
 The start's flat fields (``procedure``, ``case_reference``, ..., ``ROLE_name`` /
-``ROLE_email`` / ``ROLE_user``) are read by :func:`starters.case_input.build_case_start`, the
+``ROLE_email`` / ``ROLE_user``) are read by :func:`contracts.case_input.build_case_start`, the
 parser the command line used when it started cases itself; the start rules are
 :func:`domain.case_start.check_start`'s. The person must be allowed to start it
 (:func:`domain.scoping.may_start`: a role the procedure names, and sight of the case once
@@ -21,7 +21,9 @@ from datetime import datetime
 from fastapi import Request
 from temporalio.service import RPCError
 
+from contracts import case_input
 from contracts.case import case_workflow_id
+from contracts.case_input import BadRow, InputError, build_case_start, read_batch
 from contracts.client import Started, start_case
 from contracts.payload_keys import WorkersCannotRead
 from domain.case_start import StartRefused
@@ -30,8 +32,6 @@ from domain.people import Person
 from domain.procedure import Procedure, ProcedureError
 from domain.scoping import may_start, scope_of_start
 from records.audit import Action, Outcome
-from starters import case_input
-from starters.case_input import BadRow, InputError, build_case_start, read_batch
 from web.case_access import audit
 from web.dependencies import services, temporal
 from web.problems import Problem

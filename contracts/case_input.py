@@ -1,4 +1,5 @@
-"""Turning command-line and CSV input into validated case starts: parsing only, no Temporal.
+"""Turning start input (the API's JSON, a CSV batch, the command line's flags) into validated case
+starts: parsing only, no Temporal.
 
 A bad row is named with its line number and the plain reason; good rows are unaffected.
 """
