@@ -185,7 +185,9 @@ def _may_not_start(acting: Acting, case_start: Any, procedure: Procedure) -> str
     from domain.scoping import may_start, scope_of_start
     from records.audit import Action
 
-    verdict = may_start(acting.person, [r.id for r in procedure.roles], scope_of_start(case_start))
+    scope = scope_of_start(case_start)
+    people = {who: acting.people.get(who) for _, who in scope.allocated}
+    verdict = may_start(acting.person, [r.id for r in procedure.roles], scope, people=people)
     if verdict:
         return None
     case_id = case_workflow_id(
@@ -393,7 +395,7 @@ async def _decide_as(acting: Acting, args: argparse.Namespace) -> Any:
     verdict = may_decide(person, role, decision_roles, scope, titles=titles)
     if not verdict:
         raise acting.refuse(Action.DECISION, verdict.reason, role=role, case_id=case_id)
-    contact = _reassigned_to(acting, args, scope, titles, case_id, role) if args.person else None
+    contact = _reassigned_to(acting, args, scope, procedure, case_id, role) if args.person else None
     decision = build_decision(args, person.id, role, contact)
     try:
         outcome = await send_decision(
@@ -445,16 +447,24 @@ def _reassigned_to(
     acting: Acting,
     args: argparse.Namespace,
     scope: CaseScope,
-    titles: dict[str, str],
+    procedure: Procedure,
     case_id: str,
     role: str,
 ) -> Contact:
     """The contact for the person a reassignment picks: name and email from their record."""
-    from domain.scoping import contact_for, may_take_over
+    from domain.scoping import contact_for, may_take_over, role_titles
     from records.audit import Action
 
     chosen = acting.people.get(args.person)
-    verdict = may_take_over(chosen, args.person_role, scope, person_id=args.person, titles=titles)
+    verdict = may_take_over(
+        chosen,
+        args.person_role,
+        scope,
+        by=acting.person,
+        procedure=procedure,
+        person_id=args.person,
+        titles=role_titles(procedure),
+    )
     if chosen is None or not verdict:
         raise acting.refuse(Action.DECISION, verdict.reason, role=role, case_id=case_id)
     try:

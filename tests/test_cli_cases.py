@@ -31,6 +31,7 @@ async def cli_env(
     monkeypatch.setenv("TEMPORAL_NAMESPACE", dev_env.client.namespace)
     operator = person_token("cli-bss", "cp_conference_service", service_wide=True)
     monkeypatch.setenv("ICPC_PERSON_TOKEN", operator)
+    person_token("sol", "social_worker")  # on record: a start allocates cases to sol (SOL)
     async with build_worker(dev_env.client, TASK_QUEUE):
         yield dev_env
 

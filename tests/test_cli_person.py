@@ -67,8 +67,11 @@ def audit_rows(case_id: str | None = None, actor: str | None = None) -> list[Aud
 async def start_case(
     capsys: pytest.CaptureFixture[str], people: People, ref: str, *extra: str
 ) -> str:
-    """A bct case for the people's team and area, allocated to sam and tia, started by bss."""
+    """A bct case for the people's team and area, allocated to sam and tia (added if the test
+    has not), started by bss."""
     bss = people.add("bss", "cp_conference_service", service_wide=True)
+    person_token(people.id("sam"), "social_worker", teams=[people.team])
+    person_token(people.id("tia"), "team_manager", teams=[people.team])
     code, out, err = await icpc(
         capsys, "start", "--procedure", "bct-management-note", "--case-reference", ref,
         "--family-reference", "FAM-1", "--strategy-date", recent_working_day().isoformat(),
@@ -227,6 +230,66 @@ async def test_reassigning_picks_a_person_of_the_cases_team(
     # Chasing emails now go to the address on Sol's record.
     _, shown, _ = await icpc(capsys, "show", case_id, "--json")
     assert f"{people.id('sol')}@staff.example.org" in shown
+
+
+async def test_a_team_manager_may_not_choose_who_approves_their_delays(
+    cli_env: WorkflowEnvironment, capsys: pytest.CaptureFixture[str], people: People
+) -> None:
+    """The web form gives a case only a new social worker; the command line refuses the rest
+    with the same rule (domain.scoping.may_reassign), before the person is looked at."""
+    tia = people.add("tia", "team_manager", teams=[people.team])
+    people.add("hob", "area_head_of_service", areas=[people.area])
+    case_id = await start_case(capsys, people, f"HOS-{people.suffix}")
+    code, out, _ = await icpc(
+        capsys, "decide", case_id, "reassign_worker", "--person", people.id("hob"),
+        "--person-role", "area_head_of_service", *tia,
+    )  # fmt: skip
+    assert code == 1
+    assert out == (
+        "refused: The area head of service approves the delays a team manager asks for: a"
+        " team manager may not choose who holds that role.\n"
+    )
+    [row] = [r for r in audit_rows(case_id) if r.action == Action.DECISION]
+    assert row.outcome == Outcome.REFUSED
+
+
+async def test_a_start_allocates_only_people_on_record_in_the_cases_units(
+    cli_env: WorkflowEnvironment,
+    capsys: pytest.CaptureFixture[str],
+    people: People,
+    tmp_path: Path,
+) -> None:
+    bss = people.add("bss", "cp_conference_service", service_wide=True)
+    people.add("sue", "social_worker", teams=[f"other-{people.suffix}"])
+    ref = f"ALC-{people.suffix}"
+    start = [
+        "start", "--procedure", "bct-management-note", "--family-reference", "FAM-1",
+        "--strategy-date", recent_working_day().isoformat(), "--team", people.team, *bss,
+    ]  # fmt: skip
+    code, _, err = await icpc(
+        capsys, *start, "--case-reference", ref,
+        "--contact", f"social_worker:Nobody:n@staff.example.org:{people.id('nobody')}",
+    )  # fmt: skip
+    assert code == 2 and f"refused: There is no person '{people.id('nobody')}'." in err
+    code, _, err = await icpc(
+        capsys, *start, "--case-reference", ref,
+        "--contact", f"social_worker:Sue:sue@staff.example.org:{people.id('sue')}",
+    )  # fmt: skip
+    sue = people.id("sue").title()
+    assert code == 2 and f"refused: {sue} is not in this case's team ({people.team})." in err
+
+    csv_file = tmp_path / "batch.csv"
+    csv_file.write_text(
+        "procedure,case_reference,family_reference,strategy_date,team,social_worker_name,"
+        "social_worker_email,social_worker_user\n"
+        f"bct-management-note,{ref},FAM-2,{recent_working_day()},{people.team},Sue,"
+        f"sue@staff.example.org,{people.id('sue')}\n",
+        encoding="utf-8",
+    )
+    code, out, err = await icpc(capsys, "import", str(csv_file), *bss)
+    assert code == 1 and "0 started" in out
+    assert f"{csv_file}:2: refused: {sue} is not in this case's team" in err
+    assert not record_store().find(ref)
 
 
 async def test_starting_needs_sight_of_the_case_and_import_names_a_refused_row(

@@ -296,17 +296,22 @@ async def may_take(
 # --- reassigning: the people a case may be given to -------------------------------------------
 
 
-async def reassign_options(request: Request, deciding: Deciding) -> dict[str, Any]:
-    """The people the case may be given to as its social worker: those :func:`may_take_over`
-    allows (active, holding the role, in the case's team, with an email address), but the one
-    it is allocated to now."""
+async def reassign_options(request: Request, deciding: Deciding, user: Person) -> dict[str, Any]:
+    """The people ``user`` may give the case to as its social worker: those
+    :func:`may_take_over` allows (active, holding the role, in the case's team, with an email
+    address), but the one it is allocated to now."""
     if deciding.kind != DecisionKind.REASSIGN_WORKER:
         return {}
-    scope = deciding.scope
+    scope, procedure = deciding.scope, deciding.state.procedure
     current = scope.people_in(REASSIGNED_ROLE)
     people = await services(request).accounts.run(lambda accounts: accounts.people.all())
     choices = sorted(
-        (p for p in people if p.id not in current and may_take_over(p, REASSIGNED_ROLE, scope)),
+        (
+            p
+            for p in people
+            if p.id not in current
+            and may_take_over(p, REASSIGNED_ROLE, scope, by=user, procedure=procedure)
+        ),
         key=lambda p: (p.display_name.lower(), p.id),
     )
     return {PERSON: tuple((p.id, f"{p.display_name} ({p.id})") for p in choices)}
@@ -338,7 +343,13 @@ async def reassigned_contact(
     if not person_id:
         return {}  # the form says to choose someone
     verdict = may_take_over(
-        chosen, REASSIGNED_ROLE, deciding.scope, person_id=person_id[:64], titles=deciding.titles
+        chosen,
+        REASSIGNED_ROLE,
+        deciding.scope,
+        by=user,
+        procedure=deciding.state.procedure,
+        person_id=person_id[:64],
+        titles=deciding.titles,
     )
     if chosen is None or not verdict:
         raise await refuse_decision(
@@ -622,7 +633,7 @@ async def show_form(
     request: Request, page: PathPage, case_id: str, kind: str, user: Person
 ) -> Response:
     deciding = await may_take(request, page, case_id, kind, user)
-    form = deciding.form(await reassign_options(request, deciding))
+    form = deciding.form(await reassign_options(request, deciding, user))
     return decision_page(request, deciding, form)
 
 
@@ -644,7 +655,7 @@ async def take(
     form = deciding.form()
 
     async def shown(form: DecisionForm) -> DecisionForm:
-        return form.with_options(await reassign_options(request, deciding))
+        return form.with_options(await reassign_options(request, deciding, user))
 
     chosen_role = values.get(ACTING_ROLE, "").strip()
     role = chosen_role if len(deciding.roles) > 1 else deciding.roles[0]
