@@ -183,3 +183,39 @@ async def test_bad_input_gets_the_command_lines_reason(
     assert "There is a problem" in page.text
     download = await http.get("/reports/timeliness.csv", params=params)
     assert download.status_code == 400
+
+
+FORMULA = '=HYPERLINK("http://x","y")'
+
+
+async def test_a_reason_typed_as_a_formula_is_downloaded_as_text(tmp_path: Path) -> None:
+    """CSV injection: a reason a spreadsheet would run comes out quoted, in every download
+    that carries reasons (the monthly attachments are the same CSV: test_schedule)."""
+    url = f"sqlite:///{tmp_path / 'formula.sqlite3'}"
+    upgrade(url)
+    simulation = simulate(120, NOW.year, 5, [BCT], NOW, prefix="CSV")
+    for batch in simulation.batches:
+        for event in batch.events:
+            if event.reason:
+                event.reason = FORMULA
+    with RecordStore(url) as store:
+        store.append_many(simulation.batches)
+    settings = settings_for(tmp_path, record_url=url)
+    add_person(settings, "hos.all", ["area_head_of_service"], PASSWORD)
+    app = create_app(settings, no_temporal)
+    transport = httpx.ASGITransport(app=app, client=("192.0.2.10", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        await post_sign_in(http, "hos.all", PASSWORD)
+        reasons: dict[str, set[str]] = {}
+        month = last_month(NOW.date())
+        for _ in range(6):
+            for name in ("out-of-timescale-icpc", "audit-sample"):
+                answer = await http.get(
+                    f"/reports/{name}.csv", params={"month": f"{month.start:%Y-%m}"}
+                )
+                assert answer.status_code == 200, answer.text
+                found = {row["reason"] for row in rows_of(answer.text)}
+                reasons.setdefault(name, set()).update(found - {""})
+            month = last_month(month.start)
+    assert reasons["out-of-timescale-icpc"] == {"'" + FORMULA}, reasons
+    assert reasons["audit-sample"] == {"'" + FORMULA}, reasons
