@@ -9,7 +9,9 @@ The rules are :mod:`domain.scoping`'s, the same the command line applies
   whose case workflow cannot answer, the plan's own copy of the case;
 - reading needs :func:`domain.scoping.may_see`; a person holding a break-glass role
   (``ICPC_BREAK_GLASS_ROLES``, :func:`domain.scoping.senior_roles_from`) may read a case out of
-  scope with a typed reason, read-only;
+  scope with a typed reason, read-only; anyone else is answered 404 at every address of a case
+  they may not see, as for a case or plan that is not there (:func:`hidden_from`), so the
+  answer never tells whether a child has a case or is on a plan;
 - deciding needs :func:`domain.scoping.deciding_roles` (the roles the procedure names for the
   decision that the person holds and is in scope through), then the path's own ``available``.
 
@@ -31,7 +33,7 @@ from contracts.client import read_scope
 from contracts.paths import PathState
 from domain.people import Person
 from domain.procedure import Procedure
-from domain.scoping import CaseScope, scope_of_start, senior_roles_from
+from domain.scoping import CaseScope, may_see, scope_of_start, senior_roles_from
 from records.audit import Action, AuditEntry, Channel, Outcome
 from web.dependencies import address, services, temporal
 from web.presentation import role_label
@@ -49,6 +51,12 @@ def senior_roles() -> frozenset[str]:
 
 def may_break_glass(person: Person) -> bool:
     return bool(person.active and person.roles & senior_roles())
+
+
+def hidden_from(person: Person, scope: CaseScope) -> bool:
+    """The person may not see the case and may not break glass to read it: every address of
+    the case answers them as if there were no case there (audited with the real reason)."""
+    return not may_see(person, scope) and not may_break_glass(person)
 
 
 async def recorded_scope(request: Request, case_id: str) -> CaseScope | None:

@@ -55,6 +55,7 @@ from web.case_access import (
     allocated_people,
     audit,
     case_scope,
+    hidden_from,
     may_break_glass,
     recorded_scope,
     role_options,
@@ -91,6 +92,13 @@ CurrentUser = Annotated[Person, Depends(signed_in_user)]
 FormValues = Annotated[dict[str, str], Depends(form_values)]
 
 
+def not_found(page: PathPage) -> Problem:
+    """The one answer for a path there is none of at an address, and for one the person may not
+    see and may not break glass to read (:func:`web.case_access.hidden_from`): which of the
+    two it is would tell whether a child has a case, or is on a plan."""
+    return Problem(404, f"{capitalised(page.noun)} not found", page.not_found)
+
+
 async def load_state(
     request: Request, page: PathPage, case_id: str, *, gone: bool = False
 ) -> PathState | None:
@@ -111,7 +119,7 @@ async def load_state(
         if gone and error.status == RPCStatusCode.NOT_FOUND:
             return None
         if error.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
-            raise Problem(404, f"{capitalised(noun)} not found", page.not_found) from None
+            raise not_found(page) from None
         raise Problem(503, unreadable, "Try again in a moment.") from error
     except WorkflowQueryFailedError as error:
         raise Problem(503, unreadable, "Try again in a moment.") from error
@@ -126,7 +134,7 @@ async def path_scope(
 ) -> CaseScope:
     scope = await case_scope(request, case_id, state, recorded=recorded)
     if scope is None:  # the workflow answered, so this is only a moment's race: say not found
-        raise Problem(404, f"{capitalised(page.noun)} not found", page.not_found)
+        raise not_found(page)
     return scope
 
 
@@ -271,9 +279,10 @@ async def may_take(
     procedure = state.procedure
     found = deciding_roles(user, procedure.roles_for(wanted), scope, titles=role_titles(procedure))
     if not found.roles:
-        raise await refuse_decision(
+        refused = await refuse_decision(
             request, user, case_id, wanted, found.refusal.reason, role=found.refused_role
         )
+        raise not_found(page) if hidden_from(user, scope) else refused
     if not state.is_open:
         sentence = await closed_sentence(await temporal(request), page.stream, case_id)
         raise await refuse_decision(
@@ -489,6 +498,8 @@ async def read_case(
         outcome = Outcome.OK if seen else Outcome.REFUSED
         await audit(request, Action.VIEW_CASE, outcome, user, case_id=case_id, detail=seen.reason)
         if not seen:
+            if hidden_from(user, scope):
+                raise not_found(page)
             return refused_page(request, page, case_id, user, seen.reason)
     else:
         titles = role_titles(procedure) if procedure is not None else None
@@ -505,7 +516,7 @@ async def read_case(
                 detail=access.reason,
             )
             if not may_break_glass(user):
-                return refused_page(request, page, case_id, user, access.reason)
+                raise not_found(page)  # they could not see it: as for no case at all
             return refused_page(
                 request,
                 page,
@@ -583,7 +594,7 @@ async def read_recorded(
 
     summary, events = await services(request).records.read(read)
     if summary is None or (summary.stream != page.stream and not events):  # no plan, say
-        raise Problem(404, f"{capitalised(page.noun)} not found", page.not_found)
+        raise not_found(page)
     return summary, events
 
 
