@@ -43,6 +43,7 @@ from enum import StrEnum
 from domain.decisions import CaseStart, Contact
 from domain.people import PRODUCT_ROLES, Person
 from domain.procedure import Procedure
+from domain.reasons import visible_length
 from domain.vocabulary import DecisionKind
 from domain.wording import in_sentence
 
@@ -80,7 +81,8 @@ BREAK_GLASS_ROLES: frozenset[str] = frozenset(
     }
 )
 
-# A break-glass reason must say something: at least this many characters, not counting spaces.
+# A break-glass reason must say something: at least this many characters, not counting spaces
+# or invisible ones (domain.reasons).
 BREAK_GLASS_MIN_REASON = 10
 
 
@@ -339,7 +341,7 @@ def break_glass(
             "This case is outside your scope, and your roles may not break glass to read it.",
         )
     text = " ".join(reason.split())
-    if len(text.replace(" ", "")) < BREAK_GLASS_MIN_REASON:
+    if visible_length(text) < BREAK_GLASS_MIN_REASON:
         return ReadAccess(
             Access.REFUSED,
             "This case is outside your scope: to read it, give the reason why (at least"
