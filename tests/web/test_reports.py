@@ -171,6 +171,15 @@ async def test_a_social_worker_has_no_reports(http: httpx.AsyncClient) -> None:
         ({"month": "October"}, "'October' is not a month (YYYY-MM, for example 2026-05)"),
         ({"month": "2026-10", "quarter": "2026-Q3"}, "give one period, not --month and --quarter"),
         ({"procedure": "nope"}, "unknown procedure 'nope' (installed: "),
+        (
+            {"month": "0001-01"},
+            "January 0001 is outside the years a report can count (2000 to 2099)",
+        ),
+        (
+            {"from": "2026-01-01", "to": "9999-12-31"},
+            "2026-01-01 to 9999-12-31 is outside the years a report can count",
+        ),
+        ({"quarter": "0001-Q1"}, "0001 Q1"),
     ],
 )
 async def test_bad_input_gets_the_command_lines_reason(
@@ -183,6 +192,16 @@ async def test_bad_input_gets_the_command_lines_reason(
     assert "There is a problem" in page.text
     download = await http.get("/reports/timeliness.csv", params=params)
     assert download.status_code == 400
+    assert reason in download.text.replace("&#39;", "'")  # the same plain page
+
+
+async def test_a_missing_static_file_is_the_plain_not_found_page(http: httpx.AsyncClient) -> None:
+    for signed_in in (False, True):
+        if signed_in:
+            await post_sign_in(http, "hos.all", PASSWORD)
+        missing = await http.get("/static/nope.css")
+        assert missing.status_code == 404
+        assert "Page not found" in missing.text and "There is no such file" in missing.text
 
 
 FORMULA = '=HYPERLINK("http://x","y")'
