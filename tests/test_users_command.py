@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import re
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +24,7 @@ from records.database import make_engine
 from records.people import PeopleStore
 from records.signin_guard import SigninGuard
 from starters.cli import main as icpc
+from tests.process_helpers import ICPC, ROOT
 
 PASSWORD = "lantern orbit pickle"
 
@@ -137,6 +141,25 @@ def test_a_token_is_printed_once_and_can_be_revoked(
     assert run("users", "token", "sam", "--revoke") == 0
     assert store.person_for_token(token) is None
     assert run("users", "token", "nobody") == 2
+
+
+def test_a_token_alone_goes_to_standard_output(store: PeopleStore, url: str) -> None:
+    """``icpc users token sam > file``: the file holds the token, the audit trail's log line
+    goes to standard error. A process of its own, as the command runs: in this one, an
+    earlier test's logging set-up would hide what a fresh process does."""
+    run("users", "add", "sam", "--role", "social_worker", "--no-password")
+    done = subprocess.run(
+        [str(ICPC), "users", "token", "sam"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "ICPC_DATABASE_URL": url, "PYTHONPATH": str(ROOT)},
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert re.fullmatch(r"icpc_[A-Za-z0-9_-]+\n", done.stdout), done.stdout
+    assert '"action": "account_change"' in done.stderr and "shown once" in done.stderr
 
 
 def test_the_old_accounts_file_is_imported_with_its_passwords(
