@@ -40,6 +40,7 @@ from domain.case_state import CaseState
 from domain.decisions import CaseStart, DecisionBase
 from domain.plan_state import PlanState
 from domain.procedure import Procedure
+from domain.reasons import blank_reason_message
 from domain.scoping import CaseScope, scope_of_start
 
 
@@ -101,7 +102,11 @@ async def send_decision(
     as_signal: bool = False,
 ) -> DecisionOutcome:
     """Send a decision to the path that takes it, as a validated update (the answer comes
-    back) or as a signal. ``stream`` picks the path for a decision both take (reassign)."""
+    back) or as a signal. ``stream`` picks the path for a decision both take (reassign). A
+    reason with nothing visible in it is refused here, unsent (:mod:`domain.reasons`)."""
+    blank = blank_reason_message(decision)
+    if blank:  # every face's decisions pass here: nothing is sent
+        return DecisionOutcome(False, blank)
     contract = path_for(decision.kind, stream)  # type: ignore[attr-defined]
     handle = client.get_workflow_handle(contract.workflow_id(case_id))
     request = contract.request(decision=decision)

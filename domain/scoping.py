@@ -43,6 +43,8 @@ from enum import StrEnum
 from domain.decisions import CaseStart, Contact
 from domain.people import PRODUCT_ROLES, Person
 from domain.procedure import Procedure
+from domain.reasons import visible_length
+from domain.vocabulary import DecisionKind
 from domain.wording import in_sentence
 
 SOCIAL_WORKER = "social_worker"
@@ -79,7 +81,8 @@ BREAK_GLASS_ROLES: frozenset[str] = frozenset(
     }
 )
 
-# A break-glass reason must say something: at least this many characters, not counting spaces.
+# A break-glass reason must say something: at least this many characters, not counting spaces
+# or invisible ones (domain.reasons).
 BREAK_GLASS_MIN_REASON = 10
 
 
@@ -232,22 +235,58 @@ def may_decide(
 def may_allocate(
     person: Person, role: str, scope: CaseScope, *, titles: Mapping[str, str] | None = None
 ) -> Verdict:
-    """Whether ``person`` may be allocated to the case in ``role`` (reassigning a worker): an
-    active person holding the role; for a social worker or team manager of a case with a team,
-    a member of that team."""
+    """Whether ``person`` may be allocated to the case in ``role`` (at start, or reassigning):
+    an active person holding the role; for a social worker or team manager of a case with a
+    team, a member of that team; for any other role of a case with an area, a member of that
+    area (or of the case's team, or service-wide)."""
     name = person.display_name
     if not person.active:
         return _refused(f"{name}'s account is disabled.")
     if not person.holds(role):
         return _refused(f"{name} does not hold the {_words(role, titles)} role.")
-    if role in TEAM_ALLOCATED_ROLES and scope.team is not None and scope.team not in person.teams:
-        return _refused(f"{name} is not in this case's team ({scope.team}).")
+    if role in TEAM_ALLOCATED_ROLES:
+        if scope.team is not None and scope.team not in person.teams:
+            return _refused(f"{name} is not in this case's team ({scope.team}).")
+    elif scope.area is not None and not in_units(person, scope):
+        return _refused(f"{name} is not in this case's area ({scope.area}).")
     return ALLOWED
 
 
-def may_start(person: Person, procedure_roles: Collection[str], scope: CaseScope) -> Verdict:
+def _no_person(person_id: str) -> Verdict:
+    return _refused(f"There is no person '{person_id}'.")
+
+
+def may_be_allocated(
+    scope: CaseScope,
+    people: Mapping[str, Person | None],
+    *,
+    titles: Mapping[str, str] | None = None,
+) -> Verdict:
+    """Whether the case may be allocated to the people its scope names (a start's contacts
+    with a sign-in id): each a person on record (``people``: their records by id, None or
+    missing when there is none) whom :func:`may_allocate` allows in their role."""
+    for role, person_id in sorted(scope.allocated):
+        person = people.get(person_id)
+        if person is None:
+            return _no_person(person_id)
+        verdict = may_allocate(person, role, scope, titles=titles)
+        if not verdict:
+            return verdict
+    return ALLOWED
+
+
+def may_start(
+    person: Person,
+    procedure_roles: Collection[str],
+    scope: CaseScope,
+    *,
+    people: Mapping[str, Person | None],
+    titles: Mapping[str, str] | None = None,
+) -> Verdict:
     """Whether ``person`` may start (register) the case: an active person holding a role the
-    case's procedure names, who will be able to see the case once started."""
+    case's procedure names, who will be able to see the case once started, allocating it only
+    to people it may be allocated to (:func:`may_be_allocated`; ``people``: the records of the
+    ids the start allocates the case to)."""
     if not person.active:
         return _refused("Your account is disabled.")
     if not person.roles & set(procedure_roles):
@@ -255,7 +294,7 @@ def may_start(person: Person, procedure_roles: Collection[str], scope: CaseScope
     seen = may_see(person, scope)
     if not seen:
         return _refused(f"You could not see this case once started: {seen.reason}")
-    return ALLOWED
+    return may_be_allocated(scope, people, titles=titles)
 
 
 class Access(StrEnum):
@@ -302,7 +341,7 @@ def break_glass(
             "This case is outside your scope, and your roles may not break glass to read it.",
         )
     text = " ".join(reason.split())
-    if len(text.replace(" ", "")) < BREAK_GLASS_MIN_REASON:
+    if visible_length(text) < BREAK_GLASS_MIN_REASON:
         return ReadAccess(
             Access.REFUSED,
             "This case is outside your scope: to read it, give the reason why (at least"
@@ -362,19 +401,51 @@ def deciding_roles(
     return DecidingRoles((), role, may_decide(person, role, decision_roles, scope, titles=titles))
 
 
+# Requests another role answers: the decision that asks, what it asks for, and the decisions
+# that give or refuse it.
+APPROVALS: dict[DecisionKind, tuple[str, tuple[DecisionKind, ...]]] = {
+    DecisionKind.REQUEST_DELAY: ("delays", (DecisionKind.APPROVE_DELAY, DecisionKind.REJECT_DELAY)),
+    DecisionKind.REQUEST_REVIEW_MOVE: ("moves of a review", (DecisionKind.APPROVE_REVIEW_MOVE,)),
+}
+
+
+def may_reassign(by: Person, role: str, procedure: Procedure) -> Verdict:
+    """Whether ``by`` may choose who holds ``role`` on a case: not when ``role`` answers a
+    request one of ``by``'s other roles may make (a team manager who asks for a delay does not
+    pick the head of service who approves it). Checked at every face, before the person."""
+    titles = role_titles(procedure)
+    for request, (what, answers) in APPROVALS.items():
+        if not any(procedure.may_decide(role, answer) for answer in answers):
+            continue
+        asking = [r for r in procedure.roles_for(request) if r != role and by.holds(r)]
+        if asking:
+            asker = _words(asking[0], titles)
+            return _refused(
+                f"The {_words(role, titles)} approves the {what} a {asker} asks for: a"
+                f" {asker} may not choose who holds that role."
+            )
+    return ALLOWED
+
+
 def may_take_over(
     person: Person | None,
     role: str,
     scope: CaseScope,
     *,
+    by: Person,
+    procedure: Procedure,
     person_id: str = "",
     titles: Mapping[str, str] | None = None,
 ) -> Verdict:
-    """Whether a case may be given to ``person`` (looked up by ``person_id``) in ``role`` on
-    reassignment: a known person who may be allocated to it (:func:`may_allocate`), with an
-    email address on record for the case's notices (never one typed in a form)."""
+    """Whether ``by`` may give a case to ``person`` (looked up by ``person_id``) in ``role`` on
+    reassignment: a role ``by`` may choose the holder of (:func:`may_reassign`), a known person
+    who may be allocated to it (:func:`may_allocate`), with an email address on record for the
+    case's notices (never one typed in a form)."""
+    chooses = may_reassign(by, role, procedure)
+    if not chooses:
+        return chooses
     if person is None:
-        return _refused(f"There is no person '{person_id}'.")
+        return _no_person(person_id)
     verdict = may_allocate(person, role, scope, titles=titles)
     if not verdict:
         return verdict

@@ -23,11 +23,18 @@ def _check_reassign(state: PathState, d: ReassignWorker, now: datetime) -> None:
         raise Refusal(f"'{d.contact.role}' is not a role in this procedure.")
 
 
+# The timeline entry's data key for who the case was given to: the case record tells a fresh
+# allocation of an id from one its removed person ended (records.store).
+REASSIGNED = "reassigned"
+
+
 def _reassign(state: PathState, d: ReassignWorker, now: datetime, fx: Effects) -> str:
     """The new contact replaces whoever held the role; chasing emails go to them from now on."""
     case = state.case
     others = [c for c in case.start.contacts if c.role != d.contact.role]
     case.start = case.start.model_copy(update={"contacts": [*others, d.contact]})
+    if d.contact.user:
+        fx.data[REASSIGNED] = {"role": d.contact.role, "user": d.contact.user}
     return f"{state.procedure.role(d.contact.role).title} reassigned"
 
 

@@ -25,7 +25,14 @@ from sqlalchemy.exc import IntegrityError
 
 from domain.passwords import password_problem
 from domain.people import PERSON_ID, ROLE_ID, UNIT_ID, Person, UnitKind
-from records.schema import PersonRoleRow, PersonRow, PersonTokenRow, PersonUnitRow
+from records.schema import (
+    CaseAllocationRow,
+    EndedAllocationRow,
+    PersonRoleRow,
+    PersonRow,
+    PersonTokenRow,
+    PersonUnitRow,
+)
 
 SERVICE_UNIT = "service"  # the unit id of the one whole-service membership
 TOKEN_PREFIX = "icpc_"
@@ -54,6 +61,31 @@ def _now() -> datetime:
 
 def normalise_id(person_id: str) -> str:
     return person_id.strip().lower()
+
+
+def end_allocations(connection: Connection, person_id: str) -> None:
+    """End every allocation of ``person_id``: kept as ended (the cases' later batches still
+    name the id, :meth:`records.store.RecordStore.append` leaves it out), then dropped."""
+    mine = CaseAllocationRow.person_id == person_id
+    ended = connection.execute(
+        select(CaseAllocationRow.case_id, CaseAllocationRow.role).where(mine)
+    ).all()
+    already = {
+        (row.case_id, row.role)
+        for row in connection.execute(
+            select(EndedAllocationRow.case_id, EndedAllocationRow.role).where(
+                EndedAllocationRow.person_id == person_id
+            )
+        )
+    }
+    rows = [
+        {"case_id": row.case_id, "role": row.role, "person_id": person_id, "ended_at": _now()}
+        for row in ended
+        if (row.case_id, row.role) not in already
+    ]
+    if rows:
+        connection.execute(insert(EndedAllocationRow), rows)
+    connection.execute(delete(CaseAllocationRow).where(mine))
 
 
 class PeopleStore:
@@ -312,12 +344,15 @@ class PeopleStore:
         )
 
     def remove(self, person_id: str) -> bool:
-        """Delete the person, their roles, units and tokens; False if there was none."""
+        """Delete the person, their roles, units and tokens, and end their allocations (a new
+        account with the same id inherits no case); False if there was none."""
         person_id = normalise_id(person_id)
         with self._engine.begin() as connection:
             for table in (PersonRoleRow, PersonUnitRow, PersonTokenRow):
                 connection.execute(delete(table).where(table.person_id == person_id))
             result = connection.execute(delete(PersonRow).where(PersonRow.id == person_id))
+            if result.rowcount:
+                end_allocations(connection, person_id)
         return bool(result.rowcount)
 
     # --- local passwords ----------------------------------------------------------------

@@ -5,7 +5,8 @@ writing the same event twice is a no-op. ``case_summaries``: one row per case, t
 stands, with an ordering stamp (stream rank, last position) so that an older batch arriving
 late never rolls a newer summary back. ``outbox_sent``: the idempotency keys the SMTP server
 has accepted, shared by every worker on the database. ``case_allocations``: the people a case
-is allocated to now (its social worker, its team manager), for scoping.
+is allocated to now (its social worker, its team manager), for scoping; ``ended_allocations``:
+those ended by removing the person, never given back to a new account with the same id.
 
 People and sign-in: ``people`` (one row a person, one sign-in), ``person_roles`` (several roles),
 ``person_units`` (the teams and areas they belong to, or the whole service), ``web_sessions``
@@ -136,6 +137,19 @@ class CaseAllocationRow(Base):
     person_id: Mapped[str] = mapped_column(String(64), primary_key=True)
 
     __table_args__ = (Index("ix_case_allocations_person", "person_id"),)
+
+
+class EndedAllocationRow(Base):
+    """An allocation ended by removing its person: the case's batches still name their id (a
+    workflow's contacts), and must not give the case to a new account with the same id. Kept
+    until the role goes to someone else or is reassigned to that id afresh."""
+
+    __tablename__ = "ended_allocations"
+
+    case_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    role: Mapped[str] = mapped_column(String(100), primary_key=True)
+    person_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ended_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class PersonRow(Base):

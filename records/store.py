@@ -41,8 +41,16 @@ from domain.case_record import CaseSummary, RecordBatch, RecordedEvent, Stream
 from domain.decisions import Decider
 from domain.people import Person
 from domain.scoping import CaseScope, scope_of, unit_roles
+from domain.shared_rules import REASSIGNED
+from domain.vocabulary import DecisionKind
 from records.database import RecordStoreError, describe, insert_into, make_engine
-from records.schema import STREAM_RANK, CaseAllocationRow, CaseEventRow, CaseSummaryRow
+from records.schema import (
+    STREAM_RANK,
+    CaseAllocationRow,
+    CaseEventRow,
+    CaseSummaryRow,
+    EndedAllocationRow,
+)
 
 LONDON = ZoneInfo("Europe/London")
 # The summary's columns: every field but the allocations, kept in their own table.
@@ -281,15 +289,38 @@ class RecordStore:
         values["stamp_position"] = position
         written = connection.execute(self._upsert_summary_statement, values).first()
         if written is not None:  # this batch's view of the case is the newest: so are its people
-            self._replace_allocations(connection, summary)
+            self._replace_allocations(connection, summary, batch.events)
 
-    def _replace_allocations(self, connection: Connection, summary: CaseSummary) -> None:
-        connection.execute(
-            delete(CaseAllocationRow).where(CaseAllocationRow.case_id == summary.case_id)
-        )
+    def _replace_allocations(
+        self, connection: Connection, summary: CaseSummary, events: Sequence[RecordedEvent]
+    ) -> None:
+        """The case's people now: the summary's, but an allocation its removed person ended
+        (``ended_allocations``). An ended one is forgotten once the role is someone else's,
+        or is given to the id again by a reassignment in this batch (a new account's)."""
+        case_id = summary.case_id
+        ended = {
+            (row.role, row.person_id)
+            for row in connection.execute(
+                select(EndedAllocationRow.role, EndedAllocationRow.person_id).where(
+                    EndedAllocationRow.case_id == case_id
+                )
+            )
+        }
+        reassigned = {_reassigned(e) for e in events} - {None}
+        over = {(r, p) for r, p in ended if summary.allocated.get(r) != p or (r, p) in reassigned}
+        for role, person in over:
+            connection.execute(
+                delete(EndedAllocationRow).where(
+                    EndedAllocationRow.case_id == case_id,
+                    EndedAllocationRow.role == role,
+                    EndedAllocationRow.person_id == person,
+                )
+            )
+        connection.execute(delete(CaseAllocationRow).where(CaseAllocationRow.case_id == case_id))
         rows = [
-            {"case_id": summary.case_id, "role": role, "person_id": person}
+            {"case_id": case_id, "role": role, "person_id": person}
             for role, person in sorted(summary.allocated.items())
+            if (role, person) not in ended - over
         ]
         if rows:
             connection.execute(insert(CaseAllocationRow), rows)
@@ -386,6 +417,14 @@ class RecordStore:
         except SQLAlchemyError as error:
             raise self._unavailable(error) from error
         return [_summary_from_row(row, allocated.get(row.case_id, {})) for row in rows]
+
+
+def _reassigned(event: RecordedEvent) -> tuple[str, str] | None:
+    """The (role, person id) a reassignment's timeline entry gives the case to, if it is one."""
+    given = event.data.get(REASSIGNED) if event.event == DecisionKind.REASSIGN_WORKER else None
+    if isinstance(given, dict) and isinstance(given.get("role"), str) and given.get("user"):
+        return given["role"], str(given["user"])
+    return None
 
 
 def _summary_from_row(row: Any, allocated: dict[str, str]) -> CaseSummary:

@@ -54,17 +54,13 @@ def _operator() -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    import structlog
 
     from records.database import RecordStoreError
-    from workers.log_setup import configure_logging
 
     if args.case is None and args.person is None:
         raise CommandError("say which: --case REF or --person ID (or `icpc audit verify`)")
     if not 1 <= args.limit <= 100_000:
         raise CommandError("--limit is 1 to 100000")
-    if not structlog.is_configured():
-        configure_logging()  # the audit's own log line goes to stderr, never into the output
     store = session.record()
     try:
         entries = _read(args, store)

@@ -54,6 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from starters.file_modes import owner_only_files
 
     args = build_parser().parse_args(argv)
+    logs_to_stderr()
     try:
         with owner_only_files():  # what a command (or its children) creates: 0600, 0700
             result = args.handler(args)
@@ -63,6 +64,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     return int(result or 0)
+
+
+def logs_to_stderr() -> None:
+    """Every command's log lines (the audit trail's among them) go to standard error: its
+    output is its result alone (``icpc users token ID > file`` holds the token only).
+    Unconfigured, structlog prints to standard output."""
+    import structlog
+
+    from workers.log_setup import configure_logging
+
+    if not structlog.is_configured():
+        configure_logging()
 
 
 def status_of(argv: Sequence[str]) -> int:

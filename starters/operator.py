@@ -135,20 +135,15 @@ class Acting:
 @contextmanager
 def acting(args: argparse.Namespace, command: str, action: Action) -> Iterator[Acting]:
     """The person the token names, or a one-line refusal (exit 2), audited either way."""
-    import structlog
-
     from records.audit import AuditEntry, AuditLog, Channel, Outcome
     from records.people import PeopleStore
     from workers.connection import data_converter
     from workers.encryption import PayloadKeyError
-    from workers.log_setup import configure_logging
 
     try:  # a command that could not encrypt what it sends stops before anything else
         data_converter()
     except PayloadKeyError as error:
         raise CommandError(str(error)) from None
-    if not structlog.is_configured():
-        configure_logging()  # the audit's log line goes to stderr, never into the output
     token = token_from(args)
     record = session.record()
     try:

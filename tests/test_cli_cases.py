@@ -26,6 +26,7 @@ def cli_env(service: RunningService, monkeypatch: pytest.MonkeyPatch) -> Running
     the conference service (ICPC_PERSON_TOKEN)."""
     operator = person_token("cli-bss", "cp_conference_service", service_wide=True)
     monkeypatch.setenv("ICPC_PERSON_TOKEN", operator)
+    person_token("sol", "social_worker")  # on record: a start allocates cases to sol (SOL)
     return service
 
 

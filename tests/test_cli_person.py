@@ -9,6 +9,7 @@ Every person, team and area here is invented.
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -54,8 +55,11 @@ def audit_rows(case_id: str | None = None, actor: str | None = None) -> list[Aud
 async def start_case(
     capsys: pytest.CaptureFixture[str], people: People, ref: str, *extra: str
 ) -> str:
-    """A bct case for the people's team and area, allocated to sam and tia, started by bss."""
+    """A bct case for the people's team and area, allocated to sam and tia (added if the test
+    has not), started by bss."""
     bss = people.add("bss", "cp_conference_service", service_wide=True)
+    person_token(people.id("sam"), "social_worker", teams=[people.team])
+    person_token(people.id("tia"), "team_manager", teams=[people.team])
     code, out, err = await icpc(
         capsys, "start", "--procedure", "bct-management-note", "--case-reference", ref,
         "--family-reference", "FAM-1", "--strategy-date", recent_working_day().isoformat(),
@@ -163,8 +167,10 @@ async def test_another_teams_manager_is_refused_the_teams_manager_is_not(
     code, out, _ = await icpc(
         capsys, "decide", case_id, "confirm_icpc", "--role", "team_manager", *ted
     )
+    # Out of scope and no break-glass role: the same answer as for no case at all; the audit
+    # row keeps the real reason.
     assert code == 1
-    assert out == ("refused: This case is not in your team or area, and is not allocated to you.\n")
+    assert out == "refused: There is no case at this address.\n"
     code, out, _ = await icpc(capsys, "decide", case_id, "confirm_icpc", *tom)
     assert code == 0 and out.startswith("accepted: ICPC confirmed"), out
     outcomes = [(r.actor, r.outcome) for r in audit_rows(case_id) if r.action == Action.DECISION]
@@ -206,11 +212,71 @@ async def test_reassigning_picks_a_person_of_the_cases_team(
         )
     )
     code, out, _ = await icpc(capsys, "decide", case_id, "confirm_icpc", *sam)
-    assert code == 1 and "not allocated to you" in out, out
+    # No longer his, and no break-glass role: as for no case at all (the audit keeps why).
+    assert code == 1 and out == "refused: There is no case at this address.\n", out
 
     # Chasing emails now go to the address on Sol's record.
     _, shown, _ = await icpc(capsys, "show", case_id, "--json", *tia)
     assert f"{people.id('sol')}@staff.example.org" in shown
+
+
+async def test_a_team_manager_may_not_choose_who_approves_their_delays(
+    service: RunningService, capsys: pytest.CaptureFixture[str], people: People
+) -> None:
+    """The web form gives a case only a new social worker, and so does the service's API that
+    the command line calls: a team manager cannot give the case another area head of service,
+    who would approve his delays (the rule itself, for any face: domain.scoping.may_reassign,
+    tests/test_scoping.py)."""
+    tia = people.add("tia", "team_manager", teams=[people.team])
+    people.add("hob", "area_head_of_service", areas=[people.area])
+    case_id = await start_case(capsys, people, f"HOS-{people.suffix}")
+    code, _, err = await icpc(
+        capsys, "decide", case_id, "reassign_worker", "--person", people.id("hob"),
+        "--person-role", "area_head_of_service", *tia,
+    )  # fmt: skip
+    assert code == 2
+    assert "person_role: only the social worker is reassigned" in err
+    shown = json.loads((await icpc(capsys, "show", case_id, "--json", *tia))[1])
+    assert people.id("hob") not in json.dumps(shown)
+
+
+async def test_a_start_allocates_only_people_on_record_in_the_cases_units(
+    service: RunningService,
+    capsys: pytest.CaptureFixture[str],
+    people: People,
+    tmp_path: Path,
+) -> None:
+    bss = people.add("bss", "cp_conference_service", service_wide=True)
+    people.add("sue", "social_worker", teams=[f"other-{people.suffix}"])
+    ref = f"ALC-{people.suffix}"
+    start = [
+        "start", "--procedure", "bct-management-note", "--family-reference", "FAM-1",
+        "--strategy-date", recent_working_day().isoformat(), "--team", people.team, *bss,
+    ]  # fmt: skip
+    code, _, err = await icpc(
+        capsys, *start, "--case-reference", ref,
+        "--contact", f"social_worker:Nobody:n@staff.example.org:{people.id('nobody')}",
+    )  # fmt: skip
+    assert code == 2 and f"refused: There is no person '{people.id('nobody')}'." in err
+    code, _, err = await icpc(
+        capsys, *start, "--case-reference", ref,
+        "--contact", f"social_worker:Sue:sue@staff.example.org:{people.id('sue')}",
+    )  # fmt: skip
+    sue = people.id("sue").title()
+    assert code == 2 and f"refused: {sue} is not in this case's team ({people.team})." in err
+
+    csv_file = tmp_path / "batch.csv"
+    csv_file.write_text(
+        "procedure,case_reference,family_reference,strategy_date,team,social_worker_name,"
+        "social_worker_email,social_worker_user\n"
+        f"bct-management-note,{ref},FAM-2,{recent_working_day()},{people.team},Sue,"
+        f"sue@staff.example.org,{people.id('sue')}\n",
+        encoding="utf-8",
+    )
+    code, out, err = await icpc(capsys, "import", str(csv_file), *bss)
+    assert code == 1 and "0 started" in out
+    assert f"{csv_file}:2: refused: {sue} is not in this case's team" in err
+    assert not record_store().find(ref)
 
 
 async def test_starting_needs_sight_of_the_case_and_import_names_a_refused_row(

@@ -79,7 +79,7 @@ def test_the_demo_people_can_run_the_quick_start() -> None:
         ],
     )
     scope = scope_of_start(start)
-    assert may_start(people["bss"], [r.id for r in proc.roles], scope)
+    assert may_start(people["bss"], [r.id for r in proc.roles], scope, people=people)
     steps = [
         ("sam", "social_worker", "confirm_icpc"),
         ("bss", "cp_conference_service", "receive_convening_sheet"),

@@ -6,6 +6,7 @@ Every person, team and area here is invented.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -18,9 +19,12 @@ from domain.scoping import (
     allocations,
     break_glass,
     may_allocate,
+    may_be_allocated,
     may_decide,
+    may_reassign,
     may_see,
     may_start,
+    may_take_over,
     scope_of,
     scope_of_start,
     senior_roles_from,
@@ -213,11 +217,52 @@ def test_reassigning_picks_an_active_social_worker_of_the_cases_team() -> None:
 
 def test_starting_a_case_needs_a_role_of_its_procedure_and_sight_of_the_case() -> None:
     roles = [r.id for r in get_procedure("bct-management-note").roles]
-    assert may_start(BSS, roles, CASE)
-    assert may_start(SAM, roles, CASE)  # allocated to herself
-    assert not may_start(SOL, roles, CASE)
-    assert not may_start(ADA, roles, CASE)
-    assert "no role in this case's procedure" in may_start(ADA, roles, CASE).reason
+    people = {"sam": SAM, "tia": TIA}
+    assert may_start(BSS, roles, CASE, people=people)
+    assert may_start(SAM, roles, CASE, people=people)  # allocated to herself
+    assert not may_start(SOL, roles, CASE, people=people)
+    assert not may_start(ADA, roles, CASE, people=people)
+    assert "no role in this case's procedure" in may_start(ADA, roles, CASE, people=people).reason
+
+
+def test_a_start_allocates_only_people_on_record_in_the_role_and_the_cases_units() -> None:
+    roles = [r.id for r in get_procedure("bct-management-note").roles]
+    assert may_start(BSS, roles, CASE, people={"sam": SAM}).reason == "There is no person 'tia'."
+    elsewhere = person("tia", "team_manager", teams={"south-2"})
+    assert may_start(BSS, roles, CASE, people={"sam": SAM, "tia": elsewhere}).reason == (
+        "Tia is not in this case's team (north-1)."
+    )
+    gone = person("tia", "team_manager", teams={"north-1"}, active=False)
+    assert not may_start(BSS, roles, CASE, people={"sam": SAM, "tia": gone})
+    with_hos = scope_of("bct-management-note", "north-1", "north", {"area_head_of_service": "hob"})
+    assert may_be_allocated(with_hos, {"hob": HOB}).reason == (
+        "Hob is not in this case's area (north)."
+    )
+    assert may_be_allocated(with_hos, {"hob": TIA}).reason == (
+        "Tia does not hold the area head of service role."
+    )
+    assert may_be_allocated(with_hos, {"hob": replace(HAL, id="hob")})
+    assert may_be_allocated(with_hos, {"hob": replace(BSS, id="hob", roles=HAL.roles)})
+
+
+def test_nobody_chooses_who_approves_what_they_ask_for() -> None:
+    """A team manager asks the area head of service for a delay: reassigning that role is not
+    theirs, at any face (the social worker's is)."""
+    procedure = get_procedure("bct-management-note")
+    refused = may_reassign(TIA, "area_head_of_service", procedure)
+    assert refused.reason == (
+        "The area head of service approves the delays a team manager asks for: a team manager"
+        " may not choose who holds that role."
+    )
+    assert may_reassign(TIA, "social_worker", procedure)
+    scope = scope_of("bct-management-note", "north-1", "north", {"area_head_of_service": "hal"})
+    verdict = may_take_over(HOB, "area_head_of_service", scope, by=TIA, procedure=procedure)
+    assert verdict.reason == refused.reason
+    assert may_take_over(SOL, "social_worker", scope, by=TIA, procedure=procedure)
+    missing = may_take_over(
+        None, "social_worker", scope, by=TIA, procedure=procedure, person_id="x"
+    )
+    assert missing.reason == "There is no person 'x'."
 
 
 # --- break glass ---------------------------------------------------------------------------------

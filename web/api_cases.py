@@ -27,9 +27,9 @@ from domain.case_record import Stream, complete_timeline
 from domain.decisions import DecisionBase
 from domain.people import Person
 from domain.scoping import may_see
-from domain.wording import capitalised, roles_text
+from domain.wording import roles_text
 from web.api import ApiPerson, ProblemDetail
-from web.case_access import case_scope
+from web.case_access import case_scope, not_found
 from web.case_pages import Opened, open_path, recorded_events, sight
 from web.deciding import Choice, decide_as
 from web.dependencies import services, temporal
@@ -158,11 +158,6 @@ async def import_batch(request: Request, person: ApiPerson) -> Imported:
 
 
 # --- reading --------------------------------------------------------------------------------
-
-
-def not_found(page: PathPage) -> Problem:
-    """The one answer for a case that does not exist and one the person may not see."""
-    return Problem(404, f"{capitalised(page.noun)} not found", page.not_found)
 
 
 async def case_id_of(request: Request, page: PathPage, person: Person, case: str) -> str:

@@ -210,6 +210,9 @@ def _with_headers(send: Send, *, no_store: bool) -> Send:
     return send_with_headers
 
 
+NO_FILE = "There is no such file: check the address."
+
+
 async def to_sign_in(request: Request, _: SignInNeeded) -> Response:
     target = request.url.path if request.method == "GET" else "/waiting"
     return RedirectResponse(f"/sign-in?next={quote(target, safe='/')}", status_code=303)
@@ -222,6 +225,9 @@ async def problem_page(request: Request, problem: Problem) -> Response:
 
 
 async def not_found(request: Request, _: Exception) -> Response:
+    if request.url.path.startswith("/static/"):  # served without a session: nobody's page
+        request.state.user, request.state.session = None, {}
+        return render(request, "problem.html", 404, title="Page not found", message=NO_FILE)
     if request.state.user is None:
         return await to_sign_in(request, SignInNeeded())
     return render(

@@ -261,6 +261,8 @@ class SessionKeeper:
                 request.state.user = person
                 return
             auth.refusal = loaded.refusal
+            if loaded.refusal is Refusal.UNKNOWN:
+                request.app.state.metrics.unknown_sessions.inc()
             if loaded.refusal in (Refusal.IDLE, Refusal.LIFETIME):  # told once, at sign-in
                 before[SIGNED_OUT] = loaded.refusal.name.lower()
         request.state.session = before

@@ -9,7 +9,9 @@ The rules are :mod:`domain.scoping`'s, the same the command line applies
   whose case workflow cannot answer, the plan's own copy of the case;
 - reading needs :func:`domain.scoping.may_see`; a person holding a break-glass role
   (``ICPC_BREAK_GLASS_ROLES``, :func:`domain.scoping.senior_roles_from`) may read a case out of
-  scope with a typed reason, read-only;
+  scope with a typed reason, read-only; anyone else is answered 404 at every address of a case
+  they may not see, as for a case or plan that is not there (:func:`hidden_from`), so the
+  answer never tells whether a child has a case or is on a plan;
 - deciding needs :func:`domain.scoping.deciding_roles` (the roles the procedure names for the
   decision that the person holds and is in scope through), then the path's own ``available``.
 
@@ -31,7 +33,7 @@ from contracts.client import read_path, read_scope
 from contracts.paths import PathState
 from domain.people import Person
 from domain.procedure import Procedure
-from domain.scoping import CaseScope, scope_of_start, senior_roles_from
+from domain.scoping import CaseScope, may_see, scope_of_start, senior_roles_from
 from domain.wording import capitalised
 from records.audit import Action, AuditEntry, Channel, Outcome
 from web.dependencies import address, services, temporal
@@ -54,6 +56,19 @@ def senior_roles() -> frozenset[str]:
 
 def may_break_glass(person: Person) -> bool:
     return bool(person.active and person.roles & senior_roles())
+
+
+def not_found(page: PathPage) -> Problem:
+    """The one answer for a path there is none of at an address, and for one the person may not
+    see and may not break glass to read (:func:`hidden_from`): which of the two it is would
+    tell whether a child has a case, or is on a plan."""
+    return Problem(404, f"{capitalised(page.noun)} not found", page.not_found)
+
+
+def hidden_from(person: Person, scope: CaseScope) -> bool:
+    """The person may not see the case and may not break glass to read it: every address of
+    the case answers them as if there were no case there (audited with the real reason)."""
+    return not may_see(person, scope) and not may_break_glass(person)
 
 
 async def recorded_scope(request: Request, case_id: str) -> CaseScope | None:
@@ -105,7 +120,7 @@ async def load_state(
         if gone and error.status == RPCStatusCode.NOT_FOUND:
             return None
         if error.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
-            raise Problem(404, f"{capitalised(noun)} not found", page.not_found) from None
+            raise not_found(page) from None
         raise Problem(503, unreadable, "Try again in a moment.") from error
     except WorkflowQueryFailedError as error:  # its own plain words: still being set up, say
         raise Problem(503, unreadable, error.message or "Try again in a moment.") from error
@@ -135,7 +150,7 @@ async def path_scope(
 ) -> CaseScope:
     scope = await case_scope(request, case_id, state, recorded=recorded)
     if scope is None:  # the workflow answered, so this is only a moment's race: say not found
-        raise Problem(404, f"{capitalised(page.noun)} not found", page.not_found)
+        raise not_found(page)
     return scope
 
 

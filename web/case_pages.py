@@ -39,7 +39,7 @@ from domain.scoping import (
     role_titles,
     scope_of,
 )
-from domain.wording import capitalised, role_title, roles_text
+from domain.wording import role_title, roles_text
 from records.audit import Action, Outcome
 from records.store import RecordStore
 from web.case_access import (
@@ -47,6 +47,7 @@ from web.case_access import (
     audit,
     load_state,
     may_break_glass,
+    not_found,
     path_scope,
     senior_roles,
 )
@@ -280,6 +281,8 @@ async def read_case(
             error=BREAK_GLASS_ERROR,
         )
     if not seen.seen:
+        if not may_break_glass(user):  # they could not see it: as for no case at all
+            raise not_found(page)
         return refused_page(request, page, case_id, user, seen.reason)
     glass = seen.glass
 
@@ -339,7 +342,7 @@ async def read_recorded(
 
     summary, events = await services(request).records.read(read)
     if summary is None or (summary.stream != page.stream and not events):  # no plan, say
-        raise Problem(404, f"{capitalised(page.noun)} not found", page.not_found)
+        raise not_found(page)
     return summary, events
 
 
@@ -389,7 +392,7 @@ async def show_form(
     request: Request, page: PathPage, case_id: str, kind: str, user: Person
 ) -> Response:
     deciding = await may_take(request, page, case_id, kind, user)
-    form = deciding.form(await reassign_options(request, deciding))
+    form = deciding.form(await reassign_options(request, deciding, user))
     return decision_page(request, deciding, form)
 
 
@@ -426,7 +429,7 @@ async def take(
     deciding = taken.deciding
 
     async def shown(form: DecisionForm) -> DecisionForm:
-        return form.with_options(await reassign_options(request, deciding))
+        return form.with_options(await reassign_options(request, deciding, user))
 
     if taken.unbuilt is not None:
         parsed = taken.unbuilt

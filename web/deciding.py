@@ -42,7 +42,9 @@ from domain.wording import role_title
 from records.audit import Action, Outcome
 from web.case_access import (
     audit,
+    hidden_from,
     load_state,
+    not_found,
     path_scope,
     recorded_scope,
     role_options,
@@ -196,9 +198,10 @@ async def may_take(
     procedure = state.procedure
     found = deciding_roles(user, procedure.roles_for(wanted), scope, titles=role_titles(procedure))
     if not found.roles:
-        raise await refuse_decision(
+        refused = await refuse_decision(
             request, user, case_id, wanted, found.refusal.reason, role=found.refused_role
         )
+        raise not_found(page) if hidden_from(user, scope) else refused
     if not state.is_open:
         sentence = await closed_sentence(await temporal(request), page.stream, case_id)
         raise await refuse_decision(
@@ -221,17 +224,22 @@ async def may_take(
 # --- reassigning: the people a case may be given to -------------------------------------------
 
 
-async def reassign_options(request: Request, deciding: Deciding) -> dict[str, Any]:
-    """The people the case may be given to as its social worker: those :func:`may_take_over`
-    allows (active, holding the role, in the case's team, with an email address), but the one
-    it is allocated to now."""
+async def reassign_options(request: Request, deciding: Deciding, user: Person) -> dict[str, Any]:
+    """The people ``user`` may give the case to as its social worker: those
+    :func:`may_take_over` allows (active, holding the role, in the case's team, with an email
+    address), but the one it is allocated to now."""
     if deciding.kind != DecisionKind.REASSIGN_WORKER:
         return {}
-    scope = deciding.scope
+    scope, procedure = deciding.scope, deciding.state.procedure
     current = scope.people_in(REASSIGNED_ROLE)
     people = await services(request).accounts.run(lambda accounts: accounts.people.all())
     choices = sorted(
-        (p for p in people if p.id not in current and may_take_over(p, REASSIGNED_ROLE, scope)),
+        (
+            p
+            for p in people
+            if p.id not in current
+            and may_take_over(p, REASSIGNED_ROLE, scope, by=user, procedure=procedure)
+        ),
         key=lambda p: (p.display_name.lower(), p.id),
     )
     return {PERSON: tuple((p.id, f"{p.display_name} ({p.id})") for p in choices)}
@@ -263,7 +271,13 @@ async def reassigned_contact(
     if not person_id:
         return {}  # the form says to choose someone
     verdict = may_take_over(
-        chosen, REASSIGNED_ROLE, deciding.scope, person_id=person_id[:64], titles=deciding.titles
+        chosen,
+        REASSIGNED_ROLE,
+        deciding.scope,
+        by=user,
+        procedure=deciding.state.procedure,
+        person_id=person_id[:64],
+        titles=deciding.titles,
     )
     if chosen is None or not verdict:
         raise await refuse_decision(

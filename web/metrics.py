@@ -69,6 +69,13 @@ class WebMetrics:
             buckets=BUCKETS,
             registry=self.registry,
         )
+        # Cookies naming no session (made up, or long deleted): counted, each one; the audit
+        # trail has only the first of each window (web.users.UNKNOWN_AUDIT_WINDOW).
+        self.unknown_sessions = Counter(
+            "icpc_web_unknown_sessions",
+            "Requests whose session cookie named no session.",
+            registry=self.registry,
+        )
         self.registry.register(REPORT_SECONDS_HISTOGRAM)
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from domain.decisions import Decider, DecisionBase
+from domain.reasons import has_visible_text
 from web.fields import (
     Invalid,
     date_values,
@@ -69,7 +70,7 @@ def parse(
     errors: dict[str, str] = {}
     parts: dict[str, tuple[str, ...]] = {}
     for f in form.fields:
-        if f.required and not values[f.name].strip():
+        if f.required and not has_visible_text(values[f.name]):  # spaces alone, say
             errors[f.name] = f.missing or f"Enter {f.label[0].lower()}{f.label[1:].rstrip('?')}"
     for f in form.fields:  # a date half typed in, or not a date: said now, with its boxes
         if f.kind == "date" and f.name not in errors:

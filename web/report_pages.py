@@ -142,7 +142,7 @@ class Choice:
         """The lists' month: the period's last whole month (or the one under way)."""
         assert self.period is not None
         end = self.period.end
-        return Period.month(f"{end:%Y-%m}")
+        return Period.month(f"{end.year:04d}-{end.month:02d}")  # %Y: year 1 is "1", not "0001"
 
     @property
     def audit_window(self) -> Period:
@@ -201,6 +201,11 @@ def choose(params: Mapping[str, str], procedures: Mapping[str, Procedure], now: 
             period = months_back(last_month(now), 12)
         check_period(period, now)
         choice.period = period
+        try:  # the periods derived from it, which the page and downloads read later
+            _derived = (choice.month, choice.audit_window, choice.census_year)
+        except PeriodError:
+            choice.period = None
+            raise
     except PeriodError as error:
         name = given[0] if len(given) == 1 else "period"
         if "--to" in str(error) or str(error).startswith("to "):

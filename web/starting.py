@@ -35,6 +35,7 @@ from records.audit import Action, Outcome
 from web.case_access import audit
 from web.dependencies import services, temporal
 from web.problems import Problem
+from web.users import Accounts
 
 CANNOT_START = "The case cannot be started"
 REFUSED = "You cannot start this case"
@@ -43,8 +44,16 @@ REFUSED = "You cannot start this case"
 async def _refused(
     request: Request, user: Person, start: CaseStart, procedure: Procedure, prefix: str
 ) -> str | None:
-    """Why the person may not start this case (audited), or None."""
-    verdict = may_start(user, [r.id for r in procedure.roles], scope_of_start(start))
+    """Why the person may not start this case (audited), or None. The people it allocates
+    the case to are read from their records now (:func:`domain.scoping.may_be_allocated`)."""
+    scope = scope_of_start(start)
+    wanted = [who for _, who in scope.allocated]
+
+    def read(accounts: Accounts) -> dict[str, Person | None]:
+        return {who: accounts.people.get(who) for who in wanted}
+
+    people = await services(request).accounts.run(read) if wanted else {}
+    verdict = may_start(user, [r.id for r in procedure.roles], scope, people=people)
     if verdict:
         return None
     case_id = case_workflow_id(procedure.id, start.case_reference, start.strategy_discussion)

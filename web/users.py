@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -102,6 +103,10 @@ DISABLED_MESSAGE = (
 )
 
 
+# Seconds: a web process audits at most one cookie naming no session in each such window.
+UNKNOWN_AUDIT_WINDOW = 600.0
+
+
 @dataclass
 class _Parts:
     engine: Engine
@@ -131,6 +136,7 @@ class Accounts:
         self._limits = limits or Limits()
         self._parts: _Parts | None = None
         self._lock = threading.Lock()
+        self._unknown_audited_at: float | None = None  # monotonic: the window's audited one
 
     def parts(self) -> _Parts:
         if self._parts is None:
@@ -191,7 +197,7 @@ class Accounts:
                 self.sessions.end(loaded.session.id_hash)
                 refusal = Refusal.NO_PERSON if person is None else Refusal.DISABLED
                 loaded, person = Loaded(None, refusal, loaded.person_id), None
-        if loaded.refusal is not None:
+        if loaded.refusal is not None and self._audits(loaded.refusal):
             self.audit(
                 AuditEntry(
                     Action.SESSION_REFUSED,
@@ -203,6 +209,21 @@ class Accounts:
                 )
             )
         return loaded, person
+
+    def _audits(self, refusal: Refusal) -> bool:
+        """Whether this refusal is written to the audit trail: every one that names a person;
+        of cookies naming no session (anyone can send any number), the first in each
+        :data:`UNKNOWN_AUDIT_WINDOW` only. Every one is counted (``icpc_web_unknown_sessions``,
+        :class:`web.auth.SessionKeeper`)."""
+        if refusal is not Refusal.UNKNOWN:
+            return True
+        now = time.monotonic()
+        with self._lock:
+            last = self._unknown_audited_at
+            if last is not None and now - last < UNKNOWN_AUDIT_WINDOW:
+                return False
+            self._unknown_audited_at = now
+        return True
 
     def sign_in(self, typed_id: str, password: str, address: str) -> SignIn:
         """Check the lock, then the password; count a failure, start a session on success.

@@ -235,7 +235,7 @@ class Period(BaseModel):
         year, number = int(found.group(1)), int(found.group(2))
         start = date(year, number, 1)
         end = date(year, number, monthrange(year, number)[1])
-        return cls(start=start, end=end, label=f"{start:%B %Y}")
+        return cls(start=start, end=end, label=f"{start:%B} {year:04d}")  # %Y gives "1" for 0001
 
     @classmethod
     def quarter(cls, text: str) -> Period:
@@ -247,7 +247,8 @@ class Period(BaseModel):
         first = 3 * (number - 1) + 1
         start = date(year, first, 1)
         end = date(year, first + 2, monthrange(year, first + 2)[1])
-        return cls(start=start, end=end, label=f"{year} Q{number} ({start:%B} to {end:%B %Y})")
+        label = f"{year:04d} Q{number} ({start:%B} to {end:%B} {year:04d})"
+        return cls(start=start, end=end, label=label)
 
     @classmethod
     def year_to_march(cls, year: int) -> Period:
@@ -276,8 +277,18 @@ class Period(BaseModel):
         return months
 
 
+# The years a report may count: the reporting years year_to_march knows, and no date so far
+# out that a day after it is past what a date can hold.
+FIRST_YEAR, LAST_YEAR = 2000, 2099
+
+
 def check_period(period: Period, today: date) -> None:
-    """Refuse a period that has not begun: nothing can be counted in it yet."""
+    """Refuse a period that has not begun (nothing can be counted in it yet), or that reaches
+    outside the years the product can count."""
+    if period.start.year < FIRST_YEAR or period.end.year > LAST_YEAR:
+        raise PeriodError(
+            f"{period.label} is outside the years a report can count ({FIRST_YEAR} to {LAST_YEAR})"
+        )
     if period.start > today:
         raise PeriodError(
             f"{period.label} is in the future (today is {today.isoformat()}): nothing has"

@@ -21,13 +21,28 @@ def cell(value: Any) -> str:
     return str(value)
 
 
+# What a spreadsheet reads as the start of a formula (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> str:
+    """A CSV cell that no spreadsheet runs as a formula: text starting with one of
+    :data:`FORMULA_STARTS` gets a leading single quote (OWASP). Only text: a number the
+    product computed (-3 working days) stays a number, so a spreadsheet can sum it."""
+    text = cell(value)
+    if isinstance(value, str) and text.startswith(FORMULA_STARTS):
+        return "'" + text
+    return text
+
+
 def csv_text(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> str:
-    """RFC 4180 CSV (CRLF line ends), a header row, then one row per mapping."""
+    """RFC 4180 CSV (CRLF line ends), a header row, then one row per mapping, each cell
+    :func:`csv_cell`: every CSV the product writes (downloads, attachments, the command line)."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(columns)
+    writer.writerow([csv_cell(c) for c in columns])
     for row in rows:
-        writer.writerow([cell(row.get(column)) for column in columns])
+        writer.writerow([csv_cell(row.get(column)) for column in columns])
     return out.getvalue()
 
 

@@ -9,12 +9,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from domain.case_record import Stream
+from domain.case_record import RecordBatch, RecordedEvent, Stream
 from domain.people import Person
 from domain.scoping import may_see, scope_of
+from domain.shared_rules import REASSIGNED
 from records.database import upgrade
+from records.people import PeopleStore
 from records.store import CaseFilter, RecordStore
-from tests.records.data import batch
+from tests.records.data import T0, batch, summary
 
 
 @pytest.fixture
@@ -133,3 +135,55 @@ def test_waiting_for_any_of_a_persons_roles_within_their_scope(store: RecordStor
     )
     waiting = CaseFilter(is_open=True, awaiting_roles=manager.roles, visible_to=manager)
     assert [s.case_id for s in store.list_cases(waiting).rows] == ["c-1", "c-4"]
+
+
+def _reassigned_to(position: int, role: str, person_id: str) -> RecordedEvent:
+    """A reassignment's timeline entry, as domain.shared_rules records it."""
+    return RecordedEvent(
+        position=position,
+        at=T0,
+        event="reassign_worker",
+        summary="Social worker reassigned",
+        data={REASSIGNED: {"role": role, "user": person_id}},
+    )
+
+
+def test_removing_a_person_ends_their_allocations_for_a_new_account_with_their_id(
+    store: RecordStore,
+) -> None:
+    """Sign-in ids are reused: a new Sam inherits none of the old Sam's cases, though the
+    case's workflow still names the id in every batch, until a reassignment gives it afresh."""
+    people = PeopleStore(store.engine)
+    people.add("sam", roles=["social_worker"], teams=["north-1"])
+    people.add("tia", roles=["team_manager"], teams=["north-1"])
+    both = {"social_worker": "sam", "team_manager": "tia"}
+    store.append(batch(positions=[0], team="north-1", allocated=both))
+    assert people.remove("sam")
+    new_sam = people.add("sam", roles=["social_worker"], teams=["north-1"])
+
+    def sam_sees() -> bool:
+        scope = store.scope("case-1")
+        assert scope is not None
+        listed = store.list_cases(CaseFilter(visible_to=new_sam)).rows
+        assert bool(listed) == bool(may_see(new_sam, scope))
+        return bool(listed)
+
+    assert store.scope("case-1").allocated == {("team_manager", "tia")}  # type: ignore[union-attr]
+    assert not sam_sees()
+    store.append(batch(positions=[1], team="north-1", allocated=both))  # the workflow, later
+    assert not sam_sees()
+    store.append(
+        RecordBatch(
+            case_id="case-1",
+            stream=Stream.CASE,
+            events=[_reassigned_to(2, "social_worker", "sam")],
+            summary=summary(team="north-1", allocated=both),
+        )
+    )
+    assert sam_sees()  # given to the new Sam by a reassignment
+
+    # An ended allocation is forgotten once the role goes to someone else.
+    assert people.remove("tia")
+    store.append(batch(positions=[3], team="north-1", allocated={"social_worker": "sam"}))
+    store.append(batch(positions=[4], team="north-1", allocated=both))
+    assert ("team_manager", "tia") in store.scope("case-1").allocated  # type: ignore[union-attr]

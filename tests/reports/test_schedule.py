@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import csv
 import hashlib
+import io
 from collections.abc import AsyncIterator, Iterator
 from datetime import date, time
 from email.message import Message
@@ -250,3 +252,34 @@ async def test_icpc_report_send_monthly_runs_the_same_workflow_and_sends_nothing
         again = capsys.readouterr().out
         assert again.startswith("2026-10: 0 emails sent") and f"{sent} already sent" in again
         assert smtp_server.messages == []
+
+
+def test_a_reason_typed_as_a_formula_is_attached_as_text(tmp_path: Path) -> None:
+    """CSV injection: the attachment is the report's CSV, each reason a spreadsheet would run
+    quoted (domain.reports.tables.csv_cell)."""
+    from activities.monthly_reports import area_lists, build_email
+    from domain.people import Person
+
+    formula = '=HYPERLINK("http://x","y")'
+    simulation = simulate(160, 2026, 11, [BCT], AS_OF)
+    for batch in simulation.batches:
+        for event in batch.events:
+            if event.reason:
+                event.reason = formula
+    url = f"sqlite:///{tmp_path / 'formula.sqlite3'}"
+    upgrade(url)
+    with RecordStore(url) as store:
+        store.append_many(simulation.batches)
+        report = out_of_timescale_report(store, OCTOBER, PROCEDURES, AS_OF.date())
+    person = Person(id="hos.north", email="hos.north@example.invalid")
+    attached = [
+        build_email(item, person, AS_OF.date(), "icpc@example.invalid")[1].decode("utf-8")
+        for item in area_lists(report)
+    ]
+    reasons = {
+        row["reason"]
+        for text in attached
+        for row in csv.DictReader(io.StringIO(text))
+        if row["reason"]
+    }
+    assert reasons == {"'" + formula}

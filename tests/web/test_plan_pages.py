@@ -1,6 +1,6 @@
 """The plan after the ICPC in the web form, against a real plan workflow on the dev server:
-it waits for business support to book the review, the review is booked from the form, a role
-that may not end the plan gets 403 and the plan receives nothing.
+it waits for business support to book the review, the review is booked from the form, someone
+the plan is not theirs to see gets the 404 of a case with no plan and the plan receives nothing.
 """
 
 from __future__ import annotations
@@ -21,6 +21,13 @@ from tests.test_plan_workflow import start_plan, working_days_before_due
 from tests.web.web_helpers import PASSWORD, add_person, csrf_token, settings_for, sign_in
 from web.app import create_app
 from workers.main import build_worker
+
+NO_CASE = "icpc-bct-management-note-NOSUCHCASE-20260101"  # a well-formed id of no case
+
+
+def main(page: httpx.Response) -> str:
+    """What a page says, below the header (which names the signed-in person)."""
+    return page.text.split("<main", 1)[1]
 
 
 async def waiting_page_with(http: httpx.AsyncClient, reference: str) -> httpx.Response:
@@ -86,18 +93,26 @@ async def test_plan_decisions_in_the_form(
 
                 before = len((await plan.state()).timeline)
                 await http.post("/sign-out", data={"csrf_token": csrf_token(page.text)})
+                # A social worker the plan is not allocated to (no break glass): its every
+                # address answers as for a case with no plan, so whether the child is on one
+                # is not told.
                 await sign_in(http, "sam.worker", PASSWORD)
+                hidden = await http.get(f"/cases/{case_id}/plan")
+                no_plan = await http.get(f"/cases/{NO_CASE}/plan")
+                assert (hidden.status_code, no_plan.status_code) == (404, 404)
+                assert main(hidden) == main(no_plan)
+                assert "This case has no child protection plan." in main(hidden)
                 form = await http.get(f"/cases/{case_id}/plan/decisions/end_plan")
-                assert form.status_code == 403
+                assert form.status_code == 404 and main(form) == main(no_plan)
                 response = await http.post(
                     f"/cases/{case_id}/plan/decisions/end_plan",
                     data={
-                        "csrf_token": csrf_token(form.text),
+                        "csrf_token": csrf_token(hidden.text),
                         "end_reason": "looked_after",
                         "reason": "not mine to end",
                     },
                 )
-                assert response.status_code == 403
+                assert response.status_code == 404 and main(response) == main(no_plan)
                 assert len((await plan.state()).timeline) == before
         finally:
             await plan.handle.terminate("test finished")

@@ -171,6 +171,15 @@ async def test_a_social_worker_has_no_reports(http: httpx.AsyncClient) -> None:
         ({"month": "October"}, "'October' is not a month (YYYY-MM, for example 2026-05)"),
         ({"month": "2026-10", "quarter": "2026-Q3"}, "give one period, not --month and --quarter"),
         ({"procedure": "nope"}, "unknown procedure 'nope' (installed: "),
+        (
+            {"month": "0001-01"},
+            "January 0001 is outside the years a report can count (2000 to 2099)",
+        ),
+        (
+            {"from": "2026-01-01", "to": "9999-12-31"},
+            "2026-01-01 to 9999-12-31 is outside the years a report can count",
+        ),
+        ({"quarter": "0001-Q1"}, "0001 Q1"),
     ],
 )
 async def test_bad_input_gets_the_command_lines_reason(
@@ -183,3 +192,49 @@ async def test_bad_input_gets_the_command_lines_reason(
     assert "There is a problem" in page.text
     download = await http.get("/reports/timeliness.csv", params=params)
     assert download.status_code == 400
+    assert reason in download.text.replace("&#39;", "'")  # the same plain page
+
+
+async def test_a_missing_static_file_is_the_plain_not_found_page(http: httpx.AsyncClient) -> None:
+    for signed_in in (False, True):
+        if signed_in:
+            await post_sign_in(http, "hos.all", PASSWORD)
+        missing = await http.get("/static/nope.css")
+        assert missing.status_code == 404
+        assert "Page not found" in missing.text and "There is no such file" in missing.text
+
+
+FORMULA = '=HYPERLINK("http://x","y")'
+
+
+async def test_a_reason_typed_as_a_formula_is_downloaded_as_text(tmp_path: Path) -> None:
+    """CSV injection: a reason a spreadsheet would run comes out quoted, in every download
+    that carries reasons (the monthly attachments are the same CSV: test_schedule)."""
+    url = f"sqlite:///{tmp_path / 'formula.sqlite3'}"
+    upgrade(url)
+    simulation = simulate(120, NOW.year, 5, [BCT], NOW, prefix="CSV")
+    for batch in simulation.batches:
+        for event in batch.events:
+            if event.reason:
+                event.reason = FORMULA
+    with RecordStore(url) as store:
+        store.append_many(simulation.batches)
+    settings = settings_for(tmp_path, record_url=url)
+    add_person(settings, "hos.all", ["area_head_of_service"], PASSWORD)
+    app = create_app(settings, no_temporal)
+    transport = httpx.ASGITransport(app=app, client=("192.0.2.10", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        await post_sign_in(http, "hos.all", PASSWORD)
+        reasons: dict[str, set[str]] = {}
+        month = last_month(NOW.date())
+        for _ in range(6):
+            for name in ("out-of-timescale-icpc", "audit-sample"):
+                answer = await http.get(
+                    f"/reports/{name}.csv", params={"month": f"{month.start:%Y-%m}"}
+                )
+                assert answer.status_code == 200, answer.text
+                found = {row["reason"] for row in rows_of(answer.text)}
+                reasons.setdefault(name, set()).update(found - {""})
+            month = last_month(month.start)
+    assert reasons["out-of-timescale-icpc"] == {"'" + FORMULA}, reasons
+    assert reasons["audit-sample"] == {"'" + FORMULA}, reasons

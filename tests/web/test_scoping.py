@@ -165,6 +165,23 @@ def problem(response: httpx.Response) -> str:
     return html.unescape(found.group(1))
 
 
+NO_CASE = "icpc-bct-management-note-NOSUCHCASE-20260101"  # a well-formed id of no case
+
+
+async def assert_as_if_missing(
+    http: httpx.AsyncClient, response: httpx.Response, case_id: str, data: object = None
+) -> None:
+    """``response`` is the answer for a case that is not there, asked the same way: a case out
+    of scope, for someone who may not break glass, gives away not even that it exists."""
+    path = response.request.url.path.replace(case_id, NO_CASE)
+    missing = await (http.get(path) if data is None else http.post(path, data=data))  # type: ignore[arg-type]
+    assert (response.status_code, missing.status_code) == (404, 404), response.text
+    title = re.compile(r"<title>(.*?)</title>", re.S)
+    assert title.findall(response.text) == title.findall(missing.text)
+    assert problem(response) == problem(missing)
+    assert response.text.split("<main", 1)[1] == missing.text.split("<main", 1)[1]
+
+
 def summary_rows(page: str) -> dict[str, str]:
     """A page's summary list as its keys' text to its values' text (tags dropped)."""
 
@@ -205,26 +222,25 @@ async def test_another_teams_case_is_refused_to_see_and_decide_and_left_out_of_l
         await asyncio.sleep(0.1)
     assert references(cases.text) == [reference]
 
-    # Another team's manager: a plain page with the reason, no break-glass form (not senior).
+    # Another team's manager (not senior: no break glass): every address of the case answers
+    # as if there were no case there, the reason only in the audit trail.
     token = await sign_in_as(http, "south.tm")
     page = await http.get(f"/cases/{case_id}")
-    assert page.status_code == 403
-    assert problem(page) == OUT_OF_SCOPE
+    await assert_as_if_missing(http, page, case_id)
+    assert problem(page) == "There is no case at this address."
     assert reference not in page.text.split("<main", 1)[1]  # nothing of the case is shown
     assert "break-glass" not in page.text
     form = await http.get(f"/cases/{case_id}/decisions/confirm_icpc")
-    assert form.status_code == 403 and problem(form) == OUT_OF_SCOPE
-    crafted = await http.post(
-        f"/cases/{case_id}/decisions/confirm_icpc",
-        data={"csrf_token": token, "reason": "Not my team's case"},
-    )
-    assert crafted.status_code == 403 and problem(crafted) == OUT_OF_SCOPE
+    await assert_as_if_missing(http, form, case_id)
+    posted = {"csrf_token": token, "reason": "Not my team's case"}
+    crafted = await http.post(f"/cases/{case_id}/decisions/confirm_icpc", data=posted)
+    await assert_as_if_missing(http, crafted, case_id, posted)
     # Nor a role chosen by hand.
-    crafted = await http.post(
-        f"/cases/{case_id}/decisions/withdraw_icpc",
-        data={"csrf_token": token, "acting_role": "team_manager", "reason": "Not mine"},
-    )
-    assert crafted.status_code == 403
+    posted = {"csrf_token": token, "acting_role": "team_manager", "reason": "Not mine"}
+    crafted = await http.post(f"/cases/{case_id}/decisions/withdraw_icpc", data=posted)
+    await assert_as_if_missing(http, crafted, case_id, posted)
+    # The plan's address too: whether the child is on a plan is not told either.
+    await assert_as_if_missing(http, await http.get(f"/cases/{case_id}/plan"), case_id)
     assert await updates_received(north_case) == received
     assert (await north_case.state()).stage == Stage.AWAITING_CONFIRMATION
     # Absent from the lists.
@@ -247,8 +263,10 @@ async def test_another_teams_case_is_refused_to_see_and_decide_and_left_out_of_l
     # A social worker of the same team, not allocated to it: refused (a caseload, not a team).
     await sign_in_as(http, "north.sw2")
     page = await http.get(f"/cases/{case_id}")
-    assert page.status_code == 403
-    assert problem(page) == "This case is not allocated to you."
+    await assert_as_if_missing(http, page, case_id)
+    assert rows_of(web_settings, case_id, "north.sw2", Action.VIEW_CASE) == [
+        (Outcome.REFUSED, None, "This case is not allocated to you.")
+    ]
 
 
 async def test_an_area_head_of_another_area_is_refused(
@@ -357,14 +375,11 @@ async def test_break_glass_reads_read_only_with_a_reason_and_is_audited(
     )
     assert "give the reason why" in glass[0][2]
 
-    # A role that may not break glass is refused whatever the reason.
+    # A role that may not break glass is refused whatever the reason, as if no case were there.
     token = await sign_in_as(http, "south.tm")
-    refused = await http.post(
-        f"/cases/{case_id}/break-glass",
-        data={"csrf_token": token, "reason": "I would like to read this case please"},
-    )
-    assert refused.status_code == 403
-    assert "your roles may not break glass" in problem(refused)
+    posted = {"csrf_token": token, "reason": "I would like to read this case please"}
+    refused = await http.post(f"/cases/{case_id}/break-glass", data=posted)
+    assert refused.status_code == 404 and problem(refused) == "There is no case at this address."
     assert rows_of(web_settings, case_id, "south.tm", Action.BREAK_GLASS) == [
         (
             Outcome.REFUSED,
@@ -383,12 +398,12 @@ async def test_break_glass_can_be_turned_off(
     case_id = north_case.handle.id
     token = await sign_in_as(http, "south.hos")
     page = await http.get(f"/cases/{case_id}")
-    assert page.status_code == 403 and "break-glass" not in page.text
+    await assert_as_if_missing(http, page, case_id)
     refused = await http.post(
         f"/cases/{case_id}/break-glass",
         data={"csrf_token": token, "reason": "Checking a safeguarding concern"},
     )
-    assert refused.status_code == 403
+    assert refused.status_code == 404
 
 
 # --- one person, two roles ----------------------------------------------------------------------
@@ -568,7 +583,7 @@ async def test_reassign_offers_only_the_teams_social_workers_and_refuses_an_outs
         await asyncio.sleep(0.1)
     assert (await http.get(f"/cases/{case_id}")).status_code == 200
     await sign_in_as(http, "north.sw")
-    assert (await http.get(f"/cases/{case_id}")).status_code == 403
+    assert (await http.get(f"/cases/{case_id}")).status_code == 404
 
 
 # --- the lists, from the record -----------------------------------------------------------------

@@ -235,3 +235,25 @@ async def test_a_failed_sign_in_is_audited_under_the_id_typed(
     await post_sign_in(http, "No.Such.Person", "whatever it was")
     rows = audit_rows(web_settings, "no.such.person")
     assert [(e.action, e.outcome) for e in rows] == [(Action.SIGN_IN_FAILED, Outcome.REFUSED)]
+
+
+async def test_junk_cookies_are_counted_not_each_audited(web_settings: Settings) -> None:
+    """Anyone can send any number of made-up cookies: each is counted, and the audit trail
+    has at most the first of a window, so it cannot be flooded."""
+
+    def unknown_rows() -> int:
+        return sum(
+            e.action == Action.SESSION_REFUSED and e.detail == "unknown session"
+            for e in audit_rows(web_settings)
+        )
+
+    before = unknown_rows()
+    app = create_app(web_settings, no_temporal)
+    transport = httpx.ASGITransport(app=app, client=(PEER, 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        for n in range(50):
+            http.cookies.set(COOKIE, f"junk-{n}-" + "x" * 30)
+            assert goes_to_sign_in(await http.get("/waiting"))
+    assert unknown_rows() - before <= 1
+    registry = app.state.metrics.registry
+    assert registry.get_sample_value("icpc_web_unknown_sessions_total") == 50
