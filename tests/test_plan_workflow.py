@@ -18,9 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType
-from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import (
     Client,
     WorkflowHandle,
@@ -58,7 +56,9 @@ from domain.plan_decisions import (
 from domain.plan_rules import PlanDecision
 from domain.plan_state import PlanStage, PlanState
 from domain.procedure import Procedure
+from tests.case_helpers import describe_raw, settle
 from tests.conftest import MailCatcher
+from tests.process_helpers import until
 from tests.test_plan_rules import (
     after_icpc_procedure,
     approve,
@@ -116,16 +116,11 @@ class RunningPlan:
         return result
 
     async def current_run_id(self) -> str:
-        """The latest run's id, read raw: while a run continues as new, the time-skipping server
-        may briefly answer with an unset datetime search attribute that the SDK's decoding of
-        ``describe()`` cannot parse (a server quirk; the product never reads it back)."""
-        client = self.handle._client
-        raw = await client.workflow_service.describe_workflow_execution(
-            DescribeWorkflowExecutionRequest(
-                namespace=client.namespace,
-                execution=WorkflowExecution(workflow_id=self.handle.id),
-            )
-        )
+        """The latest run's id, read raw: from a review held until the next run has planned
+        its review, ``IcpcDeadline`` is unset, and the time-skipping server answers an unset
+        datetime search attribute as a typed null that the SDK's decoding of ``describe()``
+        cannot parse (a server quirk; the product never reads it back)."""
+        raw = await describe_raw(self.client, self.plan_id)
         return str(raw.workflow_execution_info.execution.run_id)
 
     async def signal_next_cycle(self, d: PlanDecision, timeout: float = 20) -> PlanState:
@@ -161,20 +156,10 @@ class RunningPlan:
             await asyncio.sleep(0.05)
 
     async def settle(self, timeout: float = 20) -> PlanState:
-        """Wait until nothing is pending and history stops growing (in the current run)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        last = -1
-        while True:
-            desc = await self.handle.describe()
-            raw = desc.raw_description
-            busy = bool(raw.pending_activities) or raw.HasField("pending_workflow_task")
-            if not busy and desc.history_length == last:
-                return await self.state()
-            last = -1 if busy else desc.history_length
-            if loop.time() > deadline:
-                raise AssertionError("the plan did not settle in time")
-            await asyncio.sleep(0.1)
+        """Wait until nothing is pending and history stops growing (in the current run). Read
+        raw, as ``current_run_id``: a run just continued as new has not planned yet."""
+        await settle(self.client, self.plan_id, timeout)
+        return await self.state()
 
     async def sleep_until(self, at: datetime) -> PlanState:
         assert self.env is not None
@@ -474,6 +459,14 @@ async def case_to_plan(env: WorkflowEnvironment, worker: Worker) -> CaseThenPlan
             await asyncio.sleep(0.05)
 
     icpc = await case_state()
+
+    async def start_recorded() -> bool:
+        return any(stream == Stream.CASE for stream, _ in record_store().timeline(case.case_id))
+
+    # The record writes the start once its notice is sent; a decision sent before that shares
+    # its batch, and the due dates planned at the start then ride on that decision instead
+    # (``new_events``). People decide after the start is recorded: so does the test.
+    await until(start_recorded)
     await send(ConfirmIcpc(decided_by=who("social_worker")))
     day = icpc.calendar.add_working_days(icpc.strategy_day, 10)
     await send(BookConference(decided_by=who("business_support"), booking=booking(day)))
@@ -520,15 +513,18 @@ async def test_the_case_starts_the_plan_as_a_child_that_outlives_it_and_the_reco
     recorded = store.timeline(path.case_id)
     # The plan's second run holds only what the record had not written when it began.
     assert plan_state.timeline_start > 0 and case_state.timeline_start == 0
-    for stream, state in ((Stream.CASE, case_state), (Stream.PLAN, plan_state)):
+    for stream, path_state in ((Stream.CASE, case_state), (Stream.PLAN, plan_state)):
         events = [e for s, e in recorded if s == stream]
-        assert [e.position for e in events] == list(range(state.timeline_length))
+        assert [e.position for e in events] == list(range(path_state.timeline_length))
         assert [
-            (e.position, e.event, e.by, e.summary, e.reason) for e in events[state.timeline_start :]
-        ] == [(p, t.event, t.by, t.summary, t.reason) for p, t in state.numbered()]
+            (e.position, e.event, e.by, e.summary, e.reason)
+            for e in events[path_state.timeline_start :]
+        ] == [(p, t.event, t.by, t.summary, t.reason) for p, t in path_state.numbered()]
         # The ended case answers from a replay, and the time-skipping server may give a task
         # a start time a few milliseconds off the one the live run saw: close, not equal.
-        for e, (_, t) in zip(events[state.timeline_start :], state.numbered(), strict=True):
+        for e, (_, t) in zip(
+            events[path_state.timeline_start :], path_state.numbered(), strict=True
+        ):
             assert abs(e.at - t.at) < timedelta(seconds=1), (e.event, e.at, t.at)
     case_events = [e for s, e in recorded if s == Stream.CASE]
     # The due dates as planned ride on the start; the conference met the statutory limit.
