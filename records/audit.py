@@ -34,6 +34,10 @@ class Action(StrEnum):
     ACCOUNT_CHANGE = "account_change"
     CODEC_DECODE = "codec_decode"
     READ_AUDIT = "read_audit"
+    READ_REPORT = "read_report"  # a report page, a CSV download or a report over the API
+    SEND_REPORT = "send_report"  # the monthly lists sent by hand (icpc report send-monthly)
+    CODEC_REASON = "codec_reason"  # a support person's reason for decoding, once a session
+    SIMULATE = "simulate"  # invented cases written into the record (icpc simulate)
 
 
 class Outcome(StrEnum):
@@ -46,6 +50,7 @@ class Channel(StrEnum):
     WEB = "web"
     CLI = "cli"
     CODEC = "codec"
+    API = "api"  # the JSON API, /api/v1 (the command line and case systems)
 
 
 @dataclass(frozen=True)

@@ -206,6 +206,17 @@ def unplaced_by_reason(unplaced: list[Unplaced]) -> dict[str, int]:
 
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$", re.IGNORECASE)
+FIRST_YEAR, LAST_YEAR = 2001, 2099  # the years a report counts (as Period.year_to_march)
+
+
+def _countable_year(text: str, year: int) -> int:
+    """The year of a month or quarter, refused in one line when no report can count it (year 1
+    has no month before it, which the lists and the audit sample read)."""
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise PeriodError(
+            f"'{text.strip()}' is out of range: a report counts {FIRST_YEAR} to {LAST_YEAR}"
+        )
+    return year
 
 
 class Period(BaseModel):
@@ -232,7 +243,7 @@ class Period(BaseModel):
         found = _MONTH.match(text.strip())
         if not found:
             raise PeriodError(f"'{text}' is not a month (YYYY-MM, for example 2026-05)")
-        year, number = int(found.group(1)), int(found.group(2))
+        year, number = _countable_year(text, int(found.group(1))), int(found.group(2))
         start = date(year, number, 1)
         end = date(year, number, monthrange(year, number)[1])
         return cls(start=start, end=end, label=f"{start:%B %Y}")
@@ -243,7 +254,7 @@ class Period(BaseModel):
         found = _QUARTER.match(text.strip())
         if not found:
             raise PeriodError(f"'{text}' is not a quarter (YYYY-Qn, for example 2026-Q2)")
-        year, number = int(found.group(1)), int(found.group(2))
+        year, number = _countable_year(text, int(found.group(1))), int(found.group(2))
         first = 3 * (number - 1) + 1
         start = date(year, first, 1)
         end = date(year, first + 2, monthrange(year, first + 2)[1])
@@ -253,7 +264,7 @@ class Period(BaseModel):
     def year_to_march(cls, year: int) -> Period:
         """The reporting year ending 31 March ``year`` (DfE's "reporting year", and the
         children in need census year): 1 April ``year - 1`` to 31 March ``year``."""
-        if not 2001 <= year <= 2099:
+        if not FIRST_YEAR <= year <= LAST_YEAR:
             raise PeriodError(f"{year} is not a reporting year this product can count")
         return cls(
             start=date(year - 1, 4, 1),
