@@ -7,9 +7,14 @@ so the figures do not move with the calendar.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
+import os
+import stat
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import date
@@ -237,3 +242,44 @@ async def test_simulate_refuses_a_year_ahead_and_an_unknown_procedure(icpc: Run)
     assert code == 2 and "--year 2030 is in the future" in err
     code, _, err = await icpc("simulate", "--year", "2026", "--procedure", "nope")
     assert code == 2 and "unknown procedure 'nope'" in err
+
+
+CLEAN_CLI = """
+import sys
+from starters.cli import main
+code = main(sys.argv[1:])
+server_side = {m.split(".")[0] for m in sys.modules} & {"records", "workers", "sqlalchemy"}
+print("server-side modules:", sorted(server_side), file=sys.stderr)
+sys.exit(code)
+"""
+
+
+async def test_a_report_needs_only_the_service_url_and_a_token(
+    icpc: Run, service: RunningService
+) -> None:
+    """On a person's machine: no database address, no Temporal, no payload key, and none of
+    the service's own modules loaded."""
+    token = person_token("reports-all", "area_head_of_service", service_wide=True)
+    env = {
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+        "HOME": os.environ.get("HOME", "/nonexistent"),
+        "ICPC_SERVICE_URL": service.url,
+        "ICPC_PERSON_TOKEN": token,
+    }
+    argv = [sys.executable, "-c", CLEAN_CLI, "report", "timeliness", "--month", "2026-06"]
+    done = await asyncio.to_thread(subprocess.run, argv, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Timeliness, June 2026: 2026-06-01 to 2026-06-30\n")
+    assert "server-side modules: []" in done.stderr
+
+
+async def test_a_csv_written_to_a_file_is_its_owners_only(icpc: Run, tmp_path: Path) -> None:
+    path = tmp_path / "late.csv"
+    path.write_text("old\n")
+    path.chmod(0o644)
+    argv = ["report", "out-of-timescale", "--list", "icpc", "--csv", "--output", str(path)]
+    code, out, err = await icpc(*argv)
+    assert (code, out) == (0, ""), err
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert path.read_text().startswith("case_reference,")
