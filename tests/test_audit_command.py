@@ -1,4 +1,5 @@
-"""``icpc audit --case REF | --person ID [--json]``: the audit trail, newest first (issue 12)."""
+"""``icpc audit --case REF | --person ID [--json]``: the audit trail, newest first (issue 12),
+asked of the service (the ``service`` fixture) with an administrator's token only."""
 
 from __future__ import annotations
 
@@ -12,15 +13,16 @@ from records.audit import Action, AuditEntry, AuditLog, Channel, Outcome
 from records.database import ensure_ready, make_engine
 from records.people import PeopleStore
 from records.store import RecordStore
-from starters.cli import main
+from tests import case_helpers
 from tests.records.data import batch
+from tests.service_helpers import RunningService
 
 T = datetime(2026, 12, 18, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A case record with three cases, audit rows, and an administrator acting by token."""
+    """A case record with three cases, audit rows, and an administrator."""
     url = f"sqlite:///{tmp_path / 'records.sqlite3'}"
     monkeypatch.setenv("ICPC_DATABASE_URL", url)
     monkeypatch.delenv("ICPC_PERSON_TOKEN_FILE", raising=False)
@@ -51,21 +53,30 @@ def record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     people = PeopleStore(engine)
     people.add("ada", roles=["admin"], name="Ada Admin")
     people.add("tia", roles=["team_manager"], name="Tia Manager")
-    monkeypatch.setenv("ICPC_PERSON_TOKEN", people.issue_token("ada"))
     engine.dispose()
     return url
 
 
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(["audit", *argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+@pytest.fixture
+def trail(record: str, service: RunningService, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The service, started on :func:`record` (after it: it reads ``ICPC_DATABASE_URL``), and
+    the administrator acting by token."""
+    engine = make_engine(record)
+    try:
+        monkeypatch.setenv("ICPC_PERSON_TOKEN", PeopleStore(engine).issue_token("ada"))
+    finally:
+        engine.dispose()
+    return record
 
 
-def test_a_case_reference_lists_every_case_it_names_newest_first(
-    record: str, capsys: pytest.CaptureFixture[str]
+async def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    return await case_helpers.icpc(capsys, "audit", *argv)
+
+
+async def test_a_case_reference_lists_every_case_it_names_newest_first(
+    trail: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, err = run(capsys, "--case", "AUD-1")
+    code, out, err = await run(capsys, "--case", "AUD-1")
     assert (code, err) == (0, "")
     lines = out.splitlines()
     assert len(lines) == 3
@@ -81,16 +92,16 @@ def test_a_case_reference_lists_every_case_it_names_newest_first(
     assert "hal" not in out
 
 
-def test_a_person_as_actor_or_as_the_account_changed(
-    record: str, capsys: pytest.CaptureFixture[str]
+async def test_a_person_as_actor_or_as_the_account_changed(
+    trail: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, _ = run(capsys, "--person", "tia", "--json")
+    code, out, _ = await run(capsys, "--person", "tia", "--json")
     assert code == 0
     rows = json.loads(out)
     assert [r["action"] for r in rows] == ["account_change", "decision", "view_case"]
     assert "ada" not in [r["actor"] for r in rows[1:]]
     assert rows[0] == {
-        "at": "2026-12-18T13:00:00+00:00",
+        "at": "2026-12-18T13:00:00Z",
         "actor": "ada",
         "actor_role": "admin",
         "action": "account_change",
@@ -103,12 +114,12 @@ def test_a_person_as_actor_or_as_the_account_changed(
     }
 
 
-def test_reading_the_trail_is_audited(record: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(capsys, "--case", "AUD-2")[0] == 0
-    [read] = reads(record)
-    assert (read.channel, read.outcome, read.case_id) == (Channel.CLI, Outcome.OK, "icpc-b-1")
+async def test_reading_the_trail_is_audited(trail: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert (await run(capsys, "--case", "AUD-2"))[0] == 0
+    [read] = reads(trail)
+    assert (read.channel, read.outcome, read.case_id) == (Channel.API, Outcome.OK, "icpc-b-1")
     assert (read.actor, read.actor_role) == ("ada", "admin")
-    assert read.detail.startswith("icpc audit: case AUD-2 (rows 1) (os user ")
+    assert read.detail == "case AUD-2 (rows 1)"
 
 
 def reads(url: str) -> list[AuditEntry]:
@@ -119,53 +130,67 @@ def reads(url: str) -> list[AuditEntry]:
         engine.dispose()
 
 
-def test_only_an_administrator_acting_by_token_reads_it(
-    record: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+async def test_only_an_administrator_acting_by_token_reads_it(
+    trail: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.delenv("ICPC_PERSON_TOKEN")
-    code, out, err = run(capsys, "--case", "AUD-1")
+    code, out, err = await run(capsys, "--case", "AUD-1")
     assert (code, out) == (2, "")
     assert err.startswith("icpc audit: no person token: give --token-file FILE")
-    engine = make_engine(record)
+    engine = make_engine(trail)
     try:
         token = PeopleStore(engine).issue_token("tia")
     finally:
         engine.dispose()
     monkeypatch.setenv("ICPC_PERSON_TOKEN", token)
-    code, out, err = run(capsys, "--case", "AUD-1")
+    code, out, err = await run(capsys, "--case", "AUD-1")
     assert (code, out) == (2, "")
-    assert err == (
-        "icpc audit: only an account administrator (the admin role) may read the audit trail\n"
+    assert err == ("icpc audit: refused: Only an account administrator can read the audit trail.\n")
+    # Without a token nothing reached the service; the administrator's refusal is audited.
+    [refused] = reads(trail)
+    assert (refused.outcome, refused.actor, refused.channel, refused.detail) == (
+        Outcome.REFUSED,
+        "tia",
+        Channel.API,
+        "no admin role",
     )
-    refused = reads(record)
-    assert [(r.outcome, r.actor) for r in refused] == [
-        (Outcome.REFUSED, "tia"),
-        (Outcome.REFUSED, None),
-    ]
 
 
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--case", "NO-SUCH-REF"], "icpc audit: no case with the reference 'NO-SUCH-REF'"),
-        (["--person", "nobody"], "icpc audit: no person 'nobody' in the people or the audit"),
+        (["--case", "NO-SUCH-REF"], "icpc audit: refused: No case has the reference NO-SUCH-REF"),
+        (["--person", "nobody"], "icpc audit: refused: No person has the sign-in id nobody"),
         (["--case", "AUD-1", "--limit", "0"], "icpc audit: --limit is 1 to 100000"),
+        ([], "icpc audit: give --case REF or --person ID"),
     ],
 )
-def test_unknown_references_are_one_line(
-    record: str, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+async def test_unknown_references_are_one_line(
+    trail: str, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
 ) -> None:
-    code, out, err = run(capsys, *argv)
+    code, out, err = await run(capsys, *argv)
     assert (code, out) == (2, "")
     assert err.count("\n") == 1 and err.startswith(message), err
-    if "--limit" not in argv:
-        [refused] = reads(record)
+    if argv and "--limit" not in argv:
+        [refused] = reads(trail)
         assert (refused.outcome, refused.actor) == (Outcome.REFUSED, "ada")
 
 
-def test_without_a_case_record_it_says_how_to_make_one(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+async def test_a_case_id_names_its_case_and_plan(
+    trail: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("ICPC_DATABASE_URL", f"sqlite:///{tmp_path / 'none.sqlite3'}")
-    code, _, err = run(capsys, "--person", "tia")
-    assert code == 2 and "run `icpc db upgrade`" in err and err.count("\n") == 1
+    code, out, err = await run(capsys, "--case", "icpc-a-1")
+    assert code == 0, err
+    assert [row.split("  ")[6] for row in out.splitlines()] == [
+        "case icpc-a-1-plan",
+        "case icpc-a-1",
+    ]
+
+
+async def test_without_the_service_it_says_which_setting_names_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ICPC_SERVICE_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("ICPC_PERSON_TOKEN", "icpc_not-needed-here")
+    code, _, err = await run(capsys, "--person", "tia")
+    assert code == 2 and "set ICPC_SERVICE_URL" in err and err.count("\n") == 1

@@ -123,7 +123,7 @@ async def _invalid(_: Request, error: RequestValidationError) -> Response:
 
 def create_api(parent: FastAPI) -> FastAPI:
     """The API under :data:`PREFIX`, sharing ``parent``'s state; mount it at ``PREFIX``."""
-    from web import api_me, api_reports
+    from web import api_audit, api_me, api_reports
 
     api = FastAPI(
         title=f"{SERVICE_NAME}: API",
@@ -143,4 +143,5 @@ def create_api(parent: FastAPI) -> FastAPI:
     api.add_exception_handler(404, _not_found)
     api.include_router(api_me.router)
     api.include_router(api_reports.router)
+    api.include_router(api_audit.router)
     return api
