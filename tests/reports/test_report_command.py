@@ -25,11 +25,13 @@ import pytest
 from activities.record import reset_record_store
 from domain.reports import Period, timeliness
 from procedures import load_all
-from records.database import upgrade
+from records.audit import Action, AuditEntry, AuditLog, Channel, Outcome
+from records.database import make_engine, upgrade
 from records.store import CaseFilter, RecordStore
 from starters.cli import main
 from tests import case_helpers
 from tests.case_helpers import person_token
+from tests.records.data import batch
 from tests.service_helpers import RunningService
 from web import report_pages
 
@@ -283,3 +285,37 @@ async def test_a_csv_written_to_a_file_is_its_owners_only(icpc: Run, tmp_path: P
     assert (code, out) == (0, ""), err
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert path.read_text().startswith("case_reference,")
+
+
+def simulate_rows(url: str) -> list[AuditEntry]:
+    engine = make_engine(url)
+    try:
+        return [e for e in AuditLog(engine).read() if e.action is Action.SIMULATE]
+    finally:
+        engine.dispose()
+
+
+def test_simulate_refuses_a_record_holding_a_real_case(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'live.sqlite3'}"
+    upgrade(url)
+    with RecordStore(url) as store:
+        store.append(batch("icpc-bct-management-note-REAL-1-20261102", case_reference="REAL-1"))
+    monkeypatch.setenv("ICPC_DATABASE_URL", url)
+    code = main(["simulate", "--cases", "5", "--year", "2026", "--as-of", "2026-11-25"])
+    _, err = capsys.readouterr()
+    assert code == 2 and err.count("\n") == 1
+    assert "the case record holds 1 cases no simulation wrote" in err
+    with RecordStore(url) as store:
+        assert store.count() == 1  # nothing invented was written beside it
+    [refused] = simulate_rows(url)
+    assert (refused.outcome, refused.channel, refused.actor) == (Outcome.REFUSED, Channel.CLI, None)
+    assert refused.detail.startswith("icpc simulate: cases 5, year 2026, seed 1")
+
+
+def test_simulate_into_a_record_of_its_own_is_audited(record_url: str) -> None:
+    [done] = simulate_rows(record_url)
+    assert (done.outcome, done.channel) == (Outcome.OK, Channel.CLI)
+    assert done.detail.startswith("icpc simulate: cases 300, year 2026, seed 5")
+    assert "events written " in done.detail
