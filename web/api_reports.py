@@ -49,7 +49,7 @@ from records.audit import Action, AuditEntry, Channel, Outcome
 from records.reports_query import record_audit_review
 from records.store import RecordStore
 from web import report_pages
-from web.api import ApiPerson
+from web.api import ApiPerson, ProblemDetail
 from web.dependencies import address, services, temporal
 from web.problems import Problem
 
@@ -58,7 +58,10 @@ router = APIRouter(prefix="/reports", tags=["reports"])
 CSV = "text/csv; charset=utf-8"
 CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {CSV: {}}, "description": "The report (format=csv: the CSV download)"},
-    400: {"description": "The parameters name no report that can be made, with the reason"},
+    400: {
+        "model": ProblemDetail,
+        "description": "The parameters name no report that can be made, with the reason",
+    },
 }
 Format = Literal["json", "csv"]
 Month = Annotated[str | None, Query(description="YYYY-MM", max_length=40)]
