@@ -31,7 +31,7 @@ bench: $(STAMP) bytecode
 test: $(STAMP) bytecode
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy domain contracts procedures workflows activities workers starters web records simulation
+	$(BIN)/mypy domain contracts procedures workflows activities workers starters web records simulation runtime
 	$(BIN)/pytest
 
 lint: $(STAMP)

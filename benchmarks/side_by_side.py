@@ -808,8 +808,8 @@ async def run(mode: Mode, keep: bool) -> None:
     from temporalio.testing import WorkflowEnvironment
 
     from contracts.search_attributes import ALL as SEARCH_ATTRIBUTES
+    from runtime.log_setup import configure_logging
     from workers.connection import data_converter
-    from workers.log_setup import configure_logging
 
     began = clock.monotonic()
     # This process's own logs (the web form's, the time-skipping run's worker): warnings only,

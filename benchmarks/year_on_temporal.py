@@ -435,7 +435,7 @@ def outcomes(plays: list[CasePlay]) -> Counter[str]:
 
 
 async def run(args: argparse.Namespace) -> int:
-    from workers.log_setup import configure_logging
+    from runtime.log_setup import configure_logging
 
     began = clock.monotonic()
     os.environ["ICPC_LOG_LEVEL"] = os.environ.get("ICPC_YEAR_LOG_LEVEL", "WARNING")

@@ -340,14 +340,22 @@ def break_glass(
             Access.REFUSED,
             "This case is outside your scope, and your roles may not break glass to read it.",
         )
-    text = " ".join(reason.split())
-    if visible_length(text) < BREAK_GLASS_MIN_REASON:
+    text = stated_reason(reason)
+    if text is None:
         return ReadAccess(
             Access.REFUSED,
             "This case is outside your scope: to read it, give the reason why (at least"
             f" {BREAK_GLASS_MIN_REASON} characters). The reading and the reason are recorded.",
         )
     return ReadAccess(Access.BREAK_GLASS, text, held[0])
+
+
+def stated_reason(reason: str) -> str | None:
+    """A reason for reading what one's scope does not give (break glass, decoding case data),
+    on one line; None when it is shorter than :data:`BREAK_GLASS_MIN_REASON` characters, not
+    counting spaces."""
+    text = " ".join(reason.split())
+    return text if visible_length(text) >= BREAK_GLASS_MIN_REASON else None
 
 
 def senior_roles_from(setting: str | None) -> frozenset[str]:

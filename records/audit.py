@@ -66,6 +66,10 @@ class Action(StrEnum):
     CODEC_DECODE = "codec_decode"
     READ_AUDIT = "read_audit"
     LIST_CASES = "list_cases"  # a list or search of cases: the filters, never a child's name
+    READ_REPORT = "read_report"  # a report page, a CSV download or a report over the API
+    SEND_REPORT = "send_report"  # the monthly lists sent by hand (icpc report send-monthly)
+    CODEC_REASON = "codec_reason"  # a support person's reason for decoding, once a session
+    SIMULATE = "simulate"  # invented cases written into the record (icpc simulate)
 
 
 class Outcome(StrEnum):

@@ -371,6 +371,20 @@ class RecordStore:
         except SQLAlchemyError as error:
             raise self._unavailable(error) from error
 
+    def count_other_families(self, prefix: str) -> int:
+        """Case and plan rows whose family reference does not begin with ``prefix`` (for
+        ``icpc simulate``: how many cases the record holds that no simulation wrote)."""
+        condition = ~CaseSummaryRow.family_reference.startswith(prefix, autoescape=True)
+        try:
+            with self.engine.connect() as connection:
+                return int(
+                    connection.execute(
+                        select(func.count()).select_from(CaseSummaryRow).where(condition)
+                    ).scalar_one()
+                )
+        except SQLAlchemyError as error:
+            raise self._unavailable(error) from error
+
     def list_cases(
         self, filters: CaseFilter | None = None, *, page: int = 1, page_size: int = 50
     ) -> CasePage:

@@ -12,7 +12,9 @@ seconds this takes, and the reports read the record, not Temporal. So no workflo
 simulated case (``icpc show`` reads it from the record alone), and no email is sent.
 
 Everything is invented: references ``SIM-<year>-<n>``, staff as role labels with
-``.invalid`` addresses, areas north, south, east and west. The same seed gives the same cases.
+``.invalid`` addresses, areas north, south, east and west. Every simulated case is marked by
+its family reference, ``SIMF-<n>`` (:data:`SIMULATED_FAMILY`): ``icpc simulate`` refuses a
+record holding any case without the mark, so invented cases never mix with real ones. The same seed gives the same cases.
 The world stops at the as-at day (``--as-of``, default today): decisions due after it are not
 taken, so the cases open then stay open, as they would be.
 
@@ -80,6 +82,9 @@ MOVE_REASONS = (
     "Conference room lost to an ICPC; no slot before the due date",
     "Parent's court hearing on the only date within timescale",
 )
+
+
+SIMULATED_FAMILY = "SIMF-"  # the family reference's prefix: the mark of a simulated case
 
 
 # --- the inputs: what each simulated case is meant to do ----------------------------------------
@@ -281,7 +286,7 @@ class _Driver:
         start = CaseStart(
             procedure_id=procedure.id,
             case_reference=script.reference,
-            family_reference=f"SIMF-{script.number:05d}",
+            family_reference=f"{SIMULATED_FAMILY}{script.number:05d}",
             strategy_discussion=script.strategy,
             icpc_likelihood=script.likelihood,
             contacts=_contacts(procedure),

@@ -6,24 +6,23 @@ or as the account changed. One line per row: when (Europe/London), who (role), a
 outcome, channel, address, then the case or account concerned and the detail; ``--json`` gives
 the rows as a JSON list.
 
-Only an account administrator reads it: the command acts as the person its token names
-(``--token-file``, ``ICPC_PERSON_TOKEN`` or ``ICPC_PERSON_TOKEN_FILE``, see
-:mod:`starters.operator`), who must hold the ``admin`` role. Reading the trail is itself
-audited (``read_audit``), and so is every refusal (no token, no admin role, an unknown case or
-person).
+A client of the service (``GET /api/v1/audit``, :mod:`starters.service_client`): it needs only
+``ICPC_SERVICE_URL`` and the person's token (``--token-file``, ``ICPC_PERSON_TOKEN`` or
+``ICPC_PERSON_TOKEN_FILE``), who must hold the ``admin`` role. The service reads the trail as
+its ``/admin/audit`` page does, and audits every read (``read_audit``) and every refusal.
 
-``icpc audit verify`` checks the trail's hash chain instead (:data:`VERIFY_HELP`).
+``icpc audit verify`` checks the trail's hash chain instead (:data:`VERIFY_HELP`): it runs on
+the service host with the record's address, as ``icpc db`` does.
 """
 
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
-from starters import session
 from starters.cli import CommandError
 from starters.operator import add_token_argument
 
@@ -34,7 +33,15 @@ def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "audit", help="read the audit trail for a case or a person; verify its hash chain"
     )
-    which = p.add_mutually_exclusive_group()  # one of them is required, unless `verify`
+    add_reading_arguments(p)
+    p.set_defaults(handler=run)
+    add_verify_parser(p)
+
+
+def add_reading_arguments(p: argparse.ArgumentParser) -> None:
+    """Reading's flags. One of --case and --person is checked in :func:`run`, not by argparse,
+    so that a subcommand beside reading (``icpc audit verify``) needs neither."""
+    which = p.add_mutually_exclusive_group()
     which.add_argument("--case", metavar="REF", help="a case reference (or a case's id)")
     which.add_argument("--person", metavar="ID", help="a person's sign-in id")
     p.add_argument(
@@ -42,159 +49,49 @@ def add_parser(subparsers: Any) -> None:
     )
     p.add_argument("--json", action="store_true", help="the rows as JSON")
     add_token_argument(p)
-    p.set_defaults(handler=run)
-    add_verify_parser(p)
-
-
-def _operator() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 def run(args: argparse.Namespace) -> int:
-
-    from records.database import RecordStoreError
+    from starters.service_client import service
 
     if args.case is None and args.person is None:
         raise CommandError("say which: --case REF or --person ID (or `icpc audit verify`)")
     if not 1 <= args.limit <= 100_000:
         raise CommandError("--limit is 1 to 100000")
-    store = session.record()
-    try:
-        entries = _read(args, store)
-    except RecordStoreError as error:
-        raise CommandError(str(error)) from None
-    finally:
-        store.close()
+    rows = service(args).get("/audit", case=args.case, person=args.person, limit=args.limit)
     if args.json:
-        print(json.dumps([_as_json(e) for e in entries], indent=2))
+        print(json.dumps(rows, indent=2))
     else:
-        for entry in entries:
-            print(line(entry))
+        for row in rows:
+            print(line(row))
     return 0
 
 
-def _read(args: argparse.Namespace, store: Any) -> Sequence[Any]:
-    """The rows asked for, once the token's person is found to be an administrator; every
-    read and every refusal written to the trail itself."""
-    from domain.people import ADMIN
-    from records.audit import Action, AuditEntry, AuditLog, Channel, Outcome
-    from records.people import PeopleStore
-    from starters.operator import NO_TOKEN, token_from
-
-    log = AuditLog(store.engine)
-    token = token_from(args)
-    person = PeopleStore(store.engine).person_for_token(token) if token else None
-    about: dict[str, Any] = {}
-
-    def audit(outcome: Outcome, detail: str) -> None:
-        log.write(
-            AuditEntry(
-                action=Action.READ_AUDIT,
-                outcome=outcome,
-                channel=Channel.CLI,
-                actor=person.id if person else None,
-                actor_role=ADMIN if person and person.holds(ADMIN) else None,
-                detail=f"icpc audit: {detail} (os user {_operator()})",
-                **about,
-            )
-        )
-
-    def refuse(reason: str) -> CommandError:
-        audit(Outcome.REFUSED, reason)
-        return CommandError(reason)
-
-    if person is None:
-        raise refuse(NO_TOKEN if not token else "the person token is unknown or revoked")
-    if not person.holds(ADMIN):
-        raise refuse("only an account administrator (the admin role) may read the audit trail")
-    if args.case is not None:
-        reference = args.case.strip()
-        case_ids = _case_ids(store, reference)
-        about["case_id"] = case_ids[0] if len(case_ids) == 1 else None
-        if not case_ids:
-            raise refuse(f"no case with the reference {reference!r} in the case record")
-        streams = [i for case_id in case_ids for i in (case_id, f"{case_id}-plan")]
-        entries = log.read(case_ids=streams, limit=args.limit)
-        what = f"case {reference}"
-    else:
-        target = args.person.strip().lower()
-        about["target"] = target
-        entries = log.read(actor=target, limit=args.limit)
-        if not entries and not _known_person(store, target):
-            raise refuse(f"no person {target!r} in the people or the audit trail")
-        what = f"person {target}"
-    audit(Outcome.OK, f"{what} (rows {len(entries)})")
-    return entries
-
-
-def _case_ids(store: Any, reference: str) -> list[str]:
-    """The case ids a reference names; a case id as it is."""
-    from records.audit import AuditLog
-
-    ids = [summary.case_id for summary in store.find(reference)]
-    if (
-        not ids
-        and reference.startswith("icpc-")
-        and (
-            store.summary(reference) is not None
-            or AuditLog(store.engine).read(case_id=reference, limit=1)
-        )
-    ):
-        ids = [reference]
-    return ids
-
-
-def _known_person(store: Any, person: str) -> bool:
-    from records.people import PeopleStore
-
-    try:
-        return PeopleStore(store.engine).get(person) is not None
-    except ValueError:  # not even a well-formed id
-        return False
-
-
-def line(entry: Any) -> str:
+def line(row: Mapping[str, Any]) -> str:
     """One row, for a terminal: every field present, ``-`` for what is not known."""
     from domain.calendar import LONDON
 
-    when = entry.at.astimezone(LONDON).strftime("%Y-%m-%d %H:%M:%S %Z")
-    who = entry.actor or "-"
-    if entry.actor_role:
-        who += f" ({entry.actor_role})"
+    at = datetime.fromisoformat(row["at"])
+    when = at.astimezone(LONDON).strftime("%Y-%m-%d %H:%M:%S %Z")
+    who = row["actor"] or "-"
+    if row["actor_role"]:
+        who += f" ({row['actor_role']})"
     fields: Sequence[str] = [
         when,
         who,
-        entry.action.value,
-        entry.outcome.value,
-        entry.channel.value,
-        entry.address or "-",
+        row["action"],
+        row["outcome"],
+        row["channel"],
+        row["address"] or "-",
     ]
     about = []
-    if entry.case_id:
-        about.append(f"case {entry.case_id}")
-    if entry.target:
-        about.append(f"account {entry.target}")
+    if row["case_id"]:
+        about.append(f"case {row['case_id']}")
+    if row["target"]:
+        about.append(f"account {row['target']}")
     text = "  ".join([*fields, *about])
-    detail = " ".join(entry.detail.split())  # one line, whatever was typed
+    detail = " ".join(row["detail"].split())  # one line, whatever was typed
     return f"{text}  {detail}" if detail else text
-
-
-def _as_json(entry: Any) -> dict[str, Any]:
-    return {
-        "at": entry.at.isoformat(),
-        "actor": entry.actor,
-        "actor_role": entry.actor_role,
-        "action": entry.action.value,
-        "outcome": entry.outcome.value,
-        "channel": entry.channel.value,
-        "address": entry.address,
-        "case_id": entry.case_id,
-        "target": entry.target,
-        "detail": entry.detail,
-    }
 
 
 # --- icpc audit verify ------------------------------------------------------------------------
@@ -230,6 +127,7 @@ def run_verify(args: argparse.Namespace) -> int:
     from domain.calendar import LONDON
     from records.audit import AuditLog
     from records.database import describe
+    from starters import session
 
     if args.case is not None or args.person is not None:
         raise CommandError("`icpc audit verify` checks the whole trail: no --case or --person")

@@ -72,7 +72,7 @@ def logs_to_stderr() -> None:
     Unconfigured, structlog prints to standard output."""
     import structlog
 
-    from workers.log_setup import configure_logging
+    from runtime.log_setup import configure_logging
 
     if not structlog.is_configured():
         configure_logging()

@@ -1,4 +1,4 @@
-"""``icpc report``: the management information, read from the case record.
+"""``icpc report``: the management information, asked of the service (``/api/v1/reports``).
 
     icpc report timeliness        [PERIOD] [--procedure ID] [--area AREA] [--json | --csv]
     icpc report out-of-timescale  [--month YYYY-MM] [--list icpc|rcpc|both] ...
@@ -6,41 +6,40 @@
     icpc report audit-sample      [--month YYYY-MM | --from D --to D] [--size N] ...
     icpc report census            --year YYYY [--csv | --xml | --json]
     icpc report audit-review      CASE --finding TEXT [--role ROLE] [--date YYYY-MM-DD]
+    icpc report send-monthly      [--month YYYY-MM] [--force]
 
 PERIOD is ``--month YYYY-MM``, ``--quarter YYYY-Qn``, ``--year YYYY`` (the year to 31 March
-YYYY) or ``--from YYYY-MM-DD --to YYYY-MM-DD``. The figures are the pure functions of
-:mod:`domain.reports` over what ``records.reports_query`` loads; this face parses, refuses bad
-input in one line (exit 2), and prints. ``audit-review`` acts as the person whose token it is
-given (:mod:`starters.operator`), as ``icpc decide`` does.
+YYYY) or ``--from YYYY-MM-DD --to YYYY-MM-DD``. A client of the service
+(:mod:`starters.service_client`): it needs only ``ICPC_SERVICE_URL`` and the person's token,
+and every report is of the cases that person may see, audited there as the Reports pages are.
+This face refuses what it can tell is wrong in one line (exit 2), asks, and prints; the
+service checks again and its refusals are said in one line too. ``--csv`` (and ``--xml``)
+write to stdout, or to ``--output FILE`` (0600: the lists name cases).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import time
-from collections.abc import Callable
-from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+import os
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
 
 from domain.calendar import LONDON
-from domain.reports import Period, PeriodError, check_period
+from domain.reports import (
+    AuditSample,
+    CapacityForecast,
+    CensusExtract,
+    OutOfTimescaleReport,
+    Period,
+    PeriodError,
+    TimelinessReport,
+)
 from domain.reports.tables import text_table
+from starters import operator
 from starters.cli import CommandError
-
-T = TypeVar("T")
-
-if TYPE_CHECKING:
-    from domain.procedure import Procedure
-    from domain.reports import (
-        AuditSample,
-        CapacityForecast,
-        CensusExtract,
-        OutOfTimescaleReport,
-        TimelinessReport,
-    )
-    from records.store import RecordStore
-    from starters.operator import Acting
 
 
 def add_parser(subparsers: Any) -> None:
@@ -70,7 +69,12 @@ def add_parser(subparsers: Any) -> None:
         " sends nothing twice)",
     )
     p.add_argument("--month", metavar="YYYY-MM", help="default: last month")
-    p.add_argument("--task-queue", default=None, help="the worker's task queue (icpc-cases)")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="an administrator sending a month that is not over yet",
+    )
+    operator.add_token_argument(p)
     p.set_defaults(handler=run_send_monthly)
 
     p = kinds.add_parser("capacity", help="conferences expected per week, against capacity")
@@ -97,6 +101,7 @@ def add_parser(subparsers: Any) -> None:
     shape.add_argument("--csv", action="store_true")
     shape.add_argument("--xml", action="store_true", help="the census groups as an XML fragment")
     shape.add_argument("--json", action="store_true")
+    _output(p)
     p.set_defaults(handler=run_census)
 
     p = kinds.add_parser(
@@ -106,8 +111,6 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--finding", required=True, help="what the review found")
     p.add_argument("--role", help="the role you review in (default: your one role on the case)")
     p.add_argument("--date", metavar="YYYY-MM-DD", help="the day of the review (default today)")
-    from starters import operator
-
     operator.add_token_argument(p)
     p.set_defaults(handler=run_audit_review)
 
@@ -129,13 +132,15 @@ def _formats(p: argparse.ArgumentParser) -> None:
     shape = p.add_mutually_exclusive_group()
     shape.add_argument("--json", action="store_true")
     shape.add_argument("--csv", action="store_true")
+    _output(p)
+
+
+def _output(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--output", type=Path, metavar="FILE", help="write the CSV (or XML) here (0600)")
+    operator.add_token_argument(p)
 
 
 # --- what every report shares ---------------------------------------------------------------
-
-
-def today() -> date:
-    return datetime.now(LONDON).date()
 
 
 def _day(text: str, flag: str) -> date:
@@ -147,8 +152,10 @@ def _day(text: str, flag: str) -> date:
         raise CommandError(f"{flag} '{text}' is not a date (YYYY-MM-DD)") from None
 
 
-def period_from(args: argparse.Namespace, default: Period | None = None) -> Period:
-    """The one period the flags name, refused in one line if none, several, or ahead of today."""
+def period_flags(args: argparse.Namespace, *, required: bool = True) -> dict[str, Any]:
+    """The one period the flags name, as the service's parameters; refused in one line if
+    several, none (when ``required``), or not well formed. Whether it has begun is the
+    service's to say (its clock)."""
     given = [
         name
         for name, value in (
@@ -163,50 +170,66 @@ def period_from(args: argparse.Namespace, default: Period | None = None) -> Peri
         raise CommandError(f"give one period, not {' and '.join(given)}")
     try:
         if args.month is not None:
-            period = Period.month(args.month)
-        elif getattr(args, "quarter", None) is not None:
-            period = Period.quarter(args.quarter)
-        elif getattr(args, "year", None) is not None:
-            period = Period.year_to_march(args.year)
-        elif args.start is not None or args.end is not None:
+            Period.month(args.month)
+            return {"month": args.month}
+        if getattr(args, "quarter", None) is not None:
+            Period.quarter(args.quarter)
+            return {"quarter": args.quarter}
+        if getattr(args, "year", None) is not None:
+            Period.year_to_march(args.year)
+            return {"year": args.year}
+        if args.start is not None or args.end is not None:
             if args.start is None or args.end is None:
                 raise CommandError("give both --from and --to")
-            period = Period.between(_day(args.start, "--from"), _day(args.end, "--to"))
-        elif default is not None:
-            period = default
-        else:
-            raise CommandError("give a period: --month, --quarter, --year, or --from and --to")
-        check_period(period, today())
+            start, end = _day(args.start, "--from"), _day(args.end, "--to")
+            Period.between(start, end)
+            return {"from": start.isoformat(), "to": end.isoformat()}
     except PeriodError as error:
         raise CommandError(str(error)) from None
-    return period
+    if required:
+        raise CommandError("give a period: --month, --quarter, --year, or --from and --to")
+    return {}
 
 
-def procedures(args: argparse.Namespace) -> dict[str, Procedure]:
-    from procedures import load_all
+def _ask(args: argparse.Namespace, report: str, **params: Any) -> Any:
+    """The report's JSON, or its CSV (XML) text when ``format`` asks for it."""
+    from starters.service_client import service
 
-    installed = load_all()
-    wanted = getattr(args, "procedure", None)
-    if wanted is not None and wanted not in installed:
-        known = ", ".join(sorted(installed))
-        raise CommandError(f"unknown procedure '{wanted}' (installed: {known})")
-    return installed
+    params = {k: v for k, v in params.items() if v is not None}
+    params["procedure"] = getattr(args, "procedure", None)
+    params["area"] = getattr(args, "area", None)
+    answer = service(args).call(
+        "GET", f"/reports/{report}", params={k: v for k, v in params.items() if v is not None}
+    )
+    if params.get("format", "json") == "json":
+        return answer.json()
+    return answer.text
 
 
-def timed(name: str, build: Callable[[], T]) -> T:
-    """Build a report, timed as ``icpc_report_seconds{report}`` (``workers.metrics``: nothing
-    when this process serves no metrics)."""
-    from workers.metrics import observe_report
+def _shape(args: argparse.Namespace) -> str:
+    if getattr(args, "csv", False):
+        return "csv"
+    if getattr(args, "xml", False):
+        return "xml"
+    return "json"
 
-    started = time.perf_counter()
+
+def _write(args: argparse.Namespace, text: str) -> None:
+    """CSV or XML to ``--output FILE`` (0600, whatever the file's mode was), else stdout."""
+    if args.output is None:
+        sys.stdout.write(text)
+        return
     try:
-        return build()
-    finally:
-        observe_report(name, time.perf_counter() - started)
+        fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+    except OSError as error:
+        raise CommandError(f"--output {args.output}: {error.strerror}") from None
 
 
 def _print_json(report: Any) -> None:
-    print(json.dumps(report.model_dump(mode="json"), indent=2))
+    print(json.dumps(report, indent=2))
 
 
 def _not_placed(report: Any) -> str:
@@ -227,24 +250,14 @@ def _percent(value: float | None) -> str:
 
 
 def run_timeliness(args: argparse.Namespace) -> int:
-    from records.reports_query import timeliness_report
-    from starters import session
-
-    installed = procedures(args)
-    period = period_from(args)
-    store = session.record()
-    report = timed(
-        "timeliness",
-        lambda: timeliness_report(
-            store, period, installed, procedure_id=args.procedure, area=args.area
-        ),
-    )
-    if args.json:
-        _print_json(report)
-    elif args.csv:
-        print(report.to_csv(), end="")
+    shape = _shape(args)
+    found = _ask(args, "timeliness", format=shape, **period_flags(args))
+    if shape != "json":
+        _write(args, found)
+    elif args.json:
+        _print_json(found)
     else:
-        print(render_timeliness(report))
+        print(render_timeliness(TimelinessReport.model_validate(found)))
     return 0
 
 
@@ -278,67 +291,39 @@ def render_timeliness(report: TimelinessReport) -> str:
 # --- out of timescale ---------------------------------------------------------------------------
 
 
-def last_month(day: date) -> Period:
-    year, month = (day.year, day.month - 1) if day.month > 1 else (day.year - 1, 12)
-    return Period.month(f"{year:04d}-{month:02d}")
-
-
 def run_out_of_timescale(args: argparse.Namespace) -> int:
-    from records.reports_query import out_of_timescale_report
-    from starters import session
-
-    installed = procedures(args)
+    shape = _shape(args)
     args.start = args.end = None
-    month = period_from(args, default=last_month(today()))
-    store = session.record()
-    report = timed(
-        "out-of-timescale",
-        lambda: out_of_timescale_report(
-            store, month, installed, today(), procedure_id=args.procedure, area=args.area
-        ),
-    )
-    if args.json:
-        _print_json(report)
-    elif args.csv:
+    month = period_flags(args, required=False)
+    if shape == "csv":
         if args.list == "both":
             raise CommandError("--csv writes one list: give --list icpc or --list rcpc")
-        print(report.icpc_csv() if args.list == "icpc" else report.rcpc_csv(), end="")
+        _write(args, _ask(args, "out-of-timescale", format="csv", list=args.list, **month))
+        return 0
+    found = _ask(args, "out-of-timescale", **month)
+    if args.json:
+        _print_json(found)
     else:
-        print(render_out_of_timescale(report, args.list))
+        print(render_out_of_timescale(OutOfTimescaleReport.model_validate(found), args.list))
     return 0
 
 
 def run_send_monthly(args: argparse.Namespace) -> int:
-    """Start the monthly-reports workflow with a month (what the schedule does on the first
-    working day, without the month) and wait for it: the same activity, the same ledger."""
-    import uuid
+    """Ask the service to send a month's lists now (what the schedule does on the first working
+    day): the same workflow, the same ledger. A month not yet over only for an administrator,
+    with --force; the service decides and audits either way."""
+    from starters.service_client import service
 
-    from activities.monthly_reports import MonthlyReportsInput, MonthlyReportsResult
-    from contracts.case import TASK_QUEUE
-    from starters import session
-    from workers.schedules import MONTHLY_REPORTS_WORKFLOW_ID
-    from workflows.monthly_reports import MONTHLY_REPORTS_WORKFLOW
-
-    args.start = args.end = None
-    month = period_from(args, default=last_month(today()))
-    label = f"{month.start:%Y-%m}"
-
-    async def send() -> MonthlyReportsResult:
-        client = await session.client()
-        result: MonthlyReportsResult = await client.execute_workflow(
-            MONTHLY_REPORTS_WORKFLOW,
-            MonthlyReportsInput(month=label),
-            id=f"{MONTHLY_REPORTS_WORKFLOW_ID}-{label}-by-hand-{uuid.uuid4().hex[:8]}",
-            task_queue=args.task_queue or TASK_QUEUE,
-            result_type=MonthlyReportsResult,
-        )
-        return result
-
-    result = session.run(send())
+    if args.month is not None:
+        try:
+            Period.month(args.month)
+        except PeriodError as error:
+            raise CommandError(str(error)) from None
+    result = service(args).post("/reports/monthly/send", {"month": args.month, "force": args.force})
     print(
-        f"{result.month}: {result.sent} emails sent to the managers of {result.areas} areas,"
-        f" {result.skipped} already sent before (not sent again),"
-        f" {result.no_recipient} areas with nobody to send to"
+        f"{result['month']}: {result['sent']} emails sent to the managers of {result['areas']}"
+        f" areas, {result['skipped']} already sent before (not sent again),"
+        f" {result['no_recipient']} areas with nobody to send to"
     )
     return 0
 
@@ -367,25 +352,16 @@ def render_out_of_timescale(report: OutOfTimescaleReport, which: str = "both") -
 
 
 def run_capacity(args: argparse.Namespace) -> int:
-    from records.reports_query import capacity_report
-    from starters import session
-
-    installed = procedures(args)
     if not 1 <= args.weeks <= 26:
         raise CommandError("--weeks must be 1 to 26")
-    store = session.record()
-    forecast = timed(
-        "capacity",
-        lambda: capacity_report(
-            store, installed, today(), procedure_id=args.procedure, area=args.area, weeks=args.weeks
-        ),
-    )
-    if args.json:
-        _print_json(forecast)
-    elif args.csv:
-        print(forecast.to_csv(), end="")
+    shape = _shape(args)
+    found = _ask(args, "capacity", weeks=args.weeks, format=shape)
+    if shape != "json":
+        _write(args, found)
+    elif args.json:
+        _print_json(found)
     else:
-        print(render_capacity(forecast))
+        print(render_capacity(CapacityForecast.model_validate(found)))
     return 0
 
 
@@ -411,39 +387,20 @@ def render_capacity(forecast: CapacityForecast) -> str:
 
 
 def run_audit_sample(args: argparse.Namespace) -> int:
-    from records.reports_query import audit_sample_report
-    from starters import session
-
-    procedures(args)
     if args.size < 1:
         raise CommandError("--size must be at least 1")
     if args.month is not None and (args.start is not None or args.end is not None):
         raise CommandError("give one window: --month, or --from and --to")
-    if args.month is not None:
-        month = period_from(args)
-        before = last_month(month.start)
-        window = Period.between(before.start, month.end, f"{before.label} and {month.label}")
+    shape = _shape(args)
+    window = period_flags(args, required=False)
+    found = _ask(args, "audit-sample", size=args.size, format=shape, **window)
+    if shape != "json":
+        _write(args, found)
+    elif args.json:
+        _print_json(found)
     else:
-        window = period_from(args, default=_two_months_to(last_month(today())))
-    store = session.record()
-    sample = timed(
-        "audit-sample",
-        lambda: audit_sample_report(
-            store, window, size=args.size, procedure_id=args.procedure, area=args.area
-        ),
-    )
-    if args.json:
-        _print_json(sample)
-    elif args.csv:
-        print(sample.to_csv(), end="")
-    else:
-        print(render_audit_sample(sample))
+        print(render_audit_sample(AuditSample.model_validate(found)))
     return 0
-
-
-def _two_months_to(month: Period) -> Period:
-    before = last_month(month.start)
-    return Period.between(before.start, month.end, f"{before.label} and {month.label}")
 
 
 def render_audit_sample(sample: AuditSample) -> str:
@@ -466,106 +423,42 @@ def render_audit_sample(sample: AuditSample) -> str:
 
 
 def run_audit_review(args: argparse.Namespace) -> int:
-    from domain.decisions import Decider
-    from domain.reports.audit import audit_review
-    from records.audit import Action, Outcome
-    from records.reports_query import record_audit_review
-    from starters import operator
+    """Record the review as the person whose token it is; the service checks that they may see
+    the case and hold the role, and audits it."""
+    from starters.service_client import service
 
-    reviewed_on = _day(args.date, "--date") if args.date is not None else today()
-    now = datetime.now(LONDON)
-    with operator.acting(args, "report audit-review", Action.DECISION) as acting:
-        try:
-            case_id = _case_id(acting.record, args.case)
-            role = _reviewer_role(acting, case_id, args.role)
-            reviewer = Decider(user=acting.person.id, role=role)
-            try:
-                audit_review(reviewer, reviewed_on, args.finding, now)  # its checks, first
-            except ValueError as error:
-                raise acting.refuse(
-                    Action.DECISION, str(error), role=role, case_id=case_id
-                ) from None
-        except operator.Refused as refused:  # audited already
-            raise CommandError(str(refused)) from None
-        written = record_audit_review(
-            acting.record, case_id, reviewer, reviewed_on, args.finding, now
-        )
-        acting.write(
-            Action.DECISION,
-            Outcome.OK,
-            role=role,
-            case_id=case_id,
-            detail="audit review recorded" if written else "audit review already recorded",
-        )
-    state = "Recorded" if written else "Already recorded (nothing written again)"
-    print(f"{state}: the review of {case_id} by {reviewer.user} ({role}) on {reviewed_on}.")
+    reviewed_on = _day(args.date, "--date") if args.date is not None else None
+    body = {
+        "case": args.case,
+        "finding": args.finding,
+        "role": args.role,
+        "date": reviewed_on.isoformat() if reviewed_on else None,
+    }
+    done = service(args).post("/reports/audit-reviews", body)
+    state = "Recorded" if done["recorded"] else "Already recorded (nothing written again)"
+    print(
+        f"{state}: the review of {done['case_id']} by {done['reviewer']} ({done['role']}) on"
+        f" {done['reviewed_on']}."
+    )
     return 0
-
-
-def _case_id(store: RecordStore, case: str) -> str:
-    case = case.strip()
-    if case.startswith("icpc-"):
-        if store.summary(case) is None:
-            raise CommandError(f"the case record holds no case '{case}'")
-        return case
-    found = store.find(case)
-    if not found:
-        raise CommandError(f"no case with reference '{case}' in the case record")
-    if len(found) > 1:
-        ids = ", ".join(s.case_id for s in found)
-        raise CommandError(f"'{case}' names {len(found)} cases ({ids}): give the case's id")
-    return str(found[0].case_id)
-
-
-def _reviewer_role(acting: Acting, case_id: str, role: str | None) -> str:
-    """A role the person holds and the case's procedure names; and they may see the case."""
-    from domain.scoping import may_see
-    from procedures import load_all
-    from records.audit import Action
-
-    scope = acting.record.scope(case_id)
-    if scope is None:
-        raise CommandError(f"the case record holds no case '{case_id}'")
-    verdict = may_see(acting.person, scope)
-    if not verdict:
-        raise acting.refuse(Action.DECISION, verdict.reason, case_id=case_id)
-    procedure = load_all().get(scope.procedure_id)
-    named = {r.id for r in procedure.roles} if procedure else set()
-    held = sorted(r for r in acting.person.roles if r in named)
-    if role is None:
-        if len(held) != 1:
-            choices = " or ".join(held) or "none of this procedure's roles"
-            raise CommandError(f"say which role you review in with --role ({choices})")
-        return held[0]
-    if role not in held:
-        reason = f"You do not hold the role '{role}' on this procedure's cases."
-        raise acting.refuse(Action.DECISION, reason, role=role, case_id=case_id)
-    return role
 
 
 # --- the census ---------------------------------------------------------------------------------
 
 
 def run_census(args: argparse.Namespace) -> int:
-    from records.reports_query import census_report
-    from starters import session
-
-    procedures(args)
     try:
-        year = Period.year_to_march(args.year)
-        check_period(year, today())
+        Period.year_to_march(args.year)
     except PeriodError as error:
         raise CommandError(str(error)) from None
-    store = session.record()
-    extract = timed("census", lambda: census_report(store, year, procedure_id=args.procedure))
-    if args.json:
-        _print_json(extract)
-    elif args.xml:
-        print(extract.to_xml(), end="")
-    elif args.csv:
-        print(extract.to_csv(), end="")
+    shape = _shape(args)
+    found = _ask(args, "census", year=args.year, format=shape)
+    if shape != "json":
+        _write(args, found)
+    elif args.json:
+        _print_json(found)
     else:
-        print(render_census(extract))
+        print(render_census(CensusExtract.model_validate(found)))
     return 0
 
 

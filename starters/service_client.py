@@ -14,6 +14,7 @@ said in one line, as every command says a refusal.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,8 @@ CA_ENV = "ICPC_SERVICE_CA"
 DEFAULT_URL = "http://127.0.0.1:8000"
 API = "/api/v1"
 TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+# httpx logs each request at INFO: a command's standard error is for what went wrong.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 class Refused(CommandError):

@@ -4,17 +4,27 @@
 
 The cases are drawn and driven through the rules by :mod:`simulation.year` (its docstring gives
 the mix); this command checks its arguments and writes the batches.
+
+A server-side command (it writes to the case record, ``ICPC_DATABASE_URL``), for a record of
+its own: it refuses a record holding any case a simulation did not write (simulated cases are
+marked by their family reference, :data:`simulation.year.SIMULATED_FAMILY`), so invented cases
+never reach managers' lists and reports beside real ones. Each run and each refusal is a
+``simulate`` row of the audit trail (channel ``cli``, with the operating-system account).
 """
 
 from __future__ import annotations
 
 import argparse
 from datetime import date, datetime, time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from domain.calendar import LONDON, london_instant
-from simulation.year import DEFAULT_PROCEDURE, simulate
+from simulation.year import DEFAULT_PROCEDURE, SIMULATED_FAMILY, simulate
 from starters.cli import CommandError
+
+if TYPE_CHECKING:
+    from records.audit import Outcome
+    from records.store import RecordStore
 
 # --- the command ------------------------------------------------------------------------------
 
@@ -46,6 +56,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     import time as clock
 
     from procedures import load_all
+    from records.audit import Outcome
     from starters import session
 
     if not 1 <= args.cases <= 100_000:
@@ -77,6 +88,17 @@ def run_simulate(args: argparse.Namespace) -> int:
     if args.year == as_of.year and as_of.date() <= date(args.year, 1, 1):
         raise CommandError(f"{args.year} has only just begun: nothing to simulate yet")
     store = session.record()
+    asked = (
+        f"cases {args.cases}, year {args.year}, seed {args.seed}, procedures {', '.join(wanted)}"
+    )
+    real = store.count_other_families(SIMULATED_FAMILY)
+    if real:
+        reason = (
+            f"the case record holds {real} cases no simulation wrote: simulate into a record of"
+            " its own (ICPC_DATABASE_URL), never beside real cases"
+        )
+        _audit(store, Outcome.REFUSED, f"{asked}: {reason}")
+        raise CommandError(reason)
     started = clock.monotonic()
     try:
         simulation = simulate(
@@ -90,6 +112,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     for chunk in range(0, len(batches), 500):
         written += store.append_many(batches[chunk : chunk + 500])
     took = clock.monotonic() - started
+    _audit(store, Outcome.OK, f"{asked}: events written {written}")
     held = sum(1 for c in simulation.cases if c.held_day is not None)
     print(
         f"Simulated {len(simulation.cases)} strategy discussions in {args.year}"
@@ -99,3 +122,17 @@ def run_simulate(args: argparse.Namespace) -> int:
         f" --year {args.year + 1 if as_of.month > 3 else args.year}` or `icpc cases --status all`."
     )
     return 0
+
+
+def _audit(store: RecordStore, outcome: Outcome, detail: str) -> None:
+    from records.audit import Action, AuditEntry, AuditLog, Channel
+    from starters.operator import _os_user
+
+    AuditLog(store.engine).write(
+        AuditEntry(
+            action=Action.SIMULATE,
+            outcome=outcome,
+            channel=Channel.CLI,
+            detail=f"icpc simulate: {detail} (os user {_os_user()})",
+        )
+    )

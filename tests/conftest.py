@@ -67,7 +67,7 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
 def worker_logs_on_stderr() -> None:
     """Workers in tests log as in production: JSON lines on stderr, never into a command's
     output that a test reads from stdout."""
-    from workers.log_setup import configure_logging
+    from runtime.log_setup import configure_logging
 
     configure_logging()
 

@@ -125,7 +125,7 @@ async def _invalid(_: Request, error: RequestValidationError) -> Response:
 
 def create_api(parent: FastAPI) -> FastAPI:
     """The API under :data:`PREFIX`, sharing ``parent``'s state; mount it at ``PREFIX``."""
-    from web import api_cases, api_me, api_people
+    from web import api_audit, api_cases, api_me, api_people, api_reports
 
     api = FastAPI(
         title=f"{SERVICE_NAME}: API",
@@ -146,4 +146,6 @@ def create_api(parent: FastAPI) -> FastAPI:
     api.include_router(api_me.router)
     api.include_router(api_people.router)
     api.include_router(api_cases.router)
+    api.include_router(api_reports.router)
+    api.include_router(api_audit.router)
     return api

@@ -49,6 +49,8 @@ COOKIE = "icpc_session"
 SIGNIN_COOKIE = "icpc_signin"
 SIGNED_OUT = "signed_out"  # in the pre-sign-in session: why the last session ended
 SSO_FLOW = "oidc"  # in the pre-sign-in session: a single sign-on under way (web.oidc.FLOW_KEY)
+# Who stated why they decode case data (web.codec); behind a proxy, kept in this cookie.
+CODEC_REASON = "codec_reason"
 _PROXY_USER = re.compile(r"^[^\x00-\x1f\x7f]{1,200}$")
 
 
@@ -110,7 +112,7 @@ class SignInCookie:
         if not isinstance(data, dict):
             return {}
         # Only what this cookie may hold: never anyone's identity.
-        return {k: v for k, v in data.items() if k in ("csrf", SIGNED_OUT, SSO_FLOW)}
+        return {k: v for k, v in data.items() if k in ("csrf", SIGNED_OUT, SSO_FLOW, CODEC_REASON)}
 
     def save(self, request: Request, response: Response, data: dict[str, Any]) -> None:
         if not data:

@@ -13,6 +13,10 @@ that month and the one before, and the census extract of the census year it ends
 capacity forecast is always the next four weeks. Bad input is refused in the command line's
 words (:class:`domain.reports.PeriodError`). Each report's build is timed
 (``icpc_report_seconds``); the charts are :mod:`web.report_charts`.
+
+Every read is audited (``read_report``, naming the report and what was asked): the page, each
+CSV download, and each report over the API (:mod:`web.api_reports`, which reads through
+:func:`check_reader`, :func:`choose` and :func:`build_report` here), and so is a refusal.
 """
 
 from __future__ import annotations
@@ -38,13 +42,16 @@ from domain.reports import (
     TimelinessReport,
     check_period,
 )
+from domain.reports.audit import DEFAULT_SAMPLE_SIZE
+from domain.reports.capacity import WEEKS
 from domain.reports.out_of_timescale import ICPC_COLUMNS, RCPC_COLUMNS
 from domain.reports.tables import csv_text
 from domain.scoping import BREAK_GLASS_ROLES, TEAM_MANAGER
 from domain.vocabulary import DecisionKind
 from records import reports_query as reports
+from records.audit import Action, AuditEntry, Channel, Outcome
 from records.store import RecordStore
-from web.dependencies import render, require_user, services
+from web.dependencies import address, render, require_user, services
 from web.metrics import observe_report
 from web.problems import Problem
 from web.report_charts import Bar, bar_chart
@@ -97,16 +104,55 @@ def install(app: FastAPI) -> None:
     app.include_router(router)
 
 
-def require_manager(request: Request) -> Person:
-    user = require_user(request)
-    if not reads_reports(user, request.app.state.report_roles):
+def reader_role(request: Request, person: Person) -> str | None:
+    """The role the person reads the reports in (the first they hold that opens them)."""
+    held = sorted(person.roles & request.app.state.report_roles)
+    return held[0] if held else None
+
+
+async def audit_read(
+    request: Request,
+    person: Person,
+    report: str,
+    asked: Mapping[str, object],
+    *,
+    channel: Channel = Channel.WEB,
+    refused: str = "",
+) -> None:
+    """The audit row of one read of a report (or its refusal): which report, and what was
+    asked of it (the query's parameters, never a figure of it)."""
+    given = " ".join(f"{k}={v}" for k, v in sorted(asked.items()) if v not in (None, ""))
+    entry = AuditEntry(
+        action=Action.READ_REPORT,
+        outcome=Outcome.REFUSED if refused else Outcome.OK,
+        channel=channel,
+        actor=person.id,
+        actor_role=reader_role(request, person),
+        address=address(request),
+        detail=" ".join(filter(None, [report, given])) + (f": {refused}" if refused else ""),
+    )
+    await services(request).accounts.run(lambda accounts: accounts.audit(entry))
+
+
+async def check_reader(
+    request: Request, person: Person, report: str, channel: Channel = Channel.WEB
+) -> Person:
+    """The person, if they may read the reports; else a 403, audited."""
+    if not reads_reports(person, request.app.state.report_roles):
+        await audit_read(
+            request, person, report, {}, channel=channel, refused="no role that reads reports"
+        )
         raise Problem(
             403,
             "You cannot read the reports",
             "The reports are for managers: team managers, heads of service and the managers"
             " who approve delays.",
         )
-    return user
+    return person
+
+
+async def require_manager(request: Request) -> Person:
+    return await check_reader(request, require_user(request), request.url.path)
 
 
 Manager = Annotated[Person, Depends(require_manager)]
@@ -201,7 +247,9 @@ def choose(params: Mapping[str, str], procedures: Mapping[str, Procedure], now: 
             period = months_back(last_month(now), 12)
         check_period(period, now)
         choice.period = period
-        try:  # the periods derived from it, which the page and downloads read later
+        # The periods the reports derive from it must be countable too (a --to in 2100 has no
+        # census year): refused here, in words, not later as an error page.
+        try:
             _derived = (choice.month, choice.audit_window, choice.census_year)
         except PeriodError:
             choice.period = None
@@ -222,6 +270,60 @@ def _timed(name: str, build: Callable[[], T]) -> T:
         observe_report(name, time.perf_counter() - started)
 
 
+def build_report(
+    store: RecordStore,
+    name: str,
+    choice: Choice,
+    procedures: Mapping[str, Procedure],
+    who: Person,
+    now: date,
+    *,
+    area: str | None = None,
+    weeks: int = WEEKS,
+    size: int = DEFAULT_SAMPLE_SIZE,
+    window: Period | None = None,
+) -> Any:
+    """One report (:data:`REPORTS`) of the cases ``who`` may see, timed: the one place the page,
+    its downloads and the API build a report for a reader. ``area`` narrows it further;
+    ``window``: the audit sample's, when not the choice's month and the one before."""
+    assert choice.period is not None
+    common: dict[str, Any] = {"procedure_id": choice.procedure, "visible_to": who}
+    period, month = choice.period, choice.month
+    if name == "timeliness":
+        return _timed(
+            name, lambda: reports.timeliness_report(store, period, procedures, area=area, **common)
+        )
+    if name == "capacity":
+        return _timed(
+            name,
+            lambda: reports.capacity_report(
+                store, procedures, now, area=area, weeks=weeks, **common
+            ),
+        )
+    if name == "out-of-timescale":
+        return _timed(
+            name,
+            lambda: reports.out_of_timescale_report(
+                store, month, procedures, now, area=area, **common
+            ),
+        )
+    if name == "audit-sample":
+        sample_window = window or choice.audit_window
+        return _timed(
+            name,
+            lambda: reports.audit_sample_report(
+                store, sample_window, size=size, area=area, **common
+            ),
+        )
+    if name == "census":
+        year = choice.census_year
+        return _timed(name, lambda: reports.census_report(store, year, **common))
+    raise ValueError(f"no report {name!r}")
+
+
+REPORTS = ("timeliness", "out-of-timescale", "capacity", "audit-sample", "census")
+
+
 @dataclass
 class Built:
     kpi: TimelinessReport
@@ -237,25 +339,14 @@ def _build(
     person: Person,
     now: date,
 ) -> Built:
-    assert choice.period is not None
-    common: dict[str, Any] = {"procedure_id": choice.procedure, "visible_to": person}
-    period, month = choice.period, choice.month
+    def report(name: str) -> Any:
+        return build_report(store, name, choice, procedures, person, now)
+
     return Built(
-        kpi=_timed(
-            "timeliness",
-            lambda: reports.timeliness_report(store, period, procedures, **common),
-        ),
-        capacity=_timed(
-            "capacity", lambda: reports.capacity_report(store, procedures, now, **common)
-        ),
-        late=_timed(
-            "out-of-timescale",
-            lambda: reports.out_of_timescale_report(store, month, procedures, now, **common),
-        ),
-        audit=_timed(
-            "audit-sample",
-            lambda: reports.audit_sample_report(store, choice.audit_window, **common),
-        ),
+        kpi=report("timeliness"),
+        capacity=report("capacity"),
+        late=report("out-of-timescale"),
+        audit=report("audit-sample"),
     )
 
 
@@ -309,6 +400,8 @@ async def reports_page(request: Request, manager: Manager) -> Response:
     now = today()
     choice = choose(request.query_params, web.procedures, now)
     built: Built | None = None
+    refused = "; ".join(choice.errors.values())
+    await audit_read(request, manager, "reports page", choice.values, refused=refused)
     if not choice.errors:
         built = await web.records.read(
             lambda store: _build(store, choice, web.procedures, manager, now)
@@ -334,37 +427,14 @@ async def reports_page(request: Request, manager: Manager) -> Response:
 
 
 def _csv(store: RecordStore, name: str, choice: Choice, web: Any, who: Person, now: date) -> str:
-    assert choice.period is not None
     procedures: Mapping[str, Procedure] = web.procedures
-    common: dict[str, Any] = {"procedure_id": choice.procedure, "visible_to": who}
-    if name in ("kpi-by-month", "timeliness"):
-        report = _timed(
-            "timeliness",
-            lambda: reports.timeliness_report(store, choice.period, procedures, **common),  # type: ignore[arg-type]
-        )
-        if name == "timeliness":
-            return report.to_csv()
+    if name == "kpi-by-month":
+        report = build_report(store, "timeliness", choice, procedures, who, now)
         return csv_text(KPI_COLUMNS, (m.model_dump() for m in report.icpc_by_month))
-    if name == "capacity":
-        forecast = _timed(
-            "capacity", lambda: reports.capacity_report(store, procedures, now, **common)
-        )
-        return forecast.to_csv()
     if name.startswith("out-of-timescale-"):
-        late = _timed(
-            "out-of-timescale",
-            lambda: reports.out_of_timescale_report(store, choice.month, procedures, now, **common),
-        )
-        return late.icpc_csv() if name.endswith("icpc") else late.rcpc_csv()
-    if name == "audit-sample":
-        sample = _timed(
-            "audit-sample",
-            lambda: reports.audit_sample_report(store, choice.audit_window, **common),
-        )
-        return sample.to_csv()
-    year = choice.census_year
-    extract = _timed("census", lambda: reports.census_report(store, year, **common))
-    return extract.to_csv()
+        late = build_report(store, "out-of-timescale", choice, procedures, who, now)
+        return str(late.icpc_csv() if name.endswith("icpc") else late.rcpc_csv())
+    return str(build_report(store, name, choice, procedures, who, now).to_csv())
 
 
 @router.get("/reports/{name}.csv")
@@ -374,8 +444,10 @@ async def report_csv(request: Request, name: str, manager: Manager) -> Response:
         raise Problem(404, "Page not found", "There is no such report to download.")
     now = today()
     choice = choose(request.query_params, web.procedures, now)
+    refused = "; ".join(choice.errors.values())
+    await audit_read(request, manager, f"{name}.csv", choice.values, refused=refused)
     if choice.errors:
-        raise Problem(400, "The report cannot be made", "; ".join(choice.errors.values()))
+        raise Problem(400, "The report cannot be made", refused)
     text = await web.records.read(lambda store: _csv(store, name, choice, web, manager, now))
     filename = _filename(name, choice)
     return Response(

@@ -23,12 +23,12 @@ from temporalio.envconfig import ClientConfig
 from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
+from runtime.log_setup import get_logger
 from workers.encryption import (
     ENCRYPTION_OFF_WARNING,
     codec_from_environment,
     worker_data_converter,
 )
-from workers.log_setup import get_logger
 from workers.payload_readers import CheckReaders, readers_for
 from workers.tracing import client_plugins
 

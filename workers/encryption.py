@@ -17,6 +17,13 @@ does not compress: the mark ``encryption-compression: zlib`` says so, and is bou
 ciphertext (associated data), so it cannot be added or taken away unnoticed. Payloads without
 the mark (written before, or small) open as they always did.
 
+Each payload sealed for a workflow also names it in the clear (``encryption-workflow-id``, from
+the SDK's serialization context: the workflow whose input, result, signal or activity it is),
+bound to the ciphertext the same way, so the codec server can say which case a decode was for
+(the Temporal Web UI sends only the namespace). A workflow id names no one
+(:func:`contracts.case.case_workflow_id`: procedure, case reference, date of the strategy
+discussion), and it is in the clear in Temporal already.
+
 The workers' codec (:class:`WorkerCodec`) hands over a payload sealed with a key they do not
 hold as an ``Unreadable`` placeholder (:mod:`contracts.payload_keys`) instead of failing: the
 SDK decodes a whole workflow activation before the workflow sees it, so one foreign decision
@@ -43,20 +50,26 @@ payloads in clear, and say so in a warning as they start.
 from __future__ import annotations
 
 import base64
+import copy
 import dataclasses
 import hashlib
 import os
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from google.protobuf.message import DecodeError
 from temporalio.api.common.v1 import Payload
 from temporalio.contrib.pydantic import PydanticPayloadConverter, pydantic_data_converter
-from temporalio.converter import DataConverter, PayloadCodec
+from temporalio.converter import (
+    DataConverter,
+    PayloadCodec,
+    SerializationContext,
+    WithSerializationContext,
+)
 from temporalio.exceptions import ApplicationError
 
 from contracts.payload_keys import KEY_FILE_SETTING, NOT_SEALED, NOT_SEALED_MARK, Unreadable
@@ -66,6 +79,15 @@ NONCE_BYTES = 12
 KEY_ID = "encryption-key-id"
 COMPRESSION = "encryption-compression"
 ZLIB = b"zlib"
+WORKFLOW_ID = "encryption-workflow-id"
+
+
+def _associated(mark: bytes | None, workflow_id: bytes | None) -> bytes | None:
+    """What the ciphertext is bound to: its compression mark and the workflow it belongs to
+    (a payload without a workflow id binds only the mark, as before)."""
+    if workflow_id is None:
+        return mark
+    return b"workflow=" + workflow_id + (b";compression=" + mark if mark is not None else b"")
 
 
 class PayloadKeyError(RuntimeError):
@@ -84,7 +106,7 @@ def key_id(key: bytes) -> bytes:
     return hashlib.sha256(key).hexdigest()[:16].encode()
 
 
-class EncryptionCodec(PayloadCodec):
+class EncryptionCodec(PayloadCodec, WithSerializationContext):
     def __init__(self, key: bytes, old_keys: Sequence[bytes] = ()) -> None:
         for k in (key, *old_keys):
             if len(k) != 32:
@@ -92,6 +114,16 @@ class EncryptionCodec(PayloadCodec):
         self._key_id = key_id(key)
         self._cipher = AESGCM(key)
         self._ciphers = {key_id(k): AESGCM(k) for k in (key, *old_keys)}
+        self._workflow_id: bytes | None = None
+
+    def with_context(self, context: SerializationContext) -> Self:
+        """This codec, sealing for the workflow the SDK says the payloads belong to."""
+        workflow_id = getattr(context, "workflow_id", None)
+        if not workflow_id:
+            return self
+        bound = copy.copy(self)
+        bound._workflow_id = str(workflow_id).encode()
+        return bound
 
     @property
     def key_id(self) -> str:
@@ -113,6 +145,8 @@ class EncryptionCodec(PayloadCodec):
         if is_plain_text(payload):
             return payload
         metadata = {"encoding": ENCODING, KEY_ID: self._key_id}
+        if self._workflow_id is not None:
+            metadata[WORKFLOW_ID] = self._workflow_id
         plain = payload.SerializeToString()
         packed = zlib.compress(plain)
         mark: bytes | None = None
@@ -120,7 +154,7 @@ class EncryptionCodec(PayloadCodec):
             plain, mark = packed, ZLIB
             metadata[COMPRESSION] = ZLIB
         nonce = os.urandom(NONCE_BYTES)
-        sealed = self._cipher.encrypt(nonce, plain, mark)  # the mark is associated data
+        sealed = self._cipher.encrypt(nonce, plain, _associated(mark, self._workflow_id))
         return Payload(metadata=metadata, data=nonce + sealed)
 
     def _decrypt(self, payload: Payload) -> Payload:
@@ -131,8 +165,9 @@ class EncryptionCodec(PayloadCodec):
         if cipher is None:
             raise UnknownKeyError(kid.decode(errors="replace"))
         mark = payload.metadata.get(COMPRESSION)  # None: not compressed (or written before)
+        workflow_id = payload.metadata.get(WORKFLOW_ID)  # None: sealed for no workflow
         nonce, sealed = payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:]
-        plain = cipher.decrypt(nonce, sealed, mark)
+        plain = cipher.decrypt(nonce, sealed, _associated(mark, workflow_id))
         if mark is not None:
             if mark != ZLIB:
                 raise PayloadKeyError(

@@ -20,9 +20,9 @@ from activities.record import RECORD_ACTIVITIES, record_store
 from activities.smtp_pool import POOL
 from contracts.case import TASK_QUEUE
 from records.database import check_current, database_url
+from runtime.log_setup import configure_logging, get_logger
 from workers.connection import connect
 from workers.health import serve_health, worker_ready
-from workers.log_setup import configure_logging, get_logger
 from workers.metrics import metrics_runtime, publish_open_cases
 from workers.payload_readers import identity_for
 from workers.schedules import ensure_schedules

@@ -37,7 +37,7 @@ from contracts.metrics import (
 from records.database import RecordStoreError
 from records.schema import CaseSummaryRow
 from records.store import RecordStore
-from workers.log_setup import get_logger
+from runtime.log_setup import get_logger
 
 METRICS_ENV = "ICPC_METRICS_BIND"
 OPEN_CASES = "icpc_open_cases"  # gauge: procedure, stage

@@ -14,6 +14,7 @@ personal data: names of the product's own things only.
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 from temporalio.client import (
@@ -30,8 +31,8 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError
 
-from activities.monthly_reports import MonthlyReportsInput
-from workers.log_setup import get_logger
+from activities.monthly_reports import MonthlyReportsInput, MonthlyReportsResult
+from runtime.log_setup import get_logger
 from workflows.monthly_reports import MONTHLY_REPORTS_WORKFLOW
 
 MONTHLY_REPORTS_SCHEDULE = "icpc-monthly-reports"
@@ -99,3 +100,19 @@ async def ensure_schedules(client: Client, task_queue: str) -> list[str]:
     for schedule_id in created:
         log.info("schedule_created", schedule_id=schedule_id, task_queue=task_queue)
     return created
+
+
+async def send_monthly_now(client: Client, month: str, task_queue: str) -> MonthlyReportsResult:
+    """Send ``month``'s (YYYY-MM) lists now, whatever the day: the schedule's workflow and its
+    activity, started by hand with a month and waited for. The same ledger as the schedule's
+    runs, so what was sent already is not sent again. Whether the month may be sent (it is
+    over, or an administrator forces it) is the caller's to decide: the service's
+    (``POST /api/v1/reports/monthly/send``)."""
+    result: MonthlyReportsResult = await client.execute_workflow(
+        MONTHLY_REPORTS_WORKFLOW,
+        MonthlyReportsInput(month=month),
+        id=f"{MONTHLY_REPORTS_WORKFLOW_ID}-{month}-by-hand-{uuid.uuid4().hex[:8]}",
+        task_queue=task_queue,
+        result_type=MonthlyReportsResult,
+    )
+    return result

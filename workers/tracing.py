@@ -52,7 +52,7 @@ from temporalio.contrib.opentelemetry import (
     create_tracer_provider,
 )
 
-from workers.log_setup import get_logger
+from runtime.log_setup import get_logger
 
 if TYPE_CHECKING:
     from fastapi import FastAPI

@@ -206,6 +206,20 @@ def unplaced_by_reason(unplaced: list[Unplaced]) -> dict[str, int]:
 
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$", re.IGNORECASE)
+# The years a report counts: the reporting years Period.year_to_march knows (year 1 has no month
+# before it, which the lists and the audit sample read), and no date so far out that a day after
+# it is past what a date can hold.
+FIRST_YEAR, LAST_YEAR = 2001, 2099
+
+
+def _countable_year(text: str, year: int) -> int:
+    """The year of a month or quarter, refused in one line when no report can count it (year 1
+    has no month before it, which the lists and the audit sample read)."""
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise PeriodError(
+            f"'{text.strip()}' is out of range: a report counts {FIRST_YEAR} to {LAST_YEAR}"
+        )
+    return year
 
 
 class Period(BaseModel):
@@ -232,7 +246,7 @@ class Period(BaseModel):
         found = _MONTH.match(text.strip())
         if not found:
             raise PeriodError(f"'{text}' is not a month (YYYY-MM, for example 2026-05)")
-        year, number = int(found.group(1)), int(found.group(2))
+        year, number = _countable_year(text, int(found.group(1))), int(found.group(2))
         start = date(year, number, 1)
         end = date(year, number, monthrange(year, number)[1])
         return cls(start=start, end=end, label=f"{start:%B} {year:04d}")  # %Y gives "1" for 0001
@@ -243,7 +257,7 @@ class Period(BaseModel):
         found = _QUARTER.match(text.strip())
         if not found:
             raise PeriodError(f"'{text}' is not a quarter (YYYY-Qn, for example 2026-Q2)")
-        year, number = int(found.group(1)), int(found.group(2))
+        year, number = _countable_year(text, int(found.group(1))), int(found.group(2))
         first = 3 * (number - 1) + 1
         start = date(year, first, 1)
         end = date(year, first + 2, monthrange(year, first + 2)[1])
@@ -254,7 +268,7 @@ class Period(BaseModel):
     def year_to_march(cls, year: int) -> Period:
         """The reporting year ending 31 March ``year`` (DfE's "reporting year", and the
         children in need census year): 1 April ``year - 1`` to 31 March ``year``."""
-        if not 2001 <= year <= 2099:
+        if not FIRST_YEAR <= year <= LAST_YEAR:
             raise PeriodError(f"{year} is not a reporting year this product can count")
         return cls(
             start=date(year - 1, 4, 1),
@@ -275,11 +289,6 @@ class Period(BaseModel):
             months.append(Period(start=start, end=end, label=month.label))
             year, number = (year + 1, 1) if number == 12 else (year, number + 1)
         return months
-
-
-# The years a report may count: the reporting years year_to_march knows, and no date so far
-# out that a day after it is past what a date can hold.
-FIRST_YEAR, LAST_YEAR = 2000, 2099
 
 
 def check_period(period: Period, today: date) -> None:

@@ -16,7 +16,7 @@ import csv
 import hashlib
 import io
 from collections.abc import AsyncIterator, Iterator
-from datetime import date, time
+from datetime import date, datetime, time
 from email.message import Message
 from pathlib import Path
 
@@ -32,16 +32,18 @@ from activities.monthly_reports import (
     list_roles,
 )
 from activities.record import reset_record_store
-from domain.calendar import london_instant
+from domain.calendar import LONDON, london_instant
 from domain.reports import Period
 from procedures import load_all
+from records.audit import Action, AuditEntry, AuditLog, Channel, Outcome
 from records.database import make_engine, upgrade
 from records.people import PeopleStore
 from records.reports_query import out_of_timescale_report
 from records.store import RecordStore
 from simulation.year import simulate
-from tests.case_helpers import unique
+from tests.case_helpers import icpc, person_token, unique
 from tests.conftest import MailCatcher
+from tests.service_helpers import RunningService
 from workers.main import build_worker
 from workers.schedules import MONTHLY_REPORTS_SCHEDULE, ensure_schedules
 from workflows.monthly_reports import MONTHLY_REPORTS_WORKFLOW
@@ -228,30 +230,75 @@ def test_the_idempotency_key_holds_no_sign_in_id() -> None:
 
 
 async def test_icpc_report_send_monthly_runs_the_same_workflow_and_sends_nothing_twice(
-    dev_env: WorkflowEnvironment,
-    smtp_server: MailCatcher,
     record: RecordStore,
+    service: RunningService,
+    smtp_server: MailCatcher,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from starters.cli import main
-
+    """Asked of the service, by a manager who reads the reports, with their token only."""
     expected = out_of_timescale_report(record, OCTOBER, PROCEDURES, AS_OF.date())
-    monkeypatch.setenv("TEMPORAL_ADDRESS", dev_env.client.service_client.config.target_host)
-    monkeypatch.setenv("TEMPORAL_NAMESPACE", dev_env.client.namespace)
-    async with build_worker(dev_env.client, task_queue=unique("monthly-cli")) as worker:
-        command = ["report", "send-monthly", "--month", "2026-10", "--task-queue"]
-        command.append(worker.task_queue)
-        assert await asyncio.to_thread(main, command) == 0
-        first = capsys.readouterr().out
-        sent = len(smtp_server.messages)
-        assert sent > 0 and first.startswith(f"2026-10: {sent} emails sent")
-        assert f"to the managers of {len(expected.areas)} areas" in first
-        smtp_server.clear()
-        assert await asyncio.to_thread(main, command) == 0
-        again = capsys.readouterr().out
-        assert again.startswith("2026-10: 0 emails sent") and f"{sent} already sent" in again
-        assert smtp_server.messages == []
+    monkeypatch.setenv("ICPC_PERSON_TOKEN", person_token("hos.north"))
+    command = ["report", "send-monthly", "--month", "2026-10"]
+    code, first, err = await icpc(capsys, *command)
+    assert code == 0, err
+    sent = len(smtp_server.messages)
+    assert sent > 0 and first.startswith(f"2026-10: {sent} emails sent")
+    assert f"to the managers of {len(expected.areas)} areas" in first
+    smtp_server.clear()
+    code, again, _ = await icpc(capsys, *command)
+    assert again.startswith("2026-10: 0 emails sent") and f"{sent} already sent" in again
+    assert smtp_server.messages == []
+    [second, first_row] = sends(record)[:2]
+    assert (first_row.actor, first_row.outcome, first_row.channel) == (
+        "hos.north",
+        Outcome.OK,
+        Channel.API,
+    )
+    assert first_row.detail.startswith(
+        f"out-of-timescale lists, month 2026-10: sent {sent}, already sent 0,"
+        f" areas {len(expected.areas)}, no recipient "
+    )
+    assert second.detail.startswith(
+        f"out-of-timescale lists, month 2026-10: sent 0, already sent {sent}"
+    )
+
+
+def sends(record: RecordStore) -> list[AuditEntry]:
+    """The trail's ``send_report`` rows, newest first."""
+    return [e for e in AuditLog(record.engine).read() if e.action is Action.SEND_REPORT]
+
+
+async def test_a_month_not_yet_over_is_sent_only_by_an_administrator_who_forces_it(
+    record: RecordStore,
+    service: RunningService,
+    smtp_server: MailCatcher,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    this_month = f"{datetime.now(LONDON):%Y-%m}"
+    manager, admin = person_token("hos.north"), person_token("ada.admin", "admin")
+    asked = ["report", "send-monthly", "--month", this_month]
+    for token, argv in ((manager, asked), (manager, [*asked, "--force"]), (admin, asked)):
+        monkeypatch.setenv("ICPC_PERSON_TOKEN", token)
+        code, out, err = await icpc(capsys, *argv)
+        assert (code, out) == (2, ""), err
+        assert err.startswith("icpc report: refused: ") and err.count("\n") == 1
+    assert "is not over yet" in err or "with force" in err
+    monkeypatch.setenv("ICPC_PERSON_TOKEN", admin)
+    code, out, err = await icpc(capsys, *asked, "--force")
+    assert code == 0, err
+    assert out.startswith(f"{this_month}: ")
+    rows = sends(record)
+    assert [(r.actor, r.outcome, r.actor_role) for r in rows] == [
+        ("ada.admin", Outcome.OK, "admin"),
+        ("ada.admin", Outcome.REFUSED, "admin"),
+        ("hos.north", Outcome.REFUSED, "area_head_of_service"),
+        ("hos.north", Outcome.REFUSED, "area_head_of_service"),
+    ]
+    assert rows[0].detail.startswith(f"out-of-timescale lists, month {this_month} force: sent")
+    assert "is not over yet" in rows[2].detail and "is not over yet" in rows[3].detail
+    assert {r.channel for r in rows} == {Channel.API}
 
 
 def test_a_reason_typed_as_a_formula_is_attached_as_text(tmp_path: Path) -> None:

@@ -23,13 +23,15 @@ from domain.calendar import LONDON
 from domain.people import Person
 from domain.reports import Period
 from procedures import load_all
-from records.database import upgrade
+from records.audit import Action, AuditEntry, AuditLog, Channel, Outcome
+from records.database import make_engine, upgrade
+from records.people import PeopleStore
 from records.reports_query import census_report, out_of_timescale_report, timeliness_report
 from records.store import RecordStore
 from simulation.year import simulate
 from tests.web.web_helpers import add_person, post_sign_in, settings_for
 from web.app import create_app
-from web.report_pages import last_month, months_back
+from web.report_pages import DOWNLOADS, last_month, months_back
 from web.settings import Settings
 
 PROCEDURES = load_all()
@@ -61,6 +63,7 @@ def settings(tmp_path: Path, record_url: str) -> Settings:
     add_person(settings, "tm.north", ["team_manager"], PASSWORD, teams=[TEAM])
     add_person(settings, "hos.all", ["area_head_of_service"], PASSWORD)  # service-wide
     add_person(settings, "sw.north", ["social_worker"], PASSWORD, teams=[TEAM])
+    add_person(settings, "hos.north", ["area_head_of_service"], PASSWORD, areas=["north"])
     return settings
 
 
@@ -171,15 +174,12 @@ async def test_a_social_worker_has_no_reports(http: httpx.AsyncClient) -> None:
         ({"month": "October"}, "'October' is not a month (YYYY-MM, for example 2026-05)"),
         ({"month": "2026-10", "quarter": "2026-Q3"}, "give one period, not --month and --quarter"),
         ({"procedure": "nope"}, "unknown procedure 'nope' (installed: "),
-        (
-            {"month": "0001-01"},
-            "January 0001 is outside the years a report can count (2000 to 2099)",
-        ),
+        ({"month": "0001-01"}, "'0001-01' is out of range: a report counts 2001 to 2099"),
         (
             {"from": "2026-01-01", "to": "9999-12-31"},
             "2026-01-01 to 9999-12-31 is outside the years a report can count",
         ),
-        ({"quarter": "0001-Q1"}, "0001 Q1"),
+        ({"quarter": "0001-Q1"}, "'0001-Q1' is out of range: a report counts 2001 to 2099"),
     ],
 )
 async def test_bad_input_gets_the_command_lines_reason(
@@ -238,3 +238,153 @@ async def test_a_reason_typed_as_a_formula_is_downloaded_as_text(tmp_path: Path)
             month = last_month(month.start)
     assert reasons["out-of-timescale-icpc"] == {"'" + FORMULA}, reasons
     assert reasons["audit-sample"] == {"'" + FORMULA}, reasons
+
+
+def report_reads(settings: Settings) -> list[AuditEntry]:
+    """The trail's ``read_report`` rows, oldest first."""
+    engine = make_engine(settings.people_url)
+    try:
+        rows = AuditLog(engine).read(limit=1000)
+    finally:
+        engine.dispose()
+    return [e for e in reversed(rows) if e.action is Action.READ_REPORT]
+
+
+def token_for(settings: Settings, person_id: str) -> dict[str, str]:
+    engine = make_engine(settings.people_url)
+    try:
+        return {"Authorization": f"Bearer {PeopleStore(engine).issue_token(person_id)}"}
+    finally:
+        engine.dispose()
+
+
+async def test_the_page_and_every_download_are_audited(
+    http: httpx.AsyncClient, settings: Settings
+) -> None:
+    await post_sign_in(http, "tm.north", PASSWORD)
+    assert (await http.get("/reports", params={"month": "2026-10"})).status_code == 200
+    for name in DOWNLOADS:
+        assert (await http.get(f"/reports/{name}.csv")).status_code == 200, name
+    reads = report_reads(settings)
+    assert [r.detail for r in reads] == [
+        "reports page month=2026-10",
+        *(f"{name}.csv" for name in DOWNLOADS),
+    ]
+    assert {(r.actor, r.actor_role, r.channel, r.outcome) for r in reads} == {
+        ("tm.north", "team_manager", Channel.WEB, Outcome.OK)
+    }
+    assert reads[0].address == "192.0.2.10"
+
+
+async def test_a_refused_reader_is_audited_as_refused(
+    http: httpx.AsyncClient, settings: Settings
+) -> None:
+    await post_sign_in(http, "sw.north", PASSWORD)
+    assert (await http.get("/reports/census.csv")).status_code == 403
+    [refused] = report_reads(settings)
+    assert (refused.actor, refused.outcome) == ("sw.north", Outcome.REFUSED)
+    assert refused.detail == "/reports/census.csv: no role that reads reports"
+
+
+async def test_a_month_no_report_counts_is_refused_in_words_and_audited(
+    http: httpx.AsyncClient, settings: Settings
+) -> None:
+    await post_sign_in(http, "hos.all", PASSWORD)
+    page = await http.get("/reports", params={"month": "0001-01"})
+    assert page.status_code == 400
+    assert "is out of range: a report counts 2001 to 2099" in page.text
+    [refused] = report_reads(settings)
+    assert (refused.actor, refused.outcome) == ("hos.all", Outcome.REFUSED)
+    assert refused.detail.startswith("reports page month=0001-01: '0001-01' is out of range")
+
+
+REPORTS_ASKED = [
+    ("timeliness", {"year": str(NOW.year + 1 if NOW.month > 3 else NOW.year)}),
+    ("out-of-timescale", {}),
+    ("capacity", {"weeks": "6"}),
+    ("audit-sample", {"size": "500"}),
+    ("census", {"year": str(NOW.year + 1 if NOW.month > 3 else NOW.year)}),
+]
+
+
+async def test_the_api_gives_an_area_head_only_their_areas_cases_and_audits_each_read(
+    http: httpx.AsyncClient, settings: Settings
+) -> None:
+    north = token_for(settings, "hos.north")
+    for name, params in REPORTS_ASKED:
+        answer = await http.get(f"/api/v1/reports/{name}", params=params, headers=north)
+        assert answer.status_code == 200, (name, answer.text)
+        one_list = {"list": "icpc"} if name == "out-of-timescale" else {}
+        csv_answer = await http.get(
+            f"/api/v1/reports/{name}",
+            params={**params, "format": "csv", **one_list},
+            headers=north,
+        )
+        assert csv_answer.status_code == 200, (name, csv_answer.text)
+        assert csv_answer.headers["content-type"].startswith("text/csv")
+        for row in rows_of(csv_answer.text):
+            assert row.get("area", "north") == "north", (name, row)
+    timeliness = (
+        await http.get("/api/v1/reports/timeliness", params=REPORTS_ASKED[0][1], headers=north)
+    ).json()
+    assert timeliness["icpc"]["held"] > 0 and set(timeliness["icpc_by"]["area"]) == {"north"}
+    late = (await http.get("/api/v1/reports/out-of-timescale", headers=north)).json()
+    assert late["icpc"] and {r["area"] for r in [*late["icpc"], *late["rcpc"]]} == {"north"}
+    sample = (
+        await http.get("/api/v1/reports/audit-sample", params={"size": 500}, headers=north)
+    ).json()
+    assert set(sample["by_area"]) == {"north"}
+    # Asking for another area gives nothing of it: the area narrows what they may see.
+    south = await http.get(
+        "/api/v1/reports/timeliness",
+        params={**REPORTS_ASKED[0][1], "area": "south"},
+        headers=north,
+    )
+    assert south.json()["icpc"]["held"] == 0 and not south.json()["icpc_by"]["area"]
+    reads = [r for r in report_reads(settings) if r.channel is Channel.API]
+    assert [r.detail.split(" ")[0] for r in reads[: 2 * len(REPORTS_ASKED)]] == [
+        name for name, _ in REPORTS_ASKED for _ in (1, 2)
+    ]
+    assert reads[-1].detail == (
+        f"timeliness area=south format=json year={REPORTS_ASKED[0][1]['year']}"
+    )
+    assert {(r.actor, r.actor_role, r.outcome) for r in reads} == {
+        ("hos.north", "area_head_of_service", Outcome.OK)
+    }
+
+
+@pytest.mark.parametrize(
+    ("month", "reason"),
+    [
+        ("0001-01", "'0001-01' is out of range"),
+        ("2026-13", "'2026-13' is not a month"),
+        ("2099-01", "January 2099 is in the future"),
+    ],
+)
+async def test_the_api_refuses_a_month_it_cannot_count_as_a_plain_problem(
+    http: httpx.AsyncClient, settings: Settings, month: str, reason: str
+) -> None:
+    answer = await http.get(
+        "/api/v1/reports/timeliness",
+        params={"month": month},
+        headers=token_for(settings, "hos.all"),
+    )
+    assert answer.status_code == 400
+    assert answer.headers["content-type"] == "application/problem+json"
+    problem = answer.json()
+    assert problem["title"] == "The report cannot be made" and reason in problem["detail"]
+    [read] = report_reads(settings)
+    assert (read.outcome, read.channel) == (Outcome.REFUSED, Channel.API)
+
+
+async def test_the_api_refuses_someone_who_reads_no_reports(
+    http: httpx.AsyncClient, settings: Settings
+) -> None:
+    answer = await http.get(
+        "/api/v1/reports/census",
+        params={"year": "2026"},
+        headers=token_for(settings, "sw.north"),
+    )
+    assert answer.status_code == 403 and answer.json()["title"] == "You cannot read the reports"
+    [read] = report_reads(settings)
+    assert (read.actor, read.outcome, read.channel) == ("sw.north", Outcome.REFUSED, Channel.API)
