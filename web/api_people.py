@@ -4,7 +4,7 @@ The rules and the audit are the Accounts pages' own (:mod:`web.account_operation
 administrator cannot change their own roles or scope, nor disable or remove themselves; a
 password set here is temporary (changed at the person's next sign-in); every change, and every
 refusal, is one row of the audit trail (channel ``api``). A caller without the admin role is
-refused (403), audited too. Routes: docs/api-people.md.
+refused (403), audited too. Routes: docs/api.md, *People administration*.
 """
 
 from __future__ import annotations
