@@ -19,6 +19,7 @@ COPY web ./web
 COPY records ./records
 COPY procedures ./procedures
 COPY simulation ./simulation
+COPY runtime ./runtime
 # Editable, so data files beside the code (the procedures' TOML, the record's migration
 # templates) are found as in a checkout.
 # Bytecode compiled here, once: PYTHONDONTWRITEBYTECODE (above) and a read-only /app mean none

@@ -78,7 +78,10 @@ async def open_case(
     ) -> RunningCase:
         env = time_skipping_env
         if strategy is None:
-            strategy = (await env.get_current_time() - timedelta(minutes=10)).astimezone(LONDON)
+            # Ten minutes ago, on the server's clock, but never before its London midnight: a
+            # case opened just after midnight would be registered a working day late.
+            now = (await env.get_current_time()).astimezone(LONDON)
+            strategy = max(now - timedelta(minutes=10), now.replace(hour=0, minute=0, second=0))
         case = await start_running_case(
             env, proc or procedure(proc_id), strategy, worker.task_queue, unique("TST"), **changes
         )

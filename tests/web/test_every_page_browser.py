@@ -52,6 +52,7 @@ from web.rendering import TEMPLATES
 ADMIN = "ada.admin"
 FAR_HEAD = "far.head"  # an area head of service of another area: the case is out of scope
 SUPPORT = "bea.support"
+CODEC_SUPPORT = "sid.support"  # the support role: decodes case data for the Temporal Web UI
 MANAGER = "tess.manager"
 LOCKED = "lou.locked"  # failed sign-ins have locked this sign-in id
 
@@ -194,6 +195,20 @@ VISITS = [
     ),
     Visit("audit trail", ADMIN, "/admin/audit", "Audit trail", marked=("Audit trail", "page")),
     Visit(
+        "why you need to read case data",
+        CODEC_SUPPORT,
+        "/codec/reason",
+        "Why you need to read case data",
+    ),
+    Visit(
+        "why you need to read case data, with an error",
+        CODEC_SUPPORT,
+        "/codec/reason",
+        "Why you need to read case data",
+        press="Record my reason",
+        after=400,
+    ),
+    Visit(
         "audit trail with a search error",
         ADMIN,
         "/admin/audit?person=Not+An+Id",
@@ -212,6 +227,8 @@ CHECKED_IN = {
     "audit.html": "audit trail",
     "case.html": "test_govuk_browser.py",
     "case_refused.html": "a case out of scope, with the break-glass form",
+    "change_password.html": "test_accounts_browser.py",
+    "codec_reason.html": "why you need to read case data",
     "cases.html": "cases with a search error",
     "decision.html": "reassign a worker with an error",
     "plan.html": "a plan",
@@ -293,6 +310,7 @@ async def site(
     settings = settings_for(folder, signin_delay=0.0, oidc=provider)
     add_person(settings, ADMIN, "admin", name="Ada Admin")
     add_person(settings, SUPPORT, "business_support", name="Bea Support")
+    add_person(settings, CODEC_SUPPORT, "support", name="Sid Support")
     add_person(
         settings,
         FAR_HEAD,

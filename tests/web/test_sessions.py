@@ -135,7 +135,11 @@ async def test_a_cookie_replayed_after_sign_out_is_refused(
         data={"csrf_token": csrf_token(page.text), "reason": "replayed"},
     )
     assert goes_to_sign_in(response)
-    actions = [(e.action, e.outcome, e.detail) for e in audit_rows(web_settings, "tmanager")]
+    actions = [
+        (e.action, e.outcome, e.detail)
+        for e in audit_rows(web_settings, "tmanager")
+        if e.action is not Action.LIST_CASES  # the list read at sign-in: test_list_audit
+    ]
     assert actions[:2] == [(Action.SIGN_IN, Outcome.OK, ""), (Action.SIGN_OUT, Outcome.OK, "")]
     assert (Action.SESSION_REFUSED, Outcome.REFUSED, "session ended") in actions
 
