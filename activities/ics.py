@@ -39,9 +39,17 @@ def _address(email: str, **params: str) -> vCalAddress:
 
 
 def build_event(
-    event: CalendarEvent, *, attendees: Sequence[str] = (), dtstamp: datetime | None = None
+    event: CalendarEvent,
+    *,
+    sender: str | None = None,
+    attendees: Sequence[str] = (),
+    dtstamp: datetime | None = None,
 ) -> Event:
-    """The conference as one VEVENT."""
+    """The conference as one VEVENT, organized by the event's organizer or else by ``sender``
+    (the mailbox the invitation comes from): iTIP requires an organizer."""
+    organizer = event.organizer_email or sender
+    if not organizer:
+        raise ValueError("a calendar invitation needs an organizer or a sender")
     cancelled = event.method == CalendarMethod.CANCEL
     vevent = Event()
     vevent.add("uid", event.uid)
@@ -54,7 +62,7 @@ def build_event(
         vevent.add("location", event.location)
     if event.description:
         vevent.add("description", event.description)
-    vevent.add("organizer", _address(event.organizer_email))
+    vevent.add("organizer", _address(organizer))
     for attendee in attendees:
         vevent.add(
             "attendee",
@@ -66,7 +74,11 @@ def build_event(
 
 
 def build_calendar(
-    event: CalendarEvent, *, attendees: Sequence[str] = (), dtstamp: datetime | None = None
+    event: CalendarEvent,
+    *,
+    sender: str | None = None,
+    attendees: Sequence[str] = (),
+    dtstamp: datetime | None = None,
 ) -> str:
     """The whole VCALENDAR object as text with CRLF line endings (ready to attach)."""
     calendar = Calendar()
@@ -74,6 +86,6 @@ def build_calendar(
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", event.method.value)
-    calendar.add_component(build_event(event, attendees=attendees, dtstamp=dtstamp))
+    calendar.add_component(build_event(event, sender=sender, attendees=attendees, dtstamp=dtstamp))
     text: bytes = calendar.to_ical()
     return text.decode("utf-8")

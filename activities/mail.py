@@ -92,7 +92,9 @@ def build_message(
     message.set_content(email.body, cte="quoted-printable")
     event = email.calendar_event
     if event is not None:
-        calendar = build_calendar(event, attendees=[*email.to, *email.cc], dtstamp=now)
+        calendar = build_calendar(
+            event, sender=settings.mail_from, attendees=[*email.to, *email.cc], dtstamp=now
+        )
         message.add_attachment(
             calendar.encode("utf-8"),  # bytes, base64: the CRLFs and folding arrive intact
             maintype="text",

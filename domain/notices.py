@@ -15,8 +15,6 @@ from domain.decisions import Invitee
 from domain.milestones import MilestoneState
 from domain.outbox import CalendarEvent, CalendarMethod, EmailPurpose, OutgoingEmail
 
-ORGANIZER_FALLBACK = "icpc-bookings@localhost"
-
 
 def when(at: datetime) -> str:
     return at.astimezone(LONDON).strftime("%A %d %B %Y at %H:%M")
@@ -109,6 +107,8 @@ def school_mailbox(state: CaseState, today_at: datetime) -> str | None:
 def _calendar_event(state: CaseState, method: CalendarMethod) -> CalendarEvent:
     booking = state.booking
     assert booking is not None
+    # The ICPC's responsible role organizes; with no address for it the invitation names none
+    # and the mail activity puts in the mailbox it is sent from (ICPC_MAIL_FROM).
     organizer, _ = addresses_for(state, [state.procedure.milestone("icpc_deadline").responsible])
     return CalendarEvent(
         uid=f"{state.case_id}@icpc-orchestrator",
@@ -119,7 +119,7 @@ def _calendar_event(state: CaseState, method: CalendarMethod) -> CalendarEvent:
         summary=f"Initial Child Protection Conference — {state.start.case_reference}",
         location=booking.venue or booking.format.replace("_", " "),
         description=f"Format: {booking.format.replace('_', ' ')}. Chair: {booking.chair}.",
-        organizer_email=organizer[0] if organizer else ORGANIZER_FALLBACK,
+        organizer_email=organizer[0] if organizer else None,
     )
 
 

@@ -32,7 +32,8 @@ class CalendarEvent(BaseModel):
     summary: str
     location: str = ""
     description: str = ""
-    organizer_email: Email
+    # None: nobody in the organizing role has an address; the invitation names its sender.
+    organizer_email: Email | None = None
 
 
 class EmailPurpose(StrEnum):

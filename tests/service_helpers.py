@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 from temporalio.client import Client
+from temporalio.service import ServiceClient
 from temporalio.testing import WorkflowEnvironment
 
 from contracts.case import TASK_QUEUE
@@ -19,6 +20,7 @@ from records.database import database_url
 from tests.conftest import free_port
 from tests.web.web_helpers import serve_on_loopback
 from web.app import create_app
+from web.dependencies import ClientFactory
 from web.settings import Settings
 from workers.main import build_worker
 
@@ -47,11 +49,21 @@ def service_settings() -> Settings:
 
 
 @contextlib.contextmanager
-def serving(client: Client, settings: Settings | None = None) -> Iterator[str]:
-    """The product's web service on a free loopback port, its Temporal client ``client``."""
+def serving(client: Client | ClientFactory, settings: Settings | None = None) -> Iterator[str]:
+    """The product's web service on a free loopback port. Its Temporal client is made on first
+    use like ``client`` (same server, namespace, converter and interceptors), or by ``client``
+    when that is a factory (``workers.connection.connect``, as ``icpc web`` does)."""
+    if not isinstance(client, Client):
+        factory = client
+    else:
+        template = client
 
-    async def factory() -> Client:
-        return client
+        async def factory() -> Client:
+            # A connection of its own, made on the app's loop in uvicorn's thread: a client is
+            # not thread-safe, and ``template`` serves the test's loop (its worker, its calls).
+            config = template.config()
+            config["service_client"] = await ServiceClient.connect(template.service_client.config)
+            return Client(**config)
 
     app = create_app(settings or service_settings(), factory)
     with serve_on_loopback(app, free_port(), name="icpc-service") as url:

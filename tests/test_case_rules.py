@@ -489,6 +489,23 @@ def test_invitations_are_due_once_both_the_booking_and_the_sheet_are_in(sheet_fi
     assert again.emails == []
 
 
+def test_invitations_go_when_the_organizing_role_has_no_address() -> None:
+    # The ISU organizes here and has no shared mailbox: a case started with no ISU contact
+    # (issue 21) once wedged its workflow on an organizer address its own rules refused.
+    proc = procedure("isu-practitioner-guide")
+    organizer = proc.milestone("icpc_deadline").responsible
+    assert not proc.role(organizer).mailbox
+    contacts = [c for c in contacts_for(proc) if c.role != organizer]
+    state = new_state(proc, STRATEGY, contacts=contacts)
+    decide(state, decision(proc, "confirm_icpc"), STRATEGY + timedelta(hours=2))
+    decide(state, decision(proc, "receive_convening_sheet", invitees=invitees(1)), on_day(state, 1))
+    sent = decide(state, book(proc, working_day(state, 12)), on_day(state, 1, 15))
+    [invitation] = [e for e in sent.emails if e.purpose == EmailPurpose.INVITATION]
+    assert invitation.to == ["invitee1@family.example.org"]
+    assert invitation.calendar_event is not None
+    assert invitation.calendar_event.organizer_email is None  # the mail activity names its sender
+
+
 def test_a_convening_sheet_after_the_invitations_is_refused() -> None:
     proc = bct()
     state = booked(proc)

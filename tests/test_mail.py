@@ -193,6 +193,20 @@ async def test_a_cancellation_carries_method_cancel(smtp_server: MailCatcher) ->
     assert (props["METHOD"], props["STATUS"], props["SEQUENCE"]) == ("CANCEL", "CANCELLED", "3")
 
 
+async def test_an_event_without_an_organizer_is_organized_by_the_sender(
+    smtp_server: MailCatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ICPC_MAIL_FROM", "icpc.bookings@council.example.org")
+    await run([outgoing(1, calendar_event=event(organizer_email=None))])
+
+    [(mail_from, _)] = smtp_server.envelopes
+    ics = calendar_part(smtp_server.messages[0]).get_payload(decode=True)
+    assert isinstance(ics, bytes)
+    props = properties(unfolded(ics))
+    assert mail_from == "icpc.bookings@council.example.org"
+    assert props["ORGANIZER"] == "mailto:icpc.bookings@council.example.org"
+
+
 async def test_an_email_without_an_event_has_no_calendar(smtp_server: MailCatcher) -> None:
     await run([outgoing(1, purpose=EmailPurpose.REMINDER)])
     [message] = smtp_server.messages

@@ -349,8 +349,9 @@ async def test_icpc_start_with_a_key_the_workers_lack_says_so_in_one_line(
     async with build_worker(client_with(dev_env, WorkerCodec(WORKERS_KEY)), TASK_QUEUE):
         stranger = await connect()
         assert await polling(readers_of(stranger), TASK_QUEUE) is not None
-        # The service holds the key the workers lack; the command line is its client.
-        with serving(stranger) as url:
+        # The service holds the key the workers lack (it connects as icpc web does, in its own
+        # thread); the command line is its client.
+        with serving(connect) as url:
             monkeypatch.setenv("ICPC_SERVICE_URL", url)
             code, out, err = await icpc(capsys, *args)
     assert (code, out) == (2, ""), err
