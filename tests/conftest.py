@@ -53,13 +53,26 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+async def start_time_skipping() -> WorkflowEnvironment:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(TEST_SERVER), data_converter=pydantic_data_converter
     )
     await register_search_attributes(env.client)
-    async with env:
+    return env
+
+
+@pytest.fixture(scope="session")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    async with await start_time_skipping() as env:
+        yield env
+
+
+@pytest.fixture
+async def fresh_time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server of the test's own: the session's clock has been skipped ahead by
+    earlier tests, and their cases still running there hold timers that fire on no worker (the
+    server then waits for them before it skips further)."""
+    async with await start_time_skipping() as env:
         yield env
 
 

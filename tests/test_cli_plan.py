@@ -29,11 +29,13 @@ from tests.service_helpers import running_service
 
 @pytest.fixture
 async def cli_env(
-    time_skipping_env: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch, smtp_server: object
+    fresh_time_skipping_env: WorkflowEnvironment,
+    monkeypatch: pytest.MonkeyPatch,
+    smtp_server: object,
 ) -> AsyncIterator[WorkflowEnvironment]:
-    """The service on the time-skipping server; the command line pointed at it."""
-    async with running_service(time_skipping_env, monkeypatch):
-        yield time_skipping_env
+    """The service on a time-skipping server of its own; the command line pointed at it."""
+    async with running_service(fresh_time_skipping_env, monkeypatch):
+        yield fresh_time_skipping_env
 
 
 async def icpc(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:

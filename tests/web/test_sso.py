@@ -259,7 +259,9 @@ async def test_signing_in_through_the_provider_starts_a_session_for_the_linked_p
         assert again.answer.status_code == 303
         page = await other.get(f"{sso.form}/waiting")
         assert "Signed in as Nia Patel" in page.text
-    assert [r.action for r in sso.audit(NIA)][-1] is Action.SIGN_IN
+    assert [r.action for r in sso.audit(NIA) if r.action is not Action.LIST_CASES][-1] is (
+        Action.SIGN_IN
+    )
 
 
 async def test_a_person_the_form_does_not_know_is_refused_and_audited(
