@@ -3,9 +3,12 @@ test quotes the seed line it holds to. Invented data only."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pytest
 
 from domain import case_invitations, case_rules
+from domain.case_start import with_recorded_plans
 from domain.case_state import CaseState, Stage
 from domain.decisions import ConferenceFormat
 from domain.outbox import OutgoingEmail
@@ -14,15 +17,18 @@ from procedures import load_all
 from tests.case_helpers import (
     address_of,
     book,
+    case_start,
     decide,
     decision,
     invitees,
+    new_state,
     procedure,
 )
 from tests.test_case_rules import (
     BCT,
     LEICESTERSHIRE,
     QARSS,
+    STRATEGY,
     booked,
     confirmed,
     on_day,
@@ -217,3 +223,34 @@ def test_003_the_method_step_must_choose_among_conference_formats() -> None:
     data["booking"]["format_from_step"] = "report_shared"
     with pytest.raises(ProcedureError, match="not a milestone recorded with record_step"):
         parse_procedure(data, "test.toml")
+
+
+# --- 004: a repeat plan within 12 months, from the case record --------------------------------
+
+
+def test_004_a_plan_ended_in_the_record_needs_the_service_managers_oversight() -> None:
+    """004: "if a decision has been made to take a case back to conference within 12 months of
+    the end of the previous child protection plan the Service Manager for your team must
+    provide oversight to that decision on the child's file": the record's end counts without
+    anyone typing it, and a typed end only adds to it (the later of the two)."""
+    proc = procedure(LEICESTERSHIRE)
+    start = case_start(proc, STRATEGY)
+    assert start.previous_plan_ended is None
+    same_day = STRATEGY - timedelta(hours=1)
+    after = STRATEGY + timedelta(days=3)  # ended after the strategy discussion: not previous
+    derived = with_recorded_plans(start, proc, [same_day, after])
+    assert derived.previous_plan_ended == same_day.date()
+    state = new_state(proc, STRATEGY, previous_plan_ended=derived.previous_plan_ended)
+    assert state.stage == Stage.AWAITING_REPEAT_OVERSIGHT
+    # Typed later than the record's: the typed one; typed earlier: the record's.
+    later = case_start(proc, STRATEGY, previous_plan_ended=date(2026, 2, 1))
+    assert with_recorded_plans(later, proc, [STRATEGY - timedelta(days=400)]) is later
+    earlier = case_start(proc, STRATEGY, previous_plan_ended=date(2024, 1, 1))
+    assert with_recorded_plans(earlier, proc, [same_day]).previous_plan_ended == same_day.date()
+
+
+def test_a_procedure_without_repeat_plans_ignores_the_record() -> None:
+    """Only 004 names the repeat-plan oversight: other starts are left as they are."""
+    proc = procedure(BCT)
+    start = case_start(proc, STRATEGY)
+    assert with_recorded_plans(start, proc, [STRATEGY]) is start
