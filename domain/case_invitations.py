@@ -50,6 +50,9 @@ def invitations_due(state: CaseState) -> bool:
         and state.invitees is not None
         and state.invitations_sent_sequence != state.booking_sequence
         and state.invitations_held_sequence != state.booking_sequence
+        # 003: "Send the details to the Duty PO for safety screening. Send the invites for
+        # either a hybrid or virtual meeting": on the method the screening chose.
+        and not state.method_pending
     )
 
 

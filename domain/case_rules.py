@@ -23,13 +23,16 @@ from domain.case_state import (
     CaseState,
     DelayRequest,
     DelayStatus,
+    UninvitedApproval,
     WithdrawalRequest,
 )
 from domain.decisions import (
     AdviseConferenceSplit,
     ApproveDelay,
+    ApproveWithoutInvitations,
     BookConference,
     Booking,
+    ConferenceFormat,
     ConfirmIcpc,
     DecisionBase,
     HoldConference,
@@ -37,6 +40,7 @@ from domain.decisions import (
     RebookConference,
     ReceiveConveningSheet,
     RecordRepeatPlanOversight,
+    RecordStep,
     RejectDelay,
     ReportCapacityProblem,
     RequestDelay,
@@ -49,7 +53,7 @@ from domain.milestones import MilestoneState
 from domain.notices import when
 from domain.path import DecisionRule, Effects, Path, Refusal, flag, refuse_if
 from domain.path import day_of as _day
-from domain.procedure import Enforcement, Procedure
+from domain.procedure import Enforcement, Milestone, Procedure
 from domain.shared_rules import REASSIGN_WORKER
 from domain.step_rules import RECORD_STEP
 from domain.vocabulary import DecisionKind
@@ -72,11 +76,24 @@ def _confirm(state: CaseState, d: ConfirmIcpc, now: datetime, fx: Effects) -> st
     return "ICPC confirmed"
 
 
+def _withdrawn_conference(state: CaseState) -> str | None:
+    """The conference a withdrawal now calls off, in words: the booked one, or (since the
+    order rules) one booked and then stood down; None while none was ever booked."""
+    if state.booking is not None:
+        return f"the ICPC booked for {when(state.booking.starts_at)}"
+    if state.order_rules and state.booking_sequence > 0:
+        reason = state.procedure.stand_down_reason(state.stand_down_reason or "")
+        why = reason.title if reason else state.stand_down_reason
+        return f"the ICPC that was booked and then stood down ({why})"
+    return None
+
+
 def _withdrawal_permission(state: CaseState) -> str | None:
-    """Whose agreement withdrawing needs now: once the conference is booked, the permission
-    the procedure's "no longer needed" stand-down asks for (004: the CP chair)."""
+    """Whose agreement withdrawing needs now: once the conference is booked (004: even if it
+    was stood down since), the permission the procedure's "no longer needed" stand-down asks
+    for (004: the CP chair)."""
     reason = state.procedure.no_longer_needed
-    if state.booking is None or reason is None:
+    if _withdrawn_conference(state) is None or reason is None:
         return None
     return reason.permission_from
 
@@ -86,26 +103,27 @@ def _withdraw(state: CaseState, d: WithdrawIcpc, now: datetime, fx: Effects) -> 
     the meeting to no longer go ahead": after booking, a withdrawal by anyone else waits for
     that agreement, which the agreeing role records by withdrawing too."""
     needed = _withdrawal_permission(state)
-    booking = state.booking
-    if needed and booking is not None and d.decided_by.role != needed:
+    conference = _withdrawn_conference(state)
+    if needed and conference is not None and d.decided_by.role != needed:
         state.withdrawal_requested = WithdrawalRequest(
             requested_by=d.decided_by, requested_at=now, reason=d.reason
         )
         who = roles_text(state.procedure, [needed])
         asker = with_article(role_title(state.procedure, d.decided_by.role))
         text = (
-            f"{capitalised(asker)} asks to withdraw the ICPC booked for {when(booking.starts_at)}."
+            f"{capitalised(asker)} asks to withdraw {conference}."
             f" It goes ahead unless {who} agrees: record the withdrawal (withdraw_icpc) to agree,"
             f" with your reasons.\n\nReason given: {d.reason}"
         )
         flag(state, fx, [needed], "Withdrawal requested: your agreement is needed", text, "w")
         fx.data["withdrawal"] = {"status": "requested"}
-        return f"Withdrawal requested; the conference stays booked until {who} agrees"
+        still = "booked" if state.booking is not None else "open"
+        return f"Withdrawal requested; the conference stays {still} until {who} agrees"
     requested = state.withdrawal_requested
     cancel_invitations(state, now, fx)
     state.withdrawn_at = now
     fx.data["withdrawal"] = {"status": "withdrawn"}
-    if booking is None:
+    if conference is None:
         return "ICPC withdrawn"
     reason = state.procedure.no_longer_needed
     roles = list(reason.notify) if reason else []
@@ -113,16 +131,21 @@ def _withdraw(state: CaseState, d: WithdrawIcpc, now: datetime, fx: Effects) -> 
         roles.append(requested.requested_by.role)
     if roles:
         text = (
-            f"The ICPC booked for {when(booking.starts_at)} will not go ahead: it has been"
+            f"{capitalised(conference)} will not go ahead: it has been"
             f" withdrawn.\n\nReason: {d.reason}"
         )
         flag(state, fx, list(dict.fromkeys(roles)), "ICPC cancelled: withdrawn", text, "c")
+    ending = (
+        "the booked conference is cancelled"
+        if state.booking is not None
+        else "the conference stood down will not be rebooked"
+    )
     if needed:
         agreed = f" with {with_article(role_title(state.procedure, needed))}'s agreement"
         if requested is not None:
             agreed += f" (requested by {requested.requested_by.user})"
-        return f"ICPC withdrawn{agreed}; the booked conference is cancelled"
-    return "ICPC withdrawn; the booked conference is cancelled"
+        return f"ICPC withdrawn{agreed}; {ending}"
+    return f"ICPC withdrawn; {ending}"
 
 
 # --- the convening sheet ---------------------------------------------------------------------
@@ -211,6 +234,36 @@ def _check_booking(state: CaseState, d: BookConference | RebookConference, now: 
         shortfall = notice_shortfall(state, booking, now)
         if shortfall:
             raise Refusal(shortfall)
+    wrong_format = _format_refused(state, booking)
+    if wrong_format:
+        raise Refusal(wrong_format)
+
+
+def _method_step(state: CaseState) -> Milestone | None:
+    """003: the step that decides how the conference is held (the Duty PO's safety screening
+    deciding "hybrid" or "virtual"), under the order rules."""
+    step_id = state.procedure.booking.format_from_step
+    return state.procedure.milestone(step_id) if step_id and state.order_rules else None
+
+
+def _format_refused(state: CaseState, booking: Booking) -> str | None:
+    """A booking in a format the method step did not choose (or cannot choose)."""
+    step = _method_step(state)
+    if step is None:
+        return None
+    chosen = state.conference_method
+    allowed = [chosen] if chosen else step.choices
+    if booking.format.value in allowed:
+        return None
+    decider = roles_text(state.procedure, [step.responsible])
+    refused = f"it cannot be booked as {booking.format.value.replace('_', ' ')}."
+    if chosen:
+        return (
+            f"{capitalised(decider)} decided the conference is {chosen} ({step.title}); {refused}"
+        )
+    return (
+        f"The conference is {' or '.join(allowed)}, as {decider} decides ({step.title}); {refused}"
+    )
 
 
 def _book(
@@ -451,6 +504,86 @@ def _check_hold(state: CaseState, d: HoldConference, now: datetime) -> None:
     late = _held_late_without_approval(state, held)
     if late:
         raise Refusal(late)
+    uninvited = _held_without_invitations(state)
+    if uninvited:
+        raise Refusal(uninvited)
+
+
+def _invitations_missing(state: CaseState) -> str | None:
+    """Why the booking's invitations are not out, or None when they went out (with the notice
+    the procedure refuses less than: the sending checks it)."""
+    if state.booking is None or state.invitations_sent_sequence == state.booking_sequence:
+        return None
+    if state.invitations_held_sequence == state.booking_sequence:
+        return "were held back for too little notice"
+    if state.invitees is None:
+        return "have not gone out: the convening sheet is not in"
+    return "have not gone out"
+
+
+def _uninvited_approved(state: CaseState) -> bool:
+    approval = state.uninvited_approval
+    return approval is not None and approval.booking_sequence == state.booking_sequence
+
+
+def _held_without_invitations(state: CaseState) -> str | None:
+    """000 action 10 ("Invitations to the conference will be sent out ... within 2 days of
+    receipt of the convening sheet") and 001 step 8 ("no ICPC can be convened without giving
+    parents and other professionals at least 5 days' notice"): a conference is held once its
+    invitations went out with notice, or with the approval the procedure names."""
+    if not (state.order_rules and state.procedure.holding.requires_invitations):
+        return None
+    missing = _invitations_missing(state)
+    if missing is None or _uninvited_approved(state):
+        return None
+    approvers = state.procedure.roles_for(DecisionKind.APPROVE_WITHOUT_INVITATIONS)
+    if not approvers:
+        return (
+            f"The invitations for this conference {missing}, and this procedure holds no"
+            " conference without them: stand it down and rebook it on a date that gives the"
+            " notice."
+        )
+    return (
+        f"The invitations for this conference {missing}: recording it as held needs"
+        f" {roles_text(state.procedure, approvers)}'s approval, with the reason, first"
+        " (approve_without_invitations)."
+    )
+
+
+def _may_approve_uninvited(state: CaseState, role: str) -> str | None:
+    if state.booking is None:
+        return "No conference is booked."
+    if _invitations_missing(state) is None:
+        return "The invitations for this conference went out; no approval is needed."
+    if _uninvited_approved(state):
+        return "Holding this conference without its invitations is already approved."
+    return None
+
+
+def _holds_with_invitations(procedure: Procedure) -> str | None:
+    if not procedure.holding.requires_invitations:
+        return "This procedure does not ask for the invitations before a conference is held."
+    return None
+
+
+def _approve_uninvited(
+    state: CaseState, d: ApproveWithoutInvitations, now: datetime, fx: Effects
+) -> str:
+    missing = _invitations_missing(state)
+    state.uninvited_approval = UninvitedApproval(
+        approved_by=d.decided_by,
+        approved_at=now,
+        reason=d.reason,
+        booking_sequence=state.booking_sequence,
+    )
+    approver = with_article(role_title(state.procedure, d.decided_by.role))
+    text = (
+        f"{capitalised(approver)} approved holding the conference although its invitations"
+        f" {missing}.\n\nReason: {d.reason}"
+    )
+    holders = state.procedure.roles_for(DecisionKind.HOLD_CONFERENCE)
+    flag(state, fx, holders, "Conference may be held without its invitations", text, "u")
+    return f"Holding the conference approved although its invitations {missing}"
 
 
 def _held_late_without_approval(state: CaseState, held: datetime) -> str | None:
@@ -484,6 +617,18 @@ def _hold(state: CaseState, d: HoldConference, now: datetime, fx: Effects) -> st
     fx.data["conference"] = {"held_at": state.held_at.isoformat(), "outcome": d.outcome.value}
     plan = "a child protection plan" if d.outcome == Outcome.CHILD_PROTECTION_PLAN else "no plan"
     summary = f"Conference held on {when(state.held_at)}: {plan}"
+    uninvited = state.uninvited_approval
+    if (
+        state.order_rules
+        and _invitations_missing(state)
+        and uninvited
+        and _uninvited_approved(state)
+    ):
+        summary += (
+            f"; without its invitations, approved by {uninvited.approved_by.user}"
+            f" ({role_title(state.procedure, uninvited.approved_by.role)}). Reason:"
+            f" {uninvited.reason}"
+        )
     approved = state.approved_delay
     if _day(state.held_at) > _day(state.deadline) and approved is not None:
         assert approved.decided_by is not None
@@ -522,6 +667,36 @@ def _advise_split(state: CaseState, d: AdviseConferenceSplit, now: datetime, fx:
     text = f"The social worker advises the conference {advice}.\n\nRisks or concerns: {d.reason}"
     flag(state, fx, bookers, f"Conference arrangements: it {advice}", text)
     return f"Advised the conference {advice}"
+
+
+# --- the procedure's steps, and the one that decides the method (003) -------------------------
+
+
+def _record_case_step(state: CaseState, d: RecordStep, now: datetime, fx: Effects) -> str:
+    """Any step of the procedure (domain.step_rules); the method step also sets the booking's
+    format: 003 "Send the invites for either a hybrid or virtual meeting" on the method the
+    Duty PO decided, whether the booking came before the screening or after it."""
+    done = RECORD_STEP.apply(state, d, now, fx)
+    step = _method_step(state)
+    if step is None or d.step != step.id:
+        return done
+    state.conference_method = d.choice
+    booking = state.booking
+    if booking is not None and booking.format.value != d.choice:
+        state.booking = booking.model_copy(update={"format": ConferenceFormat(d.choice)})
+        done += f"; the conference booked as {booking.format} is now {d.choice}"
+    return done
+
+
+CASE_RECORD_STEP: DecisionRule[CaseState, RecordStep] = DecisionRule(
+    RecordStep,
+    RECORD_STEP.title,
+    _record_case_step,
+    open_when=RECORD_STEP.open_when,
+    check=RECORD_STEP.check,
+    in_procedure=RECORD_STEP.in_procedure,
+    meets=RECORD_STEP.meets,
+)
 
 
 # --- the table ---------------------------------------------------------------------------------
@@ -634,8 +809,15 @@ CASE_PATH: Path[CaseState] = Path(
             ),
             check=_check_hold,
         ),
+        Rule(
+            ApproveWithoutInvitations,
+            "approve holding the conference without its invitations",
+            _approve_uninvited,
+            open_when=_may_approve_uninvited,
+            in_procedure=_holds_with_invitations,
+        ),
         REASSIGN_WORKER,
-        RECORD_STEP,  # the procedure's own timed steps (domain/step_rules.py)
+        CASE_RECORD_STEP,  # the procedure's own timed steps (domain/step_rules.py)
         Rule(
             RecordRepeatPlanOversight,
             "record oversight of a repeat plan",

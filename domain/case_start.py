@@ -9,6 +9,7 @@ time of day must never stop an old case from loading.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from domain.calendar import LONDON
@@ -61,3 +62,23 @@ def check_start(start: CaseStart, procedure: Procedure, now: datetime) -> None:
             f" ago: a case can be started up to {MAX_START_DELAY.days} days after its strategy"
             " discussion"
         )
+
+
+def with_recorded_plans(
+    start: CaseStart, procedure: Procedure, recorded: Iterable[datetime]
+) -> CaseStart:
+    """004: "if a decision has been made to take a case back to conference within 12 months of
+    the end of the previous child protection plan the Service Manager for your team must
+    provide oversight": the previous plan's end is the latest the record holds for the child
+    (or the family) on or before the strategy day, unless the one typed at start is later.
+    The typed value can only add: the later end is the one nearer the strategy discussion,
+    so the oversight is asked whenever either of them falls within the months."""
+    if procedure.repeat_plan is None:
+        return start
+    day = start.strategy_discussion.astimezone(LONDON).date()
+    ended = [at.astimezone(LONDON).date() for at in recorded]
+    typed = [start.previous_plan_ended] if start.previous_plan_ended is not None else []
+    latest = max([d for d in ended if d <= day] + typed, default=None)
+    if latest == start.previous_plan_ended:
+        return start
+    return start.model_copy(update={"previous_plan_ended": latest})

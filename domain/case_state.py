@@ -65,6 +65,16 @@ class WithdrawalRequest(BaseModel):
     reason: str
 
 
+class UninvitedApproval(BaseModel):
+    """Approval to hold a booked conference whose invitations did not go out with the
+    procedure's notice (000, 001: ``[holding]``), with its reason; for one booking only."""
+
+    approved_by: Decider
+    approved_at: AwareDatetime
+    reason: str
+    booking_sequence: int
+
+
 class CaseState(Timeline):
     case_id: str
     start: CaseStart
@@ -92,6 +102,13 @@ class CaseState(Timeline):
     closed_at: AwareDatetime | None = None
     held_at: AwareDatetime | None = None
     outcome: Outcome | None = None
+    # Issue 22's rules against doing steps in another order (domain.case_rules): False for
+    # cases started before them, which replay as they ran (case_workflow.ORDER_RULES_PATCH).
+    order_rules: bool = True
+    # 003: the method the step the procedure names chose (the Duty PO's screening: "hybrid"
+    # or "virtual"); the booking's format follows it and the invitations wait for it.
+    conference_method: str | None = None
+    uninvited_approval: UninvitedApproval | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -147,6 +164,15 @@ class CaseState(Timeline):
         if rule is None or ended is None or self.repeat_oversight_at is not None:
             return False
         return add_calendar_months(ended, rule.within_months) >= self.strategy_day
+
+    @property
+    def method_pending(self) -> bool:
+        """The procedure's method step (003's safety screening) has not chosen yet."""
+        return (
+            self.order_rules
+            and self.procedure.booking.format_from_step is not None
+            and self.conference_method is None
+        )
 
     @property
     def strategy_day(self) -> date:

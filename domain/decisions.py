@@ -190,6 +190,16 @@ class RecordRepeatPlanOversight(DecisionBase):
     reason: RequiredText
 
 
+class ApproveWithoutInvitations(DecisionBase):
+    """Approval to hold the booked conference although its invitations did not go out with
+    the procedure's notice (the procedure's ``[holding]``), with the reason why."""
+
+    kind: Literal[DecisionKind.APPROVE_WITHOUT_INVITATIONS] = (
+        DecisionKind.APPROVE_WITHOUT_INVITATIONS
+    )
+    reason: RequiredText
+
+
 class RecordStep(DecisionBase):
     """A step the procedure names as a milestone (satisfied by ``record_step``), recorded as done
     by the role responsible for it: the strategy form, the s47 authorised, a safety screening..."""

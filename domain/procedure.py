@@ -16,6 +16,7 @@ from typing import Annotated, Any, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from domain.calendar import Nation, WorkingDayCalendar
+from domain.decisions import ConferenceFormat
 from domain.vocabulary import (
     DECISION_KINDS,
     SATISFIERS,
@@ -197,6 +198,20 @@ class Booking(Strict):
     flag_outside_preferred_to: list[SnakeId] = Field(default_factory=list)
     # 003: "a conference cannot and will not be booked until [the convening sheet] is received".
     requires_convening_sheet: bool = False
+    # 003: the step (a record_step milestone whose choices are conference formats) that decides
+    # how the conference is held; a booking in another format is refused, a booking made
+    # before it takes the format it chooses, and the invitations wait for it.
+    format_from_step: SnakeId | None = None
+    source: str = ""
+
+
+class Holding(Strict):
+    """What recording the conference as held needs (000, 001)."""
+
+    # The booking's invitations went out (with the notice [invitation_notice] asks, where a
+    # shorter one is refused); otherwise holding needs the approval, with a reason, of the
+    # roles decisions.approve_without_invitations names (none: it is never held without).
+    requires_invitations: bool = False
     source: str = ""
 
 
@@ -322,6 +337,7 @@ class Procedure(Strict):
     capacity_escalations: list[CapacityEscalation] = Field(default_factory=list)
     booking: Booking = Field(default_factory=Booking)
     convening_sheet: ConveningSheet = Field(default_factory=ConveningSheet)
+    holding: Holding = Field(default_factory=Holding)
     repeat_plan: RepeatPlan | None = None
     reviews: Reviews = Field(default_factory=Reviews)
     capacity: Capacity | None = None
@@ -357,6 +373,14 @@ class Procedure(Strict):
                     f"milestones.{m.id}: a step is recorded (record_step) by the role responsible"
                     f" for it, so decisions.record_step must list '{m.responsible}'"
                 )
+        self._method_step_is_a_choice_of_formats()
+        if self.decisions.get(DecisionKind.APPROVE_WITHOUT_INVITATIONS) and not (
+            self.holding.requires_invitations
+        ):
+            raise ValueError(
+                "decisions.approve_without_invitations: approving a conference held without"
+                " invitations needs [holding] requires_invitations = true"
+            )
         deadline = next((m for m in self.milestones if m.id == ICPC_DEADLINE_ID), None)
         if deadline is None:
             raise ValueError(f"milestones: a milestone with id '{ICPC_DEADLINE_ID}' is required")
@@ -369,6 +393,21 @@ class Procedure(Strict):
                 " after the strategy_discussion (the statutory limit)"
             )
         return self
+
+    def _method_step_is_a_choice_of_formats(self) -> None:
+        step_id = self.booking.format_from_step
+        if step_id is None:
+            return
+        where = "booking.format_from_step"
+        step = next((m for m in self.steps() if m.id == step_id), None)
+        if step is None:
+            raise ValueError(f"{where}: '{step_id}' is not a milestone recorded with record_step")
+        formats = {f.value for f in ConferenceFormat}
+        if not step.choices or not set(step.choices) <= formats:
+            raise ValueError(
+                f"{where}: the step '{step_id}' must choose among conference formats"
+                f" ({', '.join(sorted(formats))}); its choices are {step.choices or 'none'}"
+            )
 
     def _has_decider(self, satisfier: str) -> bool:
         return satisfier in DECISION_KINDS and bool(self.decisions.get(DecisionKind(satisfier)))

@@ -39,6 +39,8 @@ class DecisionKind(StrEnum):
     REASSIGN_WORKER = "reassign_worker"
     RECORD_REPEAT_PLAN_OVERSIGHT = "record_repeat_plan_oversight"
     ADVISE_CONFERENCE_SPLIT = "advise_conference_split"
+    # Holding a conference whose invitations did not go out with notice (000, 001 [holding]).
+    APPROVE_WITHOUT_INVITATIONS = "approve_without_invitations"
     # A step a procedure times or assigns and names as a milestone, recorded as done (001 steps
     # 1-7, 003's safety screening, 004's booking confirmation): which step is in the decision.
     RECORD_STEP = "record_step"

@@ -359,6 +359,26 @@ class RecordStore:
             order=[CaseSummaryRow.strategy_discussion.desc(), CaseSummaryRow.case_id],
         )
 
+    def plans_ended(self, case_reference: str, family_reference: str) -> list[datetime]:
+        """When the child protection plans of this child (its case reference) or its family
+        (its family reference) ended, as the record holds them: a path the plan holds, closed."""
+        condition = and_(
+            CaseSummaryRow.stream == Stream.PLAN.value,
+            CaseSummaryRow.closed_at.is_not(None),
+            or_(
+                CaseSummaryRow.case_reference == case_reference,
+                CaseSummaryRow.family_reference == family_reference,
+            ),
+        )
+        try:
+            with self.engine.connect() as connection:
+                rows = connection.execute(
+                    select(CaseSummaryRow.closed_at).where(condition)
+                ).scalars()
+                return [at for at in rows if at is not None]
+        except SQLAlchemyError as error:
+            raise self._unavailable(error) from error
+
     def count(self, filters: CaseFilter | None = None) -> int:
         conditions = _conditions(filters or CaseFilter())
         try:

@@ -197,6 +197,11 @@ async def test_a_whole_case_from_strategy_discussion_to_conference(
     # Book on working day 14: inside the limit, with notice for every procedure (001 asks 14/15).
     state = await case.signal(book(proc, day_n(state, 14)))
     assert state.stage == Stage.BOOKED, state.timeline[-1]
+    method = proc.booking.format_from_step  # 003: the invitations wait for the screening
+    if method is not None:
+        step = proc.milestone(method)
+        chosen = decision(proc, "record_step", step.responsible, step=method, choice="hybrid")
+        state = await case.signal(chosen)
     assert state.invitations_sent_sequence == 1
     sent = invitations(smtp_server)
     assert sorted(r for _, rs in smtp_server.envelopes for r in rs if "family" in r) == [

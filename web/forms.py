@@ -470,6 +470,13 @@ FORMS: dict[DecisionKind, FormBuilder] = {
         reason("Your oversight, in your words", True, missing="Enter your oversight")
     ),
     K.ADVISE_CONFERENCE_SPLIT: _fixed(ADVISE_CONFERENCE_SPLIT),
+    K.APPROVE_WITHOUT_INVITATIONS: _just(
+        reason(
+            "Why may the conference be held without its invitations?",
+            True,
+            missing="Enter why the conference may be held without its invitations",
+        )
+    ),
     K.RECORD_STEP: _record_step,
     # Either path.
     K.REASSIGN_WORKER: _reassign_worker,

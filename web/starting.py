@@ -26,7 +26,7 @@ from contracts.case import case_workflow_id
 from contracts.case_input import BadRow, InputError, build_case_start, read_batch
 from contracts.client import Started, start_case
 from contracts.payload_keys import WorkersCannotRead
-from domain.case_start import StartRefused
+from domain.case_start import StartRefused, with_recorded_plans
 from domain.decisions import CaseStart
 from domain.people import Person
 from domain.procedure import Procedure, ProcedureError
@@ -76,6 +76,7 @@ async def _start(
     now: datetime,
     prefix: str,
 ) -> Started:
+    start = await _previous_plans(request, start, procedure)
     try:
         started = await start_case(await temporal(request), start, procedure, now=now)
     except StartRefused as error:  # the clock moved past a rule between reading and starting
@@ -95,6 +96,17 @@ async def _start(
         detail=f"{prefix}{'started' if started.created else 'already started'}",
     )
     return started
+
+
+async def _previous_plans(request: Request, start: CaseStart, procedure: Procedure) -> CaseStart:
+    """The start with the previous plan's end the case record holds (004's repeat plan), so
+    the oversight does not hang on someone typing it; read only where the procedure asks."""
+    if procedure.repeat_plan is None:
+        return start
+    ended = await services(request).records.read(
+        lambda store: store.plans_ended(start.case_reference, start.family_reference)
+    )
+    return with_recorded_plans(start, procedure, ended)
 
 
 async def start_as(request: Request, user: Person, fields: Mapping[str, str]) -> Started:

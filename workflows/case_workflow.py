@@ -49,6 +49,9 @@ START_NOTICE_PATCH = "start-notice"
 # Cases started before procedures travelled by reference (id and content hash) replay sending
 # the whole procedure in every plan; since, the first plan brings it into history once.
 PROCEDURE_BY_REFERENCE_PATCH = "procedure-by-reference"
+# Cases started before issue 22's order rules (a withdrawal after a stand-down, holding without
+# invitations, 003's method before invitations) replay with the rules they ran under.
+ORDER_RULES_PATCH = "order-rules-issue-22"
 
 
 async def plan_by_reference(
@@ -120,6 +123,7 @@ class IcpcCaseWorkflow:
             procedure=self._procedure,
             calendar=planned.calendar,
         )
+        state.order_rules = workflow.patched(ORDER_RULES_PATCH)
         state.apply_schedule(planned.schedule)
         case_views.start(state, workflow.now())
         if workflow.patched(START_NOTICE_PATCH):

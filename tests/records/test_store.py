@@ -249,3 +249,15 @@ def test_the_timeline_holds_the_case_then_the_plan(store: RecordStore) -> None:
         *[(Stream.PLAN, p) for p in range(3)],
     ]
     assert store.timeline("no-such-case") == []
+
+
+def test_plans_ended_are_read_by_the_childs_or_the_familys_reference(store: RecordStore) -> None:
+    """004's repeat plan is derived from the record: the plans it holds as ended."""
+    ended = T0 + timedelta(days=40)
+    store.append(batch("child", stream=Stream.PLAN, is_open=False, closed_at=ended))
+    store.append(batch("sibling", stream=Stream.PLAN, family_reference="FAM-2", closed_at=T0))
+    store.append(batch("open-plan", stream=Stream.PLAN, family_reference="FAM-2"))
+    store.append(batch("no-plan", stream=Stream.CASE, family_reference="FAM-2", closed_at=T0))
+    assert store.plans_ended("REF-child", "FAM-9") == [ended]
+    assert store.plans_ended("REF-other", "FAM-2") == [T0]
+    assert store.plans_ended("REF-other", "FAM-9") == []
