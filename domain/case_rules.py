@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from domain.calendar import past_limit
 from domain.case_invitations import cancel_invitations, notice_shortfall
 from domain.case_record import Stream
 from domain.case_state import (
@@ -191,7 +192,7 @@ def _check_booking(state: CaseState, d: BookConference | RebookConference, now: 
     if not state.calendar.is_working_day(day):
         raise Refusal(f"{day:%A %d %B %Y} is not a working day for this authority.")
     deadline = _day(state.deadline)
-    if day > deadline:
+    if past_limit(day, deadline):
         delay = state.approved_delay
         if delay is None:
             approvers = roles_text(
@@ -241,8 +242,8 @@ def _flag_booking(state: CaseState, booking: Booking, now: datetime, fx: Effects
         day = state.calendar.working_days_between(state.strategy_day, _day(booking.starts_at))
         if day not in preferred:
             text = (
-                f"The conference is booked on working day {day}; the procedure asks for day"
-                f" {' or '.join(str(p) for p in preferred)}."
+                f"The conference is booked on {state.procedure.working_day_text(day)}; the"
+                f" procedure asks for {state.procedure.own_days_text(preferred)}."
             )
             roles = state.procedure.booking.flag_outside_preferred_to
             flag(state, fx, roles, "Conference booked outside the preferred days", text, "b")
@@ -278,7 +279,7 @@ def _delay_pending(state: CaseState) -> bool:
 
 
 def _check_request_delay(state: CaseState, d: RequestDelay, now: datetime) -> None:
-    if d.proposed_date <= _day(state.deadline):
+    if not past_limit(d.proposed_date, state.deadline):
         raise Refusal(
             f"{d.proposed_date:%d %B %Y} is within the statutory limit"
             f" ({_day(state.deadline):%d %B %Y}); no delay is needed."
@@ -296,6 +297,8 @@ def _request_delay(state: CaseState, d: RequestDelay, now: datetime, fx: Effects
     by_day = rule.request_by_working_day
     late = by_day is not None and working_day > by_day
     standing = state.approved_delay
+    days = state.procedure
+    due_by = days.own_days_text([by_day]) if by_day is not None else ""
     state.delays.append(
         DelayRequest(
             requested_by=d.decided_by,
@@ -309,8 +312,8 @@ def _request_delay(state: CaseState, d: RequestDelay, now: datetime, fx: Effects
     )
     approvers = state.procedure.roles_for(DecisionKind.APPROVE_DELAY)
     lateness = (
-        f"This request is late: made on working day {working_day}; the procedure asks for it"
-        f" by day {by_day}.\n\n"
+        f"This request is late: made on {days.working_day_text(working_day)}; the"
+        f" procedure asks for it by {due_by}.\n\n"
         if late
         else ""
     )
@@ -336,7 +339,7 @@ def _request_delay(state: CaseState, d: RequestDelay, now: datetime, fx: Effects
     if late:
         if rule.late_request_escalate_to:
             flag(state, fx, rule.late_request_escalate_to, "Late delay request", text, "l")
-        summary += f" (late: working day {working_day}, due by day {by_day})"
+        summary += f" (late: working day {working_day}, due by {due_by})"
     if standing is not None:
         summary += f"; a new request after the delay approved to {standing.proposed_date:%d %B %Y}"
     return summary
@@ -457,7 +460,7 @@ def _held_late_without_approval(state: CaseState, held: datetime) -> str | None:
     """A conference held after the statutory limit needs an approved delay that covers its
     date (the approval the procedure names, with the request's reason and safety plan)."""
     day, deadline = _day(held), _day(state.deadline)
-    if day <= deadline:
+    if not past_limit(day, deadline):
         return None
     approved = state.approved_delay
     if approved is not None and day <= approved.proposed_date:
@@ -485,7 +488,7 @@ def _hold(state: CaseState, d: HoldConference, now: datetime, fx: Effects) -> st
     plan = "a child protection plan" if d.outcome == Outcome.CHILD_PROTECTION_PLAN else "no plan"
     summary = f"Conference held on {when(state.held_at)}: {plan}"
     approved = state.approved_delay
-    if _day(state.held_at) > _day(state.deadline) and approved is not None:
+    if past_limit(state.held_at, state.deadline) and approved is not None:
         assert approved.decided_by is not None
         reason = d.reason or approved.reason
         summary += (

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Generic, Protocol, TypeVar, Un
 
 from pydantic import Field, TypeAdapter
 
-from domain.calendar import LONDON, WorkingDayTable
+from domain.calendar import LONDON, WorkingDayTable, limit_passed_at
 from domain.case_record import Stream
 from domain.decisions import DecisionBase
 from domain.milestones import MilestoneState, TimelineEntry
@@ -67,6 +67,9 @@ class PathState(Protocol):
 
     @property
     def is_open(self) -> bool: ...
+
+    @property
+    def statutory_due(self) -> datetime | None: ...
 
     def record(
         self,
@@ -274,6 +277,18 @@ class Path(Generic[S]):
             if not m.escalated:
                 candidates.append((m.planned.due, f"Due: {m.planned.title}"))
         return min(candidates, default=None)
+
+    def next_wakeup_with_timescale(self, state: S, now: datetime) -> tuple[datetime, str] | None:
+        """:meth:`next_wakeup`, or sooner the midnight that ends the statutory limit's day: an
+        open path still waiting turns out of timescale then, and its status must say so."""
+        wake = self.next_wakeup(state)
+        due = state.statutory_due if state.is_open else None
+        if due is None:
+            return wake
+        turn = limit_passed_at(due)
+        if turn <= now or (wake is not None and wake[0] <= turn):
+            return wake
+        return turn, "Statutory limit passes"
 
     def on_clock(self, state: S, now: datetime) -> Effects:
         """Send every reminder and escalation that has fallen due, each once.

@@ -309,6 +309,9 @@ class Procedure(Strict):
     nation: Nation = Nation.ENGLAND
     # How the document numbers its days, and how that was translated (day 0 = strategy).
     day_numbering: str = ""
+    # The document's "Day N" is our working day N - day_number_offset: 001 numbers the strategy
+    # meeting itself "Day 1" (offset 1). Messages give a document's days in its own numbering.
+    day_number_offset: Annotated[int, Field(ge=0, le=1)] = 0
     start_of_day: dt.time = dt.time(9, 0)
     end_of_day: dt.time = dt.time(17, 0)
     closure_days: list[date] = Field(default_factory=list)
@@ -431,6 +434,22 @@ class Procedure(Strict):
 
     def may_decide(self, role_id: str, decision: DecisionKind) -> bool:
         return role_id in self.decisions.get(decision, [])
+
+    def working_day_text(self, day: int) -> str:
+        """Our working day ``day``, with the document's own number for it where it differs."""
+        if not self.day_number_offset:
+            return f"working day {day}"
+        return f"working day {day} (the procedure's day {day + self.day_number_offset})"
+
+    def own_days_text(self, days: list[int]) -> str:
+        """Days the document names (``days`` in our working days) as the document numbers them:
+        001's "day 14 or day 15" (our working days 13 and 14)."""
+        own = " or ".join(str(d + self.day_number_offset) for d in days)
+        if not self.day_number_offset:
+            return f"day {own}"
+        ours = " and ".join(str(d) for d in days)
+        plural = "s" if len(days) > 1 else ""
+        return f"the procedure's day {own} (working day{plural} {ours})"
 
     def stand_down_reason(self, reason_id: str) -> StandDownReason | None:
         return next((r for r in self.stand_down_reasons if r.id == reason_id), None)

@@ -349,7 +349,10 @@ def test_a_delay_request_after_day_8_is_recorded_late_and_escalated() -> None:
     sent = decide(state, delay_request(proc, working_day(state, 20)), on_day(state, 18))
     request = state.delay
     assert request is not None and request.late and request.working_day == 18
-    assert "late: working day 18, due by day 7" in state.timeline[-1].summary
+    assert (
+        "late: working day 18, due by the procedure's day 8 (working day 7)"
+        in state.timeline[-1].summary
+    )
     late = notices(sent.emails, "Late delay request")
     assert [e.to for e in late] == [addresses(proc, ["ops_manager_cp"])]
     assert "This request is late" in late[0].body
