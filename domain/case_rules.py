@@ -47,7 +47,7 @@ from domain.decisions import (
     WithdrawIcpc,
 )
 from domain.milestones import MilestoneState
-from domain.notices import when
+from domain.notices import FOR_INFORMATION, when
 from domain.path import DecisionRule, Effects, Path, Refusal, flag, refuse_if
 from domain.path import day_of as _day
 from domain.procedure import Enforcement, Procedure
@@ -323,12 +323,17 @@ def _request_delay(state: CaseState, d: RequestDelay, now: datetime, fx: Effects
         if standing is not None
         else ""
     )
-    text = (
-        f"A delay to {d.proposed_date:%d %B %Y} has been requested and needs your"
-        f" decision.\n\n{lateness}{earlier}Reason: {d.reason}\nSafety plan: {d.safety_plan}"
+    details = f"{lateness}{earlier}Reason: {d.reason}\nSafety plan: {d.safety_plan}"
+    asked = f"A delay to {d.proposed_date:%d %B %Y} has been requested and needs your decision."
+    flag(state, fx, approvers, "Delay requested: your decision is needed", f"{asked}\n\n{details}")
+    # Those told who may not decide are told so, not asked (000 action 7: "copy in").
+    info = (
+        f"A delay to {d.proposed_date:%d %B %Y} has been requested; it is for"
+        f" {roles_text(state.procedure, approvers)} to decide. {FOR_INFORMATION}\n\n{details}"
     )
-    roles = list(dict.fromkeys([*approvers, *rule.request_copy_to]))
-    flag(state, fx, roles, "Delay requested: your decision is needed", text)
+    copied = [r for r in dict.fromkeys(rule.request_copy_to) if r not in approvers]
+    if copied:
+        flag(state, fx, copied, "Delay requested: copied for information", info, "i")
     fx.data["delay"] = {
         "proposed_date": d.proposed_date.isoformat(),
         "late": late,
@@ -338,7 +343,7 @@ def _request_delay(state: CaseState, d: RequestDelay, now: datetime, fx: Effects
     summary = f"Delay requested to {d.proposed_date:%d %B %Y}"
     if late:
         if rule.late_request_escalate_to:
-            flag(state, fx, rule.late_request_escalate_to, "Late delay request", text, "l")
+            flag(state, fx, rule.late_request_escalate_to, "Late delay request", info, "l")
         summary += f" (late: working day {working_day}, due by {due_by})"
     if standing is not None:
         summary += f"; a new request after the delay approved to {standing.proposed_date:%d %B %Y}"
@@ -438,6 +443,8 @@ def _stand_down(state: CaseState, d: StandDown, now: datetime, fx: Effects) -> s
             f"The conference booked for {when(booking.starts_at)} has been stood down:"
             f" {reason.title}.\n\nReason: {d.reason}"
         )
+        if not reason.ends_case:  # 004: "Social Worker will be advised of last date to hold"
+            text += f"\n\n{_last_date_to_hold(state)}"
         flag(state, fx, reason.notify, "Conference stood down", text, "s")
     fx.replan = True
     return f"Conference stood down: {reason.title if reason else d.stand_down_reason}"
@@ -500,6 +507,21 @@ def _hold(state: CaseState, d: HoldConference, now: datetime, fx: Effects) -> st
 
 
 # --- repeat plans (004) -------------------------------------------------------------------------
+
+
+def _last_date_to_hold(state: CaseState) -> str:
+    """The last day a rebooked conference may be held: the statutory limit, or the date an
+    approved delay allows."""
+    approved = state.approved_delay
+    if approved is not None and past_limit(approved.proposed_date, state.deadline):
+        return (
+            f"Last date to hold the conference: {approved.proposed_date:%A %d %B %Y} (the delay"
+            " approved)."
+        )
+    return (
+        f"Last date to hold the conference: {_day(state.deadline):%A %d %B %Y} (working day 15,"
+        " the statutory limit); later needs a delay approved first."
+    )
 
 
 def _has_repeat_step(procedure: Procedure) -> str | None:

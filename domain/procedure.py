@@ -215,6 +215,17 @@ class RepeatPlan(Strict):
     source: str = ""
 
 
+class Told(Strict):
+    """People a procedure says are told when a decision is taken (000 action 5: the CP
+    Conference Service when the need is confirmed or withdrawn), copied for information."""
+
+    on: DecisionKind
+    roles: list[SnakeId] = Field(min_length=1)
+    # What the document asks to go with it (002: "information around advocacy for children").
+    note: str = ""
+    source: str = ""
+
+
 Positive = Annotated[int, Field(gt=0)]
 
 
@@ -328,6 +339,7 @@ class Procedure(Strict):
     repeat_plan: RepeatPlan | None = None
     reviews: Reviews = Field(default_factory=Reviews)
     capacity: Capacity | None = None
+    told: list[Told] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -405,6 +417,8 @@ class Procedure(Strict):
         ]
         if self.repeat_plan:
             refs.append(("repeat_plan.oversight_role", self.repeat_plan.oversight_role))
+        for t in self.told:
+            refs += [(f"told.{t.on}.roles", r) for r in t.roles]
         refs += [("reviews.move_within_timescale", r) for r in self.reviews.move_within_timescale]
         refs += [("reviews.move_out_of_timescale", r) for r in self.reviews.move_out_of_timescale]
         refs += [
@@ -450,6 +464,9 @@ class Procedure(Strict):
         ours = " and ".join(str(d) for d in days)
         plural = "s" if len(days) > 1 else ""
         return f"the procedure's day {own} (working day{plural} {ours})"
+
+    def told_on(self, kind: DecisionKind) -> list[Told]:
+        return [t for t in self.told if t.on == kind]
 
     def stand_down_reason(self, reason_id: str) -> StandDownReason | None:
         return next((r for r in self.stand_down_reasons if r.id == reason_id), None)
