@@ -137,6 +137,29 @@ def add_calendar_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, last))
 
 
+def _london_day(at: date | datetime) -> date:
+    return at.astimezone(LONDON).date() if isinstance(at, datetime) else at
+
+
+def past_limit(at: date | datetime, limit: date | datetime) -> bool:
+    """Whether ``at`` falls after a statutory limit: the one meaning of "within 15 working days"
+    (and of a review's "within 3 months"), for the status, the search attribute, the lists, the
+    case page, the reports and the rules alike.
+
+    The statute counts working days, so a limit is its whole day: a conference on day 15 at
+    17:30 is within 15 working days, and only from the next day is a case late. The limit's
+    instant (day 15 at the end of the working day) is when reminders and escalations fall due,
+    never what decides timescale.
+    """
+    return _london_day(at) > _london_day(limit)
+
+
+def limit_passed_at(limit: datetime) -> datetime:
+    """The first instant :func:`past_limit` holds after ``limit``: midnight in England at the
+    end of the limit's day, when a path still waiting turns out of timescale."""
+    return london_instant(_london_day(limit) + timedelta(days=1), time(0, 0))
+
+
 def london_instant(day: date, at: time) -> datetime:
     """A Europe/London wall-clock time on ``day`` as an aware datetime (right across clock changes).
 

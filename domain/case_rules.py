@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from domain.calendar import past_limit
 from domain.case_invitations import cancel_invitations, notice_shortfall
 from domain.case_record import Stream
 from domain.case_state import (
@@ -50,7 +51,7 @@ from domain.decisions import (
     WithdrawIcpc,
 )
 from domain.milestones import MilestoneState
-from domain.notices import when
+from domain.notices import FOR_INFORMATION, when
 from domain.path import DecisionRule, Effects, Path, Refusal, flag, refuse_if
 from domain.path import day_of as _day
 from domain.procedure import Enforcement, Milestone, Procedure
@@ -214,7 +215,7 @@ def _check_booking(state: CaseState, d: BookConference | RebookConference, now: 
     if not state.calendar.is_working_day(day):
         raise Refusal(f"{day:%A %d %B %Y} is not a working day for this authority.")
     deadline = _day(state.deadline)
-    if day > deadline:
+    if past_limit(day, deadline):
         delay = state.approved_delay
         if delay is None:
             approvers = roles_text(
@@ -294,8 +295,8 @@ def _flag_booking(state: CaseState, booking: Booking, now: datetime, fx: Effects
         day = state.calendar.working_days_between(state.strategy_day, _day(booking.starts_at))
         if day not in preferred:
             text = (
-                f"The conference is booked on working day {day}; the procedure asks for day"
-                f" {' or '.join(str(p) for p in preferred)}."
+                f"The conference is booked on {state.procedure.working_day_text(day)}; the"
+                f" procedure asks for {state.procedure.own_days_text(preferred)}."
             )
             roles = state.procedure.booking.flag_outside_preferred_to
             flag(state, fx, roles, "Conference booked outside the preferred days", text, "b")
@@ -331,7 +332,7 @@ def _delay_pending(state: CaseState) -> bool:
 
 
 def _check_request_delay(state: CaseState, d: RequestDelay, now: datetime) -> None:
-    if d.proposed_date <= _day(state.deadline):
+    if not past_limit(d.proposed_date, state.deadline):
         raise Refusal(
             f"{d.proposed_date:%d %B %Y} is within the statutory limit"
             f" ({_day(state.deadline):%d %B %Y}); no delay is needed."
@@ -349,6 +350,8 @@ def _request_delay(state: CaseState, d: RequestDelay, now: datetime, fx: Effects
     by_day = rule.request_by_working_day
     late = by_day is not None and working_day > by_day
     standing = state.approved_delay
+    days = state.procedure
+    due_by = days.own_days_text([by_day]) if by_day is not None else ""
     state.delays.append(
         DelayRequest(
             requested_by=d.decided_by,
@@ -362,8 +365,8 @@ def _request_delay(state: CaseState, d: RequestDelay, now: datetime, fx: Effects
     )
     approvers = state.procedure.roles_for(DecisionKind.APPROVE_DELAY)
     lateness = (
-        f"This request is late: made on working day {working_day}; the procedure asks for it"
-        f" by day {by_day}.\n\n"
+        f"This request is late: made on {days.working_day_text(working_day)}; the"
+        f" procedure asks for it by {due_by}.\n\n"
         if late
         else ""
     )
@@ -373,12 +376,17 @@ def _request_delay(state: CaseState, d: RequestDelay, now: datetime, fx: Effects
         if standing is not None
         else ""
     )
-    text = (
-        f"A delay to {d.proposed_date:%d %B %Y} has been requested and needs your"
-        f" decision.\n\n{lateness}{earlier}Reason: {d.reason}\nSafety plan: {d.safety_plan}"
+    details = f"{lateness}{earlier}Reason: {d.reason}\nSafety plan: {d.safety_plan}"
+    asked = f"A delay to {d.proposed_date:%d %B %Y} has been requested and needs your decision."
+    flag(state, fx, approvers, "Delay requested: your decision is needed", f"{asked}\n\n{details}")
+    # Those told who may not decide are told so, not asked (000 action 7: "copy in").
+    info = (
+        f"A delay to {d.proposed_date:%d %B %Y} has been requested; it is for"
+        f" {roles_text(state.procedure, approvers)} to decide. {FOR_INFORMATION}\n\n{details}"
     )
-    roles = list(dict.fromkeys([*approvers, *rule.request_copy_to]))
-    flag(state, fx, roles, "Delay requested: your decision is needed", text)
+    copied = [r for r in dict.fromkeys(rule.request_copy_to) if r not in approvers]
+    if copied:
+        flag(state, fx, copied, "Delay requested: copied for information", info, "i")
     fx.data["delay"] = {
         "proposed_date": d.proposed_date.isoformat(),
         "late": late,
@@ -388,8 +396,8 @@ def _request_delay(state: CaseState, d: RequestDelay, now: datetime, fx: Effects
     summary = f"Delay requested to {d.proposed_date:%d %B %Y}"
     if late:
         if rule.late_request_escalate_to:
-            flag(state, fx, rule.late_request_escalate_to, "Late delay request", text, "l")
-        summary += f" (late: working day {working_day}, due by day {by_day})"
+            flag(state, fx, rule.late_request_escalate_to, "Late delay request", info, "l")
+        summary += f" (late: working day {working_day}, due by {due_by})"
     if standing is not None:
         summary += f"; a new request after the delay approved to {standing.proposed_date:%d %B %Y}"
     return summary
@@ -488,6 +496,8 @@ def _stand_down(state: CaseState, d: StandDown, now: datetime, fx: Effects) -> s
             f"The conference booked for {when(booking.starts_at)} has been stood down:"
             f" {reason.title}.\n\nReason: {d.reason}"
         )
+        if not reason.ends_case:  # 004: "Social Worker will be advised of last date to hold"
+            text += f"\n\n{_last_date_to_hold(state)}"
         flag(state, fx, reason.notify, "Conference stood down", text, "s")
     fx.replan = True
     return f"Conference stood down: {reason.title if reason else d.stand_down_reason}"
@@ -590,7 +600,7 @@ def _held_late_without_approval(state: CaseState, held: datetime) -> str | None:
     """A conference held after the statutory limit needs an approved delay that covers its
     date (the approval the procedure names, with the request's reason and safety plan)."""
     day, deadline = _day(held), _day(state.deadline)
-    if day <= deadline:
+    if not past_limit(day, deadline):
         return None
     approved = state.approved_delay
     if approved is not None and day <= approved.proposed_date:
@@ -630,7 +640,7 @@ def _hold(state: CaseState, d: HoldConference, now: datetime, fx: Effects) -> st
             f" {uninvited.reason}"
         )
     approved = state.approved_delay
-    if _day(state.held_at) > _day(state.deadline) and approved is not None:
+    if past_limit(state.held_at, state.deadline) and approved is not None:
         assert approved.decided_by is not None
         reason = d.reason or approved.reason
         summary += (
@@ -642,6 +652,21 @@ def _hold(state: CaseState, d: HoldConference, now: datetime, fx: Effects) -> st
 
 
 # --- repeat plans (004) -------------------------------------------------------------------------
+
+
+def _last_date_to_hold(state: CaseState) -> str:
+    """The last day a rebooked conference may be held: the statutory limit, or the date an
+    approved delay allows."""
+    approved = state.approved_delay
+    if approved is not None and past_limit(approved.proposed_date, state.deadline):
+        return (
+            f"Last date to hold the conference: {approved.proposed_date:%A %d %B %Y} (the delay"
+            " approved)."
+        )
+    return (
+        f"Last date to hold the conference: {_day(state.deadline):%A %d %B %Y} (working day 15,"
+        " the statutory limit); later needs a delay approved first."
+    )
 
 
 def _has_repeat_step(procedure: Procedure) -> str | None:

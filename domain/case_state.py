@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
-from domain.calendar import LONDON, WorkingDayTable, add_calendar_months
+from domain.calendar import LONDON, WorkingDayTable, add_calendar_months, past_limit
 from domain.decisions import Booking, CaseStart, Decider, Invitee, Outcome
 from domain.milestones import MilestoneState, Timeline, merge_milestones
 from domain.planner import Schedule
@@ -221,10 +221,10 @@ class CaseState(Timeline):
         return [nxt.planned.responsible] if nxt else []
 
     def out_of_timescale(self, now: datetime) -> bool:
-        """Booked, held, or (not yet held) still waiting past the statutory limit."""
-        if self.booking is not None and self.booking.starts_at > self.deadline:
+        """Booked, held, or (not yet held) still waiting past the statutory limit's day."""
+        if self.booking is not None and past_limit(self.booking.starts_at, self.deadline):
             return True
-        return (self.held_at or now) > self.deadline
+        return past_limit(self.held_at or now, self.deadline)
 
     def escalated(self) -> bool:
         return any(m.escalated for m in self.milestones)

@@ -53,12 +53,29 @@ def start_notice(state: CaseState, now: datetime) -> Effects:
         " withdrawn separately."
     )
     flag(state, fx, bookers, f"Section 47 strategy discussion: ICPC {likelihood}", text)
+    repeat_oversight_notice(state, fx)
     # Kept with the case's start, where the record also finds its first due dates.
     opened = next(e for e in reversed(state.timeline) if e.event == "case_started")
     opened.data.update(notified=fx.notified, likelihood=str(likelihood))
     for event, note in fx.notes:
         state.record(now, event, note)
     return fx
+
+
+def repeat_oversight_notice(state: CaseState, fx: Effects) -> None:
+    """004: "if a decision has been made to take a case back to conference within 12 months of
+    the end of the previous child protection plan the Service Manager for your team must provide
+    oversight to that decision on the child's file": the case waits for it, so they are asked."""
+    rule = state.procedure.repeat_plan
+    if rule is None or not state.needs_repeat_oversight or state.start.previous_plan_ended is None:
+        return
+    text = (
+        f"A previous child protection plan ended on {state.start.previous_plan_ended:%d %B %Y},"
+        f" within {rule.within_months} months of this strategy discussion. Your oversight of the"
+        " decision to take the case back to conference is needed before the ICPC proceeds:"
+        " record it (record_repeat_plan_oversight)."
+    )
+    flag(state, fx, [rule.oversight_role], "Repeat plan: your oversight is needed", text, "r")
 
 
 def stage_details(state: CaseState, now: datetime) -> str:

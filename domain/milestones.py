@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, Field
 
+from domain.calendar import past_limit
 from domain.decisions import Decider
 from domain.planner import PlannedMilestone
 
@@ -38,11 +39,15 @@ class MilestoneState(BaseModel):
     def status(self, now: datetime) -> MilestoneStatus:
         due = self.planned.due
         if self.met_at is not None:
-            late = due is not None and self.met_at > due
+            late = due is not None and self._after(self.met_at, due)
             return MilestoneStatus.MET_LATE if late else MilestoneStatus.MET
         if due is None:
             return MilestoneStatus.WAITING
-        return MilestoneStatus.OVERDUE if now > due else MilestoneStatus.PENDING
+        return MilestoneStatus.OVERDUE if self._after(now, due) else MilestoneStatus.PENDING
+
+    def _after(self, at: datetime, due: datetime) -> bool:
+        """A statutory limit is its whole day (domain.calendar.past_limit); a step, its instant."""
+        return past_limit(at, due) if self.planned.statutory else at > due
 
 
 def merge_milestones(

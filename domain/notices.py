@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from domain.calendar import LONDON
 from domain.case_state import CaseState
-from domain.decisions import Invitee
+from domain.decisions import Booking, Invitee
 from domain.milestones import MilestoneState
 from domain.outbox import CalendarEvent, CalendarMethod, EmailPurpose, OutgoingEmail
 
@@ -32,6 +32,20 @@ def addresses_for(state: CaseState, roles: list[str]) -> tuple[list[str], list[s
             missing.append(role)
         found += [e for e in emails if e not in found]
     return found, missing
+
+
+def booking_lines(booking: Booking) -> str:
+    """A booked conference's date, time, format, venue and chair, a line each."""
+    return (
+        f"When: {when(booking.starts_at)}\nFormat: {booking.format.replace('_', ' ')}\n"
+        + (f"Venue: {booking.venue}\n" if booking.venue else "")
+        + f"Chair: {booking.chair}\n"
+    )
+
+
+# Said to people told of a decision they do not take (issue 22: "needs your decision" only to
+# those who may decide).
+FOR_INFORMATION = "You are copied for information: no decision is needed from you."
 
 
 def _header(state: CaseState) -> str:

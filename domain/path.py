@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING, Annotated, Any, Generic, Protocol, TypeVar, Un
 
 from pydantic import Field, TypeAdapter
 
-from domain.calendar import LONDON, WorkingDayTable
+from domain.calendar import LONDON, WorkingDayTable, limit_passed_at
 from domain.case_record import Stream
 from domain.decisions import DecisionBase
 from domain.milestones import MilestoneState, TimelineEntry
-from domain.notices import flag_email, milestone_email
+from domain.notices import FOR_INFORMATION, booking_lines, flag_email, milestone_email
 from domain.outbox import EmailPurpose, OutgoingEmail
 from domain.procedure import Procedure
 from domain.vocabulary import DecisionKind
@@ -67,6 +67,9 @@ class PathState(Protocol):
 
     @property
     def is_open(self) -> bool: ...
+
+    @property
+    def statutory_due(self) -> datetime | None: ...
 
     def record(
         self,
@@ -237,6 +240,7 @@ class Path(Generic[S]):
             state, rule.kind, rule.met_at(decision, now), lambda m_id: rule.meets(decision, m_id)
         )
         fx.summary = rule.apply(state, decision, now, fx)
+        _tell(state, rule.kind, decision, fx)
         data = dict(fx.data)
         if fx.notified:
             data["notified"] = fx.notified
@@ -274,6 +278,18 @@ class Path(Generic[S]):
             if not m.escalated:
                 candidates.append((m.planned.due, f"Due: {m.planned.title}"))
         return min(candidates, default=None)
+
+    def next_wakeup_with_timescale(self, state: S, now: datetime) -> tuple[datetime, str] | None:
+        """:meth:`next_wakeup`, or sooner the midnight that ends the statutory limit's day: an
+        open path still waiting turns out of timescale then, and its status must say so."""
+        wake = self.next_wakeup(state)
+        due = state.statutory_due if state.is_open else None
+        if due is None:
+            return wake
+        turn = limit_passed_at(due)
+        if turn <= now or (wake is not None and wake[0] <= turn):
+            return wake
+        return turn, "Statutory limit passes"
 
     def on_clock(self, state: S, now: datetime) -> Effects:
         """Send every reminder and escalation that has fallen due, each once.
@@ -352,6 +368,30 @@ def flag(
     fx.notified.append({"topic": topic, "roles": roles})
     if missing:
         fx.note("no_address", unaddressed(missing, topic))
+
+
+def _tell(state: PathState, kind: DecisionKind, decision: DecisionBase, fx: Effects) -> None:
+    """The people the procedure says are told of this decision (its ``[[told]]``), copied for
+    information; anyone the decision's own notices reached already is not told twice."""
+    proc = state.procedure
+    if fx.data.get("withdrawal", {}).get("status") == "requested":
+        return  # only asked for, waiting for agreement: told once it is withdrawn
+    for n, told in enumerate(proc.told_on(kind)):
+        reached = {role for notice in fx.notified for role in notice["roles"]}
+        roles = [r for r in told.roles if r not in reached]
+        if not roles:
+            continue
+        by = decision.decided_by
+        text = f"{fx.summary}: recorded by {with_article(role_title(proc, by.role))} ({by.user})."
+        if decision.reason:
+            text += f"\n\nReason: {decision.reason}"
+        booking = state.case.booking
+        if booking is not None and state.case.is_open:
+            text += f"\n\nThe conference:\n{booking_lines(booking)}"
+        if told.note:
+            text += f"\n\n{told.note}"
+        text += f"\n\n{FOR_INFORMATION}"
+        flag(state, fx, roles, capitalised(fx.summary), text, f"t{n}")
 
 
 def unaddressed(roles: list[str], topic: str) -> str:

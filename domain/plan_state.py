@@ -20,7 +20,13 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from domain.calendar import LONDON, WorkingDayTable, add_calendar_months, london_instant
+from domain.calendar import (
+    LONDON,
+    WorkingDayTable,
+    add_calendar_months,
+    london_instant,
+    past_limit,
+)
 from domain.case_state import CaseState
 from domain.decisions import Booking, Decider
 from domain.milestones import MilestoneState, Timeline, merge_milestones
@@ -170,7 +176,7 @@ class PlanState(Timeline):
 
     def within_timescale(self, day: date) -> bool:
         assert self.review_due is not None
-        return day <= self.review_due.astimezone(LONDON).date()
+        return not past_limit(day, self.review_due)
 
     def milestone(self, milestone_id: str) -> MilestoneState:
         return next(m for m in self.milestones if m.id == milestone_id)
@@ -199,7 +205,7 @@ class PlanState(Timeline):
             self.review_booking.starts_at.astimezone(LONDON).date()
         ):
             return True
-        return now > self.review_due
+        return past_limit(now, self.review_due)
 
     def escalated(self) -> bool:
         return any(m.escalated for m in self.milestones)

@@ -20,6 +20,8 @@ from domain.vocabulary import Anchor
 # out of range; the faces refuse far narrower windows before a case starts (domain.case_start).
 PLANNABLE_FROM = date(2000, 1, 1)
 PLANNABLE_TO = date(2099, 12, 31)
+# The last minute of a day: when a step due "on the day" of a meeting after working hours is due.
+END_OF_THE_DAY = time(23, 59)
 
 
 class PlanningError(ValueError):
@@ -74,13 +76,23 @@ def due_instant(procedure: Procedure, milestone: Milestone, anchor_at: datetime)
         # wall-clock time, so "24 hours before" across a clock change would be 23 or 25 hours.
         return (base.astimezone(UTC) + timedelta(hours=milestone.hours)).astimezone(LONDON)
     if milestone.working_days is not None:
-        return london_instant(cal.add_working_days(base.date(), milestone.working_days), at)
+        due = london_instant(cal.add_working_days(base.date(), milestone.working_days), at)
+        return _not_before_the_meeting(due, base) if milestone.working_days == 0 else due
     if milestone.days is not None:
-        return london_instant(base.date() + timedelta(days=milestone.days), at)
+        due = london_instant(base.date() + timedelta(days=milestone.days), at)
+        return _not_before_the_meeting(due, base) if milestone.days == 0 else due
     assert milestone.months is not None  # the model guarantees exactly one offset
     # "Within N months": the last working day on or before the same date N months on.
     day = cal.previous_working_day(add_calendar_months(base.date(), milestone.months))
     return london_instant(day, at)
+
+
+def _not_before_the_meeting(due: datetime, anchor_at: datetime) -> datetime:
+    """A step due "on the day" of its anchor is never due before it: after a meeting held at
+    18:00 (later than the end of the working day) it is due by the end of that day."""
+    if due > anchor_at:
+        return due
+    return max(london_instant(anchor_at.date(), END_OF_THE_DAY), anchor_at)
 
 
 def reminder_instant(procedure: Procedure, milestone: Milestone, due: datetime) -> datetime | None:

@@ -230,6 +230,17 @@ class RepeatPlan(Strict):
     source: str = ""
 
 
+class Told(Strict):
+    """People a procedure says are told when a decision is taken (000 action 5: the CP
+    Conference Service when the need is confirmed or withdrawn), copied for information."""
+
+    on: DecisionKind
+    roles: list[SnakeId] = Field(min_length=1)
+    # What the document asks to go with it (002: "information around advocacy for children").
+    note: str = ""
+    source: str = ""
+
+
 Positive = Annotated[int, Field(gt=0)]
 
 
@@ -324,6 +335,9 @@ class Procedure(Strict):
     nation: Nation = Nation.ENGLAND
     # How the document numbers its days, and how that was translated (day 0 = strategy).
     day_numbering: str = ""
+    # The document's "Day N" is our working day N - day_number_offset: 001 numbers the strategy
+    # meeting itself "Day 1" (offset 1). Messages give a document's days in its own numbering.
+    day_number_offset: Annotated[int, Field(ge=0, le=1)] = 0
     start_of_day: dt.time = dt.time(9, 0)
     end_of_day: dt.time = dt.time(17, 0)
     closure_days: list[date] = Field(default_factory=list)
@@ -341,6 +355,7 @@ class Procedure(Strict):
     repeat_plan: RepeatPlan | None = None
     reviews: Reviews = Field(default_factory=Reviews)
     capacity: Capacity | None = None
+    told: list[Told] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -441,6 +456,8 @@ class Procedure(Strict):
         ]
         if self.repeat_plan:
             refs.append(("repeat_plan.oversight_role", self.repeat_plan.oversight_role))
+        for t in self.told:
+            refs += [(f"told.{t.on}.roles", r) for r in t.roles]
         refs += [("reviews.move_within_timescale", r) for r in self.reviews.move_within_timescale]
         refs += [("reviews.move_out_of_timescale", r) for r in self.reviews.move_out_of_timescale]
         refs += [
@@ -470,6 +487,25 @@ class Procedure(Strict):
 
     def may_decide(self, role_id: str, decision: DecisionKind) -> bool:
         return role_id in self.decisions.get(decision, [])
+
+    def working_day_text(self, day: int) -> str:
+        """Our working day ``day``, with the document's own number for it where it differs."""
+        if not self.day_number_offset:
+            return f"working day {day}"
+        return f"working day {day} (the procedure's day {day + self.day_number_offset})"
+
+    def own_days_text(self, days: list[int]) -> str:
+        """Days the document names (``days`` in our working days) as the document numbers them:
+        001's "day 14 or day 15" (our working days 13 and 14)."""
+        own = " or ".join(str(d + self.day_number_offset) for d in days)
+        if not self.day_number_offset:
+            return f"day {own}"
+        ours = " and ".join(str(d) for d in days)
+        plural = "s" if len(days) > 1 else ""
+        return f"the procedure's day {own} (working day{plural} {ours})"
+
+    def told_on(self, kind: DecisionKind) -> list[Told]:
+        return [t for t in self.told if t.on == kind]
 
     def stand_down_reason(self, reason_id: str) -> StandDownReason | None:
         return next((r for r in self.stand_down_reasons if r.id == reason_id), None)

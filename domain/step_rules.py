@@ -17,9 +17,9 @@ from datetime import datetime
 
 from domain.decisions import RecordStep
 from domain.milestones import MilestoneState
-from domain.notices import when
+from domain.notices import booking_lines, when
 from domain.path import DecisionRule, Effects, PathState, Refusal, flag
-from domain.procedure import Milestone, Procedure
+from domain.procedure import Milestone, Phase, Procedure
 from domain.wording import capitalised, role_title, roles_text, with_article
 
 
@@ -82,6 +82,9 @@ def _record_step(state: PathState, d: RecordStep, now: datetime, fx: Effects) ->
     done = f"{step.title}: done" + (f" ({d.choice.replace('_', ' ')})" if d.choice else "")
     if step.inform:
         text = done + (f"\n\n{d.reason}" if d.reason else "")
+        booking = state.case.booking
+        if step.phase == Phase.ICPC and booking is not None:  # 004: "to confirm the booking"
+            text += f"\n\nThe conference:\n{booking_lines(booking)}"
         flag(state, fx, step.inform, step.title, text, "s")
     return done
 

@@ -614,7 +614,9 @@ def test_reminders_go_once_before_the_milestone_and_escalations_once_after() -> 
     ]
     assert case_rules.on_clock(state, confirm.planned.due + timedelta(hours=2)).emails == []
     assert not state.out_of_timescale(confirm.planned.due)
-    assert state.out_of_timescale(state.deadline + timedelta(seconds=1))
+    # The limit is its whole day (domain.calendar.past_limit): late from the next day.
+    assert not state.out_of_timescale(state.deadline + timedelta(seconds=1))
+    assert state.out_of_timescale(state.deadline + timedelta(days=1))
 
 
 def test_a_met_milestone_is_neither_reminded_nor_escalated() -> None:
@@ -705,7 +707,14 @@ def test_a_delay_rejected_keeps_the_statutory_limit() -> None:
     state = confirmed(proc)
     request_delay(state, on_day(state, 3))
     sent = decide(state, decision(proc, "reject_delay", reason="Hold it in time"), on_day(state, 4))
-    assert [e.to for e in sent.emails] == [[contact_email("team_manager")]]
+    # 000 action 7: the Head of Service replies to the e-mail that copied in the Head of Service
+    # Safeguarding; the social worker hears too.
+    assert [e.to for e in sent.emails] == [
+        [
+            contact_email(r)
+            for r in ("team_manager", "head_of_service_safeguarding", "social_worker")
+        ]
+    ]
     assert sent.emails[0].subject.endswith("Delay rejected")
     assert state.delay.status == DelayStatus.REJECTED  # type: ignore[union-attr]
     refused(

@@ -349,7 +349,10 @@ def test_a_delay_request_after_day_8_is_recorded_late_and_escalated() -> None:
     sent = decide(state, delay_request(proc, working_day(state, 20)), on_day(state, 18))
     request = state.delay
     assert request is not None and request.late and request.working_day == 18
-    assert "late: working day 18, due by day 7" in state.timeline[-1].summary
+    assert (
+        "late: working day 18, due by the procedure's day 8 (working day 7)"
+        in state.timeline[-1].summary
+    )
     late = notices(sent.emails, "Late delay request")
     assert [e.to for e in late] == [addresses(proc, ["ops_manager_cp"])]
     assert "This request is late" in late[0].body
@@ -370,9 +373,16 @@ def test_a_delay_request_copies_in_the_head_of_service_safeguarding() -> None:
     state = confirmed(proc)
     sent = decide(state, delay_request(proc, working_day(state, 18)), on_day(state, 3))
     asked = notices(sent.emails, "Delay requested")
-    assert [e.to for e in asked] == [
-        addresses(proc, ["area_head_of_service", "head_of_service_safeguarding"])
+    # Only the Head of Service decides: the Head of Service Safeguarding is copied for information.
+    assert [(e.to, e.subject.split("] ")[1]) for e in asked] == [
+        (addresses(proc, ["area_head_of_service"]), "Delay requested: your decision is needed"),
+        (
+            addresses(proc, ["head_of_service_safeguarding"]),
+            "Delay requested: copied for information",
+        ),
     ]
+    assert "copied for information: no decision is needed" in asked[1].body
+    assert "needs your decision" not in asked[1].body
 
 
 def test_an_approval_and_its_rationale_go_to_the_ops_manager_cp() -> None:

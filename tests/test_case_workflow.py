@@ -240,8 +240,15 @@ async def test_withdrawn(open_case: Opener, smtp_server: MailCatcher) -> None:
     assert result.stage == Stage.WITHDRAWN and result.outcome is None
     entry = state.timeline[-1]
     assert (entry.event, entry.reason) == ("withdraw_icpc", "Enquiries found no continuing risk")
-    # Only the start notice (000 action 3) went out; a withdrawal before booking sends nothing.
-    assert [subject(m) for m in smtp_server.messages] == [start_notice_subject(case)]
+    # The start notice (000 action 3), then the withdrawal to the CP Conference Service (000
+    # action 5: "contact the CP Conference Service again to confirm or withdraw the need").
+    assert [subject(m) for m in smtp_server.messages] == [
+        start_notice_subject(case),
+        f"[ICPC {case.start.case_reference}] ICPC withdrawn",
+    ]
+    told = smtp_server.messages[1]
+    assert told["To"] == address_of(case.proc, "cp_conference_service")
+    assert "copied for information" in text_of(told)
 
 
 async def test_no_response_by_the_chase_day_escalates_to_the_social_worker_and_the_service(

@@ -32,7 +32,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.client import read_path
 from contracts.paths import PATHS, PathContract, PathState
-from domain.calendar import LONDON
+from domain.calendar import LONDON, past_limit
 from domain.case_record import CaseSummary, Stream
 from domain.case_state import Stage
 from domain.decisions import Outcome
@@ -365,7 +365,9 @@ async def all_cases(request: Request, user: CurrentUser) -> Response:
             if row.procedure_id in procedures
             else row.procedure_id,
             path=PAGES[row.stream].label,
-            past_deadline=row.is_open and row.deadline is not None and row.deadline < now,
+            past_deadline=row.is_open
+            and row.deadline is not None
+            and past_limit(now, row.deadline),
         )
         for row in found.rows
     ]

@@ -14,7 +14,7 @@ from datetime import datetime
 from markupsafe import Markup
 
 from contracts.paths import PathState
-from domain.calendar import LONDON, WorkingDayCalendar
+from domain.calendar import LONDON, WorkingDayCalendar, past_limit
 from domain.case_state import CaseState, Stage
 from domain.milestones import MilestoneState, MilestoneStatus
 from domain.plan_state import PlanStage
@@ -75,7 +75,7 @@ def days_left(state: PathState, now: datetime) -> DaysLeft | None:
         days = state.calendar.working_days_between(today, day)
     except ValueError:  # outside the case's frozen calendar: the procedure's own calendar
         days = state.procedure.calendar.working_days_between(today, day)
-    return DaysLeft(days, now > due)
+    return DaysLeft(days, past_limit(now, due))
 
 
 def days_left_by_calendar(
@@ -87,7 +87,7 @@ def days_left_by_calendar(
     days = calendar.working_days_between(
         now.astimezone(LONDON).date(), due.astimezone(LONDON).date()
     )
-    return DaysLeft(days, now > due)
+    return DaysLeft(days, past_limit(now, due))
 
 
 def role_label(procedure: Procedure, role: str | None) -> str:

@@ -39,6 +39,9 @@ with workflow.unsafe.imports_passed_through():
 
 # Paths started before the case record existed replay without writing to it.
 RECORD_PATCH = "case-record"
+# Paths waiting before they woke when the statutory limit's day ends (to say they are out of
+# timescale, domain.calendar.past_limit) replay without that timer.
+TIMESCALE_TURN_PATCH = "issue22-timescale-day-turn"
 RECORD_TIMEOUT = timedelta(seconds=30)
 # No attempt limit: a database that is down is retried, slower and slower, until it is back.
 RECORD_RETRY = RetryPolicy(
@@ -117,7 +120,11 @@ class DecisionLoop(Generic[S]):
         self._effects.append((effects, trace_context.capture()))
 
     async def _wait_for_next_event(self) -> None:
-        wake = self.path.next_wakeup(self.require_state())
+        state = self.require_state()
+        if workflow.patched(TIMESCALE_TURN_PATCH):
+            wake = self.path.next_wakeup_with_timescale(state, workflow.now())
+        else:
+            wake = self.path.next_wakeup(state)
         self._woken = False
         if wake is None:
             await workflow.wait_condition(lambda: self._woken)

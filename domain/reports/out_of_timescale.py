@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from domain.calendar import past_limit
 from domain.procedure import Procedure
 from domain.reports.facts import (
     ICPC_OUTCOME_EVENTS,
@@ -226,10 +227,10 @@ def _icpc_late(facts: IcpcFacts, month: Period, as_of: date) -> str | None:
         return None
     if month.contains(facts.held_day) and facts.held_by(as_of):
         assert facts.held_day is not None
-        return "held late" if facts.held_day > due else None
+        return "held late" if past_limit(facts.held_day, due) else None
     if facts.held_by(as_of) or facts.ended_by(as_of):
         return None
-    return "not held" if as_of > due else None
+    return "not held" if past_limit(as_of, due) else None
 
 
 def _icpc_row(
@@ -286,12 +287,13 @@ def _review_late(
             return None
         return (
             "held late"
-            if (due is None and review.marked_out_of_timescale) or (due is not None and held > due)
+            if (due is None and review.marked_out_of_timescale)
+            or (due is not None and past_limit(held, due))
             else None
         )
     if plan.ended_day is not None and plan.ended_day <= as_of:
         return None
-    return "not held" if due is not None and as_of > due else None
+    return "not held" if due is not None and past_limit(as_of, due) else None
 
 
 def _review_row(

@@ -40,6 +40,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from domain.calendar import past_limit
 from domain.procedure import STATUTORY_WORKING_DAYS, Procedure
 from domain.reports.facts import (
     ICPC_OUTCOME_EVENTS,
@@ -324,7 +325,7 @@ def timeliness(
             elif due is None:
                 not_placed(history, f"review {review.number} held with no due date recorded")
             else:
-                within = review.held_day <= due
+                within = not past_limit(review.held_day, due)
                 all_reviews.add(review.number, within)
                 for split in SPLITS:
                     reviews_by[split].setdefault(keys[split], _Reviews()).add(review.number, within)
