@@ -83,10 +83,7 @@ def build_case_start(
         day = date.fromisoformat((fields.get("strategy_date") or "").strip())
     except ValueError:
         raise InputError("strategy_date must be a date like 2026-12-17") from None
-    try:
-        at = time.fromisoformat((fields.get("strategy_time") or "09:00").strip())
-    except ValueError:
-        raise InputError("strategy_time must be a time like 10:30") from None
+    at = london_time(fields.get("strategy_time") or "09:00", "strategy_time")
     contacts = []
     declared = {r.id for r in procedure.roles}
     for role in sorted(declared):
@@ -221,6 +218,21 @@ def _unreadable(error: csv.Error | UnicodeDecodeError) -> str:
     if "field larger than field limit" in text:
         return f"a value is longer than {csv.field_size_limit():,} characters, the most a field may hold"
     return f"cannot be read as CSV ({text})"
+
+
+def london_time(text: str, name: str) -> time:
+    """A wall-clock time in London ("10:30"). A time with a UTC offset ("10:30+05:00") is
+    refused: it is read as London's, so the offset would be silently dropped."""
+    try:
+        at = time.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError(f"{name} must be a time like 10:30") from None
+    if at.tzinfo is not None:
+        raise InputError(
+            f"{name} {text.strip()} carries a UTC offset: it is read as London time, so give"
+            " the time as the clocks in London showed it, like 10:30, without an offset"
+        )
+    return at
 
 
 def london_datetime(text: str) -> datetime:

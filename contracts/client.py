@@ -191,15 +191,16 @@ async def read_scope(client: Client, case_id: str) -> CaseScope:
     return scope_of_start(state.start)
 
 
-async def find_case_id(client: Client, case: str) -> str:
-    """A workflow id as given, or the running case with that case reference."""
+async def find_case_ids(client: Client, case: str, limit: int = 10) -> list[str]:
+    """A workflow id as given, or the running cases with that case reference (a child may
+    have two, from two strategy discussions), newest first; with none running, the newest
+    that ran."""
     if case.startswith("icpc-"):
-        return case
+        return [case]
     query = f"{sa.CASE_REFERENCE.name} = '{_quote(case)}' AND WorkflowType = '{CASE_WORKFLOW}'"
-    ids = [w.id async for w in client.list_workflows(query, limit=2)]
-    if not ids:
-        raise LookupError(f"no case with reference '{case}'")
-    return ids[0]
+    running = f"{query} AND ExecutionStatus = 'Running'"
+    ids = [w.id async for w in client.list_workflows(running, limit=limit)]
+    return ids or [w.id async for w in client.list_workflows(query, limit=1)]
 
 
 def _quote(text: str) -> str:

@@ -337,6 +337,12 @@ def _check_request_delay(state: CaseState, d: RequestDelay, now: datetime) -> No
             f"{d.proposed_date:%d %B %Y} is within the statutory limit"
             f" ({_day(state.deadline):%d %B %Y}); no delay is needed."
         )
+    if d.proposed_date > state.calendar.last:
+        # A conference on it could never be booked or held: the case counts no further.
+        raise Refusal(
+            f"{d.proposed_date:%d %B %Y} is too far ahead: this case counts working days to"
+            f" {state.calendar.last:%d %B %Y}."
+        )
     # A conference already held late (on or after its booked day) may still be put right.
     booked = _day(state.booking.starts_at) if state.booking is not None else None
     retrospective = booked is not None and booked <= d.proposed_date

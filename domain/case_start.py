@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from domain.calendar import LONDON
 from domain.decisions import CaseStart
-from domain.planner import PlanningError, check_plannable
+from domain.planner import PLANNABLE_FROM, PLANNABLE_TO, PlanningError, check_plannable
 from domain.procedure import Procedure
 
 # How long after its strategy discussion a case may still be started. Registering a few
@@ -47,9 +47,25 @@ def check_start(start: CaseStart, procedure: Procedure, now: datetime) -> None:
         )
     at = start.strategy_discussion
     try:
-        check_plannable(at.astimezone(LONDON).date())
+        day = at.astimezone(LONDON).date()
+    except OverflowError:  # an offset that takes it past Python's own first or last date
+        raise StartRefused(
+            f"a strategy discussion at {at.isoformat()} cannot be planned: only dates from"
+            f" {PLANNABLE_FROM.isoformat()} to {PLANNABLE_TO.isoformat()} can"
+        ) from None
+    try:
+        check_plannable(day)
     except PlanningError as error:
         raise StartRefused(str(error)) from None
+    ended = start.previous_plan_ended
+    if ended is not None and ended > day:
+        # 004: the case goes "back to conference within 12 months of the end of the previous
+        # child protection plan": a plan that ended later than this discussion is a mistake.
+        raise StartRefused(
+            f"the previous child protection plan ended on {ended.isoformat()}, after the"
+            f" strategy discussion ({day.isoformat()}): give the date it ended, on or before"
+            " the discussion"
+        )
     if at > now:
         # 000 action 1: "Strategy Meetings should not be recorded as open before they happen".
         raise StartRefused(

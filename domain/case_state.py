@@ -163,6 +163,8 @@ class CaseState(Timeline):
         ended = self.start.previous_plan_ended
         if rule is None or ended is None or self.repeat_oversight_at is not None:
             return False
+        if ended >= self.strategy_day:  # refused at start; never counted on (9999-12-31)
+            return True
         return add_calendar_months(ended, rule.within_months) >= self.strategy_day
 
     @property

@@ -19,12 +19,13 @@ No I/O and no clock: ``now`` is always passed in.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Generic, Protocol, TypeVar, Union
 
-from pydantic import Field, TypeAdapter
+from pydantic import BaseModel, Field, TypeAdapter
 
 from domain.calendar import LONDON, WorkingDayTable, limit_passed_at
 from domain.case_record import Stream
@@ -32,6 +33,7 @@ from domain.decisions import DecisionBase
 from domain.milestones import MilestoneState, TimelineEntry
 from domain.notices import FOR_INFORMATION, booking_lines, flag_email, milestone_email
 from domain.outbox import EmailPurpose, OutgoingEmail
+from domain.planner import PLANNABLE_FROM, PLANNABLE_TO
 from domain.procedure import Procedure
 from domain.vocabulary import DecisionKind
 from domain.wording import capitalised, role_title, roles_text, with_article
@@ -224,16 +226,38 @@ class Path(Generic[S]):
             shut = rule.open_when(state, role)
             if shut:
                 raise Refusal(shut)
+            uncountable = uncountable_date(decision)
+            if uncountable:
+                raise Refusal(uncountable)
             rule.check(state, decision, now)
         except Refusal:
             raise
         except ValueError as error:  # a date beyond the path's frozen calendar
             raise Refusal(f"That date is too far ahead to check: {error}.") from None
+        except ArithmeticError as error:  # a date Python's own calendar cannot reach
+            raise Refusal(f"A date in this decision cannot be counted: {error}.") from None
 
     def apply(self, state: S, decision: DecisionBase, now: datetime) -> Effects:
-        """Check, then apply ``decision``: update the state, record it, return what must happen."""
+        """Check, then apply ``decision``: update the state, record it, return what must happen.
+
+        Total: a value that still breaks the rule's effect (a date its arithmetic cannot reach)
+        leaves the state as it was and is a :class:`Refusal`, never an error. A signal's
+        decision is applied inside the workflow, where an error would fail every workflow task
+        from then on (the signal stays in the history); a refusal is recorded instead.
+        """
         self.check(state, decision, now)
         rule = self.rules[decision.kind]  # type: ignore[attr-defined]
+        saved = copy.deepcopy(vars(state))  # cheap beside a decision's round trip
+        try:
+            return self._apply(rule, state, decision, now)
+        except (ValueError, ArithmeticError) as error:
+            vars(state).clear()
+            vars(state).update(saved)
+            raise Refusal(f"This decision cannot be taken: {error}.") from None
+
+    def _apply(
+        self, rule: DecisionRule[S, Any], state: S, decision: DecisionBase, now: datetime
+    ) -> Effects:
         fx = Effects(key=self._mail_key(state))
         # Milestones first: a decision may start a new review cycle with milestones of its own.
         satisfy(
@@ -339,6 +363,38 @@ def refuse_if(test: Callable[[Any], bool], reason: str) -> Callable[[Any, str], 
         return reason if test(state) else None
 
     return open_when
+
+
+def uncountable_date(value: Any, where: str = "") -> str | None:
+    """Why a date or time ``value`` carries (at any depth: a booking's start, an invitee's
+    dates to avoid) is outside the dates a case can count, or None when every one is inside.
+
+    The same range the planner counts strategy discussions in (:data:`PLANNABLE_FROM` to
+    :data:`PLANNABLE_TO`): a date outside is a typing mistake (9999-12-31, 0001-01-01) that
+    the rules' own arithmetic, or Python's dates, would run out of range on.
+    """
+    if isinstance(value, datetime | date):
+        try:
+            day = value.astimezone(LONDON).date() if isinstance(value, datetime) else value
+        except (OverflowError, ValueError):
+            day = None
+        if day is not None and PLANNABLE_FROM <= day <= PLANNABLE_TO:
+            return None
+        return (
+            f"{where + ': ' if where else ''}{value.isoformat()} is outside the dates a case can"
+            f" count ({PLANNABLE_FROM:%d %B %Y} to {PLANNABLE_TO:%d %B %Y})."
+        )
+    if isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            found = uncountable_date(getattr(value, name), f"{where}.{name}" if where else name)
+            if found:
+                return found
+    elif isinstance(value, list | tuple):
+        for number, item in enumerate(value):
+            found = uncountable_date(item, f"{where}.{number}")
+            if found:
+                return found
+    return None
 
 
 def day_of(at: datetime) -> date:

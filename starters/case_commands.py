@@ -181,7 +181,7 @@ def decision_body(args: argparse.Namespace) -> dict[str, Any]:
     and the domain's field names; never who decides (the service says: the token's person)."""
     data: dict[str, Any] = {}
     if args.payload:
-        data.update(_read_json(args.payload))
+        data.update(_read_object(args.payload))
     if "decided_by" in data:
         raise CommandError(
             f"{args.payload}: leave decided_by out: a decision is recorded as the person whose"
@@ -229,6 +229,29 @@ def _read_json(path: Path) -> Any:
         raise CommandError(f"{path}: {error}") from None
 
 
+def _read_object(path: Path) -> dict[str, Any]:
+    """A ``--payload`` file: the decision's fields, as one JSON object."""
+    data = _read_json(path)
+    if not isinstance(data, dict):
+        raise CommandError(
+            f"{path}: must hold one JSON object of the decision's fields, like"
+            f' {{"reason": "..."}}, not {_json_kind(data)}'
+        )
+    return data
+
+
+def _json_kind(data: Any) -> str:
+    if isinstance(data, list):
+        return "a list"
+    if isinstance(data, str):
+        return "a string"
+    if isinstance(data, bool):
+        return "true or false"
+    if isinstance(data, int | float):
+        return "a number"
+    return "null"
+
+
 def lower_first(text: str) -> str:
     """A sentence the service says, put after a case id: "ID: the case is still ..."."""
     return text[:1].lower() + text[1:]
@@ -260,7 +283,7 @@ def decide(args: argparse.Namespace) -> int:
         raise CommandError("--person is for reassign_worker only")
     if reassigning and not args.person:
         raise CommandError("reassign_worker: give --person ID, the person who takes the case over")
-    if reassigning and args.payload and "contact" in _read_json(args.payload):
+    if reassigning and args.payload and "contact" in _read_object(args.payload):
         raise CommandError("reassign_worker: pick the person with --person, not a contact")
     body = decision_body(args)
     api = service(args)

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
+from contracts.case_input import InputError, london_time
 from domain.calendar import LONDON, london_instant
 from domain.planner import PlanningError, Schedule, plan
 from domain.procedure import Procedure
@@ -20,6 +22,18 @@ from procedures import get_procedure, load_all, load_procedure
 from procedures.bpmn import to_bpmn
 from procedures.process_map import describe
 from starters.cli import CommandError
+
+
+def _time(flag: str) -> Callable[[str], time]:
+    """An argparse type for a London wall-clock time; its refusal is the plain reason."""
+
+    def parse(text: str) -> time:
+        try:
+            return london_time(text, flag)
+        except InputError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return parse
 
 
 def add_parser(subparsers: Any) -> None:
@@ -39,10 +53,12 @@ def add_parser(subparsers: Any) -> None:
     which.add_argument("--procedure", metavar="ID", help="an installed procedure's id")
     which.add_argument("--procedure-file", type=Path, metavar="PATH", help="a procedure file")
     p.add_argument("--strategy-date", type=date.fromisoformat, required=True, metavar="YYYY-MM-DD")
-    p.add_argument("--strategy-time", type=time.fromisoformat, default=time(10, 0), metavar="HH:MM")
+    p.add_argument(
+        "--strategy-time", type=_time("--strategy-time"), default=time(10, 0), metavar="HH:MM"
+    )
     p.add_argument("--conference-date", type=date.fromisoformat, metavar="YYYY-MM-DD")
     p.add_argument(
-        "--conference-time", type=time.fromisoformat, default=time(10, 0), metavar="HH:MM"
+        "--conference-time", type=_time("--conference-time"), default=time(10, 0), metavar="HH:MM"
     )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=plan_case)

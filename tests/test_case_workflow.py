@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from email.message import Message
 from typing import Any
 
@@ -605,3 +605,29 @@ async def test_a_start_years_late_still_runs_when_a_client_skips_the_checks(
     await no_failed_workflow_tasks(time_skipping_env, case.handle.id)
     now: datetime = await time_skipping_env.get_current_time()
     assert state.calendar.last > now.astimezone(LONDON).date()
+
+
+async def test_a_booking_date_outside_any_calendar_sent_as_a_signal_is_refused_in_the_timeline(
+    open_case: Opener,
+) -> None:
+    """Issue 22: a booking date no calendar holds, sent as a signal, failed every workflow task
+    after it (the overflow was raised inside the rules), so the case answered nothing again.
+    It is a refusal kept in the timeline with its reason; the case still answers and takes a
+    good booking after it."""
+    case = await open_case(BCT)
+    proc = case.proc
+    state = await case.signal(decision(proc, "confirm_icpc"))
+    far = datetime(9999, 12, 31, 23, 0, tzinfo=timezone(timedelta(hours=-5)))
+    d = book(proc, day_n(state, 10))
+    state = await case.signal(
+        d.model_copy(update={"booking": d.booking.model_copy(update={"starts_at": far})})
+    )
+    assert state.booking is None
+    refusal = state.timeline[-1]
+    assert refusal.event == "refused"
+    assert refusal.summary == (
+        "Refused book_conference: booking.starts_at: 9999-12-31T23:00:00-05:00 is outside the"
+        " dates a case can count (01 January 2000 to 31 December 2099)."
+    )
+    state = await case.signal(book(proc, day_n(state, 14)))
+    assert state.booking is not None and state.stage == Stage.AWAITING_CONVENING_SHEET

@@ -271,3 +271,42 @@ async def test_icpc_decide_on_a_closed_case_prints_the_sentence(
         " it takes no more decisions."
     )
     assert "Traceback" not in err and "workflow execution" not in out + err
+
+
+# --- icpc decide ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "kind"), [('[{"reason": "x"}]', "a list"), ('"x"', "a string")]
+)
+def test_decide_with_a_payload_that_is_not_an_object_says_so_in_one_line(
+    content: str, kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 22, section 5: a JSON list as ``--payload`` printed a traceback."""
+    payload = tmp_path / "payload.json"
+    payload.write_text(content, encoding="utf-8")
+    code, out, err = run(capsys, "decide", "REF-1", "confirm_icpc", "--payload", str(payload))
+    assert code == 2 and out == ""
+    assert one_plain_line(err) == (
+        f"icpc decide: {payload}: must hold one JSON object of the decision's fields, like"
+        f' {{"reason": "..."}}, not {kind}'
+    )
+
+
+def test_plan_with_a_strategy_time_carrying_an_offset_is_refused(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The time is read as London's: an offset it would drop is refused, not ignored."""
+    with pytest.raises(SystemExit):
+        main(
+            [
+                "plan",
+                "--procedure",
+                BCT,
+                "--strategy-date",
+                "2026-03-02",
+                "--strategy-time",
+                "10:30+05:00",
+            ]
+        )
+    assert "--strategy-time 10:30+05:00 carries a UTC offset" in capsys.readouterr().err

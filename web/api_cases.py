@@ -6,7 +6,8 @@ and :func:`web.case_pages.sight` (scoped, audited ``view_case``), lists
 :mod:`web.lists` (scoped by the record's SQL, audited ``list_cases``).
 
 ``{case}`` is a case's workflow id (``icpc-...``) or its case reference: a reference names the
-newest case with it that the person may see. A case they may not see is the same 404 as one
+open case with it that the person may see (else the newest); two open ones are a 422 naming
+both. A case they may not see is the same 404 as one
 that does not exist, with the same words; a senior role reads it by breaking glass.
 
 A decision is always the caller's own: a body naming ``decided_by`` is refused (422), never
@@ -21,7 +22,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from contracts.case_input import InputError, decode_batch, pydantic_reason
-from contracts.client import find_case_id
+from contracts.client import find_case_ids
 from contracts.paths import path_for
 from domain.case_record import Stream, complete_timeline
 from domain.decisions import DecisionBase
@@ -161,8 +162,11 @@ async def import_batch(request: Request, person: ApiPerson) -> Imported:
 
 
 async def case_id_of(request: Request, page: PathPage, person: Person, case: str) -> str:
-    """The workflow id ``case`` names: as given, or the newest case with that reference the
-    person may see (the record's, else Temporal's visibility while the record catches up)."""
+    """The workflow id ``case`` names: as given, or the case with that reference the person may
+    see (the record's, else Temporal's visibility while the record catches up): the one still
+    open, else the newest. Two open cases with one reference (two strategy discussions of one
+    child) are refused, naming both (those the person may see): which is meant is theirs to
+    say, with its workflow id."""
     case = case.strip()
     if case.startswith("icpc-"):
         if not CASE_ID.match(case):
@@ -172,19 +176,30 @@ async def case_id_of(request: Request, page: PathPage, person: Person, case: str
         found = await services(request).records.read(lambda store: store.find(case))
     except RecordsUnavailable:
         found = []
-    for summary in found:
-        if may_see(person, summary_scope(summary)):
-            return summary.case_id
+    seen = [summary for summary in found if may_see(person, summary_scope(summary))]
+    if seen:
+        return _one_case(case, [s.case_id for s in seen if s.is_open] or [seen[0].case_id])
     if found:
         raise not_found(page)
-    try:
-        case_id = await find_case_id(await temporal(request), case)
-    except LookupError:
-        raise not_found(page) from None
-    scope = await case_scope(request, case_id)
-    if scope is None or not may_see(person, scope):
+    running = []
+    for case_id in await find_case_ids(await temporal(request), case):
+        scope = await case_scope(request, case_id)
+        if scope is not None and may_see(person, scope):
+            running.append(case_id)
+    if not running:
         raise not_found(page)
-    return case_id
+    return _one_case(case, running)
+
+
+def _one_case(reference: str, case_ids: list[str]) -> str:
+    if len(case_ids) == 1:
+        return case_ids[0]
+    raise Problem(
+        422,
+        "The case reference names more than one case",
+        f"{len(case_ids)} open cases have the reference {reference}: {', '.join(case_ids)}."
+        " Give the workflow id of the one you mean.",
+    )
 
 
 class CaseRead(BaseModel):
