@@ -89,7 +89,11 @@ def test_004_the_old_cases_order_rules_are_kept_for_their_replay() -> None:
     decide(state, stand_down, on_day(state, 3))
     sw = decision(proc, "withdraw_icpc", "social_worker", reason="Child now looked after")
     fx = decide(state, sw, on_day(state, 4))
-    assert state.stage == Stage.WITHDRAWN and fx.emails == []
+    assert state.stage == Stage.WITHDRAWN
+    # Withdrawn by the social worker alone, the chair neither asked nor told (the
+    # Safeguarding Unit hears of it as 004 says for any withdrawal: tests/test_told.py).
+    assert not any(address_of(proc, "cp_chair") in e.to for e in fx.emails)
+    assert [e.to for e in fx.emails] == [[address_of(proc, "safeguarding_unit")]]
 
 
 # --- 000 and 001: holding needs the invitations --------------------------------------------------

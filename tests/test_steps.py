@@ -176,7 +176,7 @@ def test_003_duty_po_screens_and_chooses_hybrid_or_virtual_within_48_hours_of_th
 # --- 004: the Safeguarding Unit's booking confirmation -----------------------------------------
 
 
-def test_004_booking_confirmation_email_to_chair_social_worker_and_admin() -> None:
+def test_004_booking_confirmation_email_to_chair_social_worker_admin_and_clerk() -> None:
     # "Once the CYPS Safeguarding Unit have been notified of conference booking they will send an
     # email to the CP Chair, Social Worker, and Safeguarding Admin to confirm the booking."
     proc = procedure("leicestershire-leaflet")
@@ -204,8 +204,12 @@ def test_004_booking_confirmation_email_to_chair_social_worker_and_admin() -> No
         state, step(proc.id, "booking_confirmed", "safeguarding_unit"), at(date(2026, 3, 5), 15)
     )
     [email] = fx.emails
+    # "they will send an email to the CP Chair, Social Worker, and Safeguarding Admin to confirm
+    # the booking"; "copy in Safeguarding Admin managers ... allocated to a nominated clerk".
     assert sorted(email.to) == [
+        "clerk@staff.example.org",
         "cp.chair@staff.example.org",
+        "safeguarding.admin.manager@staff.example.org",
         "safeguarding.unit@staff.example.org",
         "social.worker@staff.example.org",
     ]

@@ -141,7 +141,7 @@ def test_004_booking_confirmation_carries_the_booking_to_clerk_and_admin_manager
     assert "Venue: Room 2, Example House" in sent[0].body
 
 
-def test_000_a_delay_decision_is_copied_to_hos_safeguarding_and_the_sw() -> None:
+def test_000_a_delay_decision_is_a_reply_to_the_request_with_hos_safeguarding_copied() -> None:
     """000 action 7: "They should copy in the Head of Service Safeguarding. ICPC should only be
     moved out of timescale with the approval of the Head of Service who will provide approval by
     replying to the above e-mail"."""
@@ -159,6 +159,7 @@ def test_000_a_delay_decision_is_copied_to_hos_safeguarding_and_the_sw() -> None
     sent = _notices(
         decide(state, decision(proc, "approve_delay", reason="Yes"), _on(state, 4)).emails
     )
-    want = _to(proc, "team_manager", "head_of_service_safeguarding", "social_worker")
+    # The reply goes to the team manager's e-mail and whom it copied in: not the social worker.
+    want = _to(proc, "team_manager", "head_of_service_safeguarding")
     assert [e.to for e in sent] == [want]
     assert "needs your decision" not in sent[0].body
