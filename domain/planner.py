@@ -87,6 +87,21 @@ def due_instant(procedure: Procedure, milestone: Milestone, anchor_at: datetime)
     return london_instant(day, at)
 
 
+def with_notice(
+    procedure: Procedure, milestone: Milestone, due: datetime, known: Mapping[Anchor, datetime]
+) -> datetime:
+    """The earlier of ``due`` and the notice the milestone needs before a later anchor, once
+    that anchor is known (a booking or a rebooking plans again)."""
+    notice = milestone.notice_before
+    before = known.get(notice.anchor) if notice is not None else None
+    if notice is None or before is None:
+        return due
+    day = procedure.calendar.add_working_days(
+        before.astimezone(LONDON).date(), -notice.working_days
+    )
+    return min(due, london_instant(day, milestone.time or procedure.end_of_day))
+
+
 def _not_before_the_meeting(due: datetime, anchor_at: datetime) -> datetime:
     """A step due "on the day" of its anchor is never due before it: after a meeting held at
     18:00 (later than the end of the working day) it is due by the end of that day."""
@@ -156,7 +171,7 @@ def _plan_milestones(
         if anchor_at is None:
             planned.append(PlannedMilestone(**common, waiting_on=m.anchor))
             continue
-        due = due_instant(procedure, m, anchor_at)
+        due = with_notice(procedure, m, due_instant(procedure, m, anchor_at), known)
         working_day = (
             cal.working_days_between(strategy_day, due.date()) if m.phase == Phase.ICPC else None
         )

@@ -401,6 +401,36 @@ def test_004_police_checks_cut_off_4pm_on_working_day_7(
     assert cal.working_days_between(strategy_day, remind_at.astimezone(LONDON).date()) == 6
 
 
+@pytest.mark.parametrize(
+    ("conference", "cut_off_utc"),
+    [
+        # Strategy Monday 9 November 2026; conference booked for day 10, Monday 23 November at
+        # 10:00. Seven working days before: Fri 20 (-1), Thu 19, Wed 18, Tue 17, Mon 16, Fri 13,
+        # Thu 12 November (-7), at 16:00 GMT: earlier than working day 7 (Wed 18).
+        (london(2026, 11, 23, 10), utc(2026, 11, 12, 16)),
+        # A conference on day 15 (Mon 30 November): seven working days before is Thu 19, later
+        # than working day 7, so the leaflet's day-7 cut-off stands.
+        (london(2026, 11, 30, 10), utc(2026, 11, 18, 16)),
+    ],
+    ids=["booked-day-10", "booked-day-15"],
+)
+def test_004_police_checks_need_seven_working_days_before_the_conference(
+    procedures: dict[str, Procedure], conference: datetime, cut_off_utc: datetime
+) -> None:
+    """004: "Police require at least seven working days' notice to request checks. Cut off is
+    4pm on the seventh day following the date of the Strategy discussion": the notice is before
+    the conference itself, so a conference booked before day 15 brings the cut-off forward."""
+    leics = procedures["leicestershire-leaflet"]
+    strategy = london(2026, 11, 9, 10)
+    assert_due(plan(leics, strategy), "police_checks_requested", utc(2026, 11, 18, 16))
+    booked = plan(leics, strategy, {Anchor.CONFERENCE_DATE: conference})
+    assert_due(booked, "police_checks_requested", cut_off_utc)
+    cal = leics.calendar
+    cut_off = due(booked, "police_checks_requested").astimezone(LONDON)
+    assert (cut_off.hour, cut_off.minute) == (16, 0)
+    assert cal.working_days_between(cut_off.date(), conference.date()) >= 7
+
+
 def test_004_easter_2027_request_deadline_report_and_after_the_conference(
     procedures: dict[str, Procedure],
 ) -> None:
