@@ -9,7 +9,7 @@ from datetime import datetime
 
 from domain.case_state import CaseState
 from domain.decisions import Booking
-from domain.notices import invitation_emails
+from domain.notices import invitation_emails, school_mailbox
 from domain.outbox import CalendarMethod, OutgoingEmail
 from domain.path import Effects, flag, satisfy
 from domain.path import day_of as _day
@@ -115,6 +115,7 @@ def _record_notes(state: CaseState, fx: Effects, now: datetime) -> None:
 
 def prepare_invitations(state: CaseState, now: datetime) -> list[OutgoingEmail]:
     emails, unreachable = invitation_emails(state, now)
+    state.schools_invited_via = school_mailbox(state, now)
     if unreachable:
         state.record(
             now,

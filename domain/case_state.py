@@ -105,6 +105,11 @@ class CaseState(Timeline):
     # Issue 22's rules against doing steps in another order (domain.case_rules): False for
     # cases started before them, which replay as they ran (case_workflow.ORDER_RULES_PATCH).
     order_rules: bool = True
+    # 000 action 10: the school mailbox this booking's invitations went to (the education
+    # safeguarding mailbox in school holidays), so a cancellation goes to the same place; off
+    # for cases started before (case_workflow.CANCEL_WHERE_INVITED_PATCH).
+    cancel_where_invited: bool = True
+    schools_invited_via: str | None = None
     # 003: the method the step the procedure names chose (the Duty PO's screening: "hybrid"
     # or "virtual"); the booking's format follows it and the invitations wait for it.
     conference_method: str | None = None

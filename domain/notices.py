@@ -145,6 +145,8 @@ def invitation_emails(
     assert booking is not None and state.invitees is not None
     event = _calendar_event(state, method)
     schools_to = school_mailbox(state, now)
+    if method == CalendarMethod.CANCEL and state.cancel_where_invited:
+        schools_to = state.schools_invited_via  # where the invitation went, holidays or not
     verb = "Cancelled" if method == CalendarMethod.CANCEL else "Invitation"
     emails: list[OutgoingEmail] = []
     unreachable: list[Invitee] = []

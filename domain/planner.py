@@ -7,11 +7,11 @@ workflow never calls this directly; an activity does, so the result is kept in h
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from pydantic import AwareDatetime, BaseModel
 
-from domain.calendar import LONDON, add_calendar_months, london_instant
+from domain.calendar import LONDON, WorkingDayCounting, add_calendar_months, london_instant
 from domain.procedure import Milestone, Phase, Procedure
 from domain.vocabulary import Anchor
 
@@ -72,9 +72,7 @@ def due_instant(procedure: Procedure, milestone: Milestone, anchor_at: datetime)
     at: time = milestone.time or procedure.end_of_day
     base = anchor_at.astimezone(LONDON)
     if milestone.hours is not None:
-        # Elapsed hours, not wall-clock ones: aware arithmetic in a ZoneInfo zone keeps the
-        # wall-clock time, so "24 hours before" across a clock change would be 23 or 25 hours.
-        return (base.astimezone(UTC) + timedelta(hours=milestone.hours)).astimezone(LONDON)
+        return working_hours_from(cal, base, milestone.hours)
     if milestone.working_days is not None:
         due = london_instant(cal.add_working_days(base.date(), milestone.working_days), at)
         return _not_before_the_meeting(due, base) if milestone.working_days == 0 else due
@@ -85,6 +83,42 @@ def due_instant(procedure: Procedure, milestone: Milestone, anchor_at: datetime)
     # "Within N months": the last working day on or before the same date N months on.
     day = cal.previous_working_day(add_calendar_months(base.date(), milestone.months))
     return london_instant(day, at)
+
+
+def with_notice(
+    procedure: Procedure, milestone: Milestone, due: datetime, known: Mapping[Anchor, datetime]
+) -> datetime:
+    """The earlier of ``due`` and the notice the milestone needs before a later anchor, once
+    that anchor is known (a booking or a rebooking plans again)."""
+    notice = milestone.notice_before
+    before = known.get(notice.anchor) if notice is not None else None
+    if notice is None or before is None:
+        return due
+    day = procedure.calendar.add_working_days(
+        before.astimezone(LONDON).date(), -notice.working_days
+    )
+    return min(due, london_instant(day, milestone.time or procedure.end_of_day))
+
+
+def working_hours_from(cal: WorkingDayCounting, base: datetime, hours: int) -> datetime:
+    """``hours`` counted in working time from ``base`` (negative: before it).
+
+    Each whole 24 hours is a working day at the same London wall-clock time, so "within 48
+    hours" of Friday 14:00 is Tuesday 14:00 and "24 hours before" a Monday 10:00 conference is
+    Friday 10:00; weekends, bank holidays and closures are skipped, and a clock change keeps
+    the wall-clock time. Hours left over move the time of day, a working day further when
+    they cross midnight. A due time that would fall on a day off (an anchor on one, with less
+    than a day to count) moves to the next working day (the previous, counting back)."""
+    local = base.astimezone(LONDON)
+    sign = 1 if hours >= 0 else -1
+    days, rest = divmod(abs(hours), 24)
+    clock = local.replace(tzinfo=None) - datetime.combine(local.date(), time())
+    clock += timedelta(hours=sign * rest)
+    day_over, clock = divmod(clock, timedelta(days=1))  # -1, 0 or 1: it crossed midnight
+    day = cal.add_working_days(local.date(), sign * days + day_over)
+    if not cal.is_working_day(day):
+        day = cal.next_working_day(day) if sign > 0 else cal.previous_working_day(day)
+    return london_instant(day, (datetime.min + clock).time())
 
 
 def _not_before_the_meeting(due: datetime, anchor_at: datetime) -> datetime:
@@ -156,7 +190,7 @@ def _plan_milestones(
         if anchor_at is None:
             planned.append(PlannedMilestone(**common, waiting_on=m.anchor))
             continue
-        due = due_instant(procedure, m, anchor_at)
+        due = with_notice(procedure, m, due_instant(procedure, m, anchor_at), known)
         working_day = (
             cal.working_days_between(strategy_day, due.date()) if m.phase == Phase.ICPC else None
         )

@@ -58,6 +58,16 @@ class Role(Strict):
     mailbox: str | None = None
 
 
+class NoticeBefore(Strict):
+    """A second bound on a milestone: it is also due ``working_days`` working days before
+    another anchor, at the milestone's time, once that anchor is known; the earlier due wins
+    (004: police checks need seven working days' notice before the conference itself)."""
+
+    anchor: Anchor
+    working_days: NonNegative
+    source: str = ""
+
+
 class Milestone(Strict):
     id: SnakeId
     title: str = Field(min_length=1)
@@ -82,6 +92,7 @@ class Milestone(Strict):
     # Protection Conferencing Service"; 004: the booking confirmation email).
     choices: list[SnakeId] = Field(default_factory=list)
     inform: list[SnakeId] = Field(default_factory=list)
+    notice_before: NoticeBefore | None = None
     # Where the document says this, in its own words and numbering.
     source: str = ""
 

@@ -17,6 +17,7 @@ from domain.case_rules import Refusal
 from domain.case_state import CaseState, DelayStatus, Stage
 from domain.decisions import Decider, Invitee
 from domain.milestones import MilestoneStatus
+from domain.notices import invitation_emails
 from domain.outbox import CalendarMethod, EmailPurpose, OutgoingEmail
 from domain.procedure import Enforcement, Procedure
 from domain.vocabulary import DecisionKind
@@ -763,6 +764,46 @@ def test_school_invitations_go_to_the_education_safeguarding_mailbox_in_school_h
     )
     sent = decide(term, book(proc, working_day(term, 12)), on_day(term, 3))
     assert ["dsl@school.example.org"] in to_addresses(sent.emails)
+
+
+def test_a_cancellation_goes_to_the_school_mailbox_the_invitation_went_to() -> None:
+    """000 action 10: "During school holidays invitations to the conference to schools will be
+    made through a JADDU form completed online by CP BSS and then sending it to
+    EducationSafeguarding@birmingham.gov.uk": an invitation sent in half term went there, so
+    its cancellation after half term goes there too, not to a school that never had it."""
+    proc = bct()
+    rule = proc.school_holidays
+    assert rule is not None
+    state = confirmed(proc, datetime(2027, 2, 3, 10, 0, tzinfo=LONDON))
+    decide(
+        state,
+        decision(proc, "receive_convening_sheet", invitees=invitees(1, school=True)),
+        on_day(state, 2),
+    )
+    # Booked in half term (Tuesday 16 February 2027) for Wednesday 24, after it.
+    sent = decide(state, book(proc, date(2027, 2, 24)), datetime(2027, 2, 16, 11, tzinfo=LONDON))
+    invited = [e for e in sent.emails if e.purpose == EmailPurpose.INVITATION]
+    assert [rule.school_invitations_to] in to_addresses(invited)
+    # Withdrawn on Monday 22 February, in term.
+    fx = case_rules.apply(
+        state,
+        decision(proc, "withdraw_icpc", reason="No longer needed"),
+        datetime(2027, 2, 22, 11, tzinfo=LONDON),
+    )
+    cancelled = [e for e in fx.emails if e.calendar_event is not None]
+    assert to_addresses(cancelled) == [
+        ["invitee1@family.example.org"],
+        [rule.school_invitations_to],
+    ]
+    # A case started before this rule replays as it ran: the school, by term-time dates.
+    state.cancel_where_invited = False
+    again = [
+        e.to
+        for e in invitation_emails(
+            state, datetime(2027, 2, 22, 11, tzinfo=LONDON), CalendarMethod.CANCEL
+        )[0]
+    ]
+    assert ["dsl@school.example.org"] in again
 
 
 def test_withdrawing_after_invitations_cancels_them_and_ends_the_case() -> None:

@@ -12,8 +12,8 @@ never restarted.
 Timers that fall due seconds after the restart, at any time of day: Leicestershire's leaflet
 wants the report with the family 24 hours before the conference; the cases run an invented
 variant of it where the report is due a whole number of hours before (the fewest that put the
-conference on a working day), and each conference is booked that many hours after the moment
-its report's timer is meant to fire.
+conference on a working day, in working time as the product counts them), and each conference
+is booked that many hours after the moment its report's timer is meant to fire.
 
 Printed and asserted: cases intact, stages and decisions kept (each in-flight booking taken
 exactly once), timers fired after the restart, emails sent, duplicates, lost.
@@ -42,6 +42,7 @@ from domain.calendar import LONDON
 from domain.case_record import Stream
 from domain.case_state import CaseState
 from domain.outbox import EmailPurpose
+from domain.planner import working_hours_from
 from domain.procedure import Procedure
 from records.database import upgrade
 from tests.case_helpers import (
@@ -69,14 +70,24 @@ FIRE_LIMIT = 60.0  # seconds from the restart until every report's timer has fir
 
 def report_hours(now: datetime) -> int:
     """Hours before the conference the variant's report is due: the fewest that put a
-    conference booked for a few minutes after ``now`` plus those hours on a working day."""
+    conference booked for a few minutes after ``now`` plus those hours on a working day, with
+    the report (counted back in working time) due those same elapsed hours before it."""
     calendar = procedure(LEICS).calendar
     for hours in range(1, 24 * 10):
         first = (now + timedelta(hours=hours)).astimezone(LONDON)
         last = first + timedelta(minutes=10)
-        if first.date() == last.date() and calendar.is_working_day(first.date()):
+        if (
+            first.date() == last.date()
+            and calendar.is_working_day(first.date())
+            and all(
+                working_hours_from(calendar, at, -hours) == at - timedelta(hours=hours)
+                for at in (first, last)
+            )
+        ):
             return hours
-    raise AssertionError("no working day in the next ten days")
+    # Hour-based steps fall due on working days only (docs/working-days.md): from a weekend,
+    # a bank holiday or the last hour before one, no report falls due seconds from now.
+    pytest.skip("no hour-based step can fall due now: it is not working time")
 
 
 def report_due_hours_before(hours: int) -> Procedure:

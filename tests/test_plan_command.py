@@ -117,10 +117,11 @@ def test_plan_with_a_conference_date(capsys: pytest.CaptureFixture[str]) -> None
     assert shared["waiting_on"] is None
     assert datetime.fromisoformat(shared["due"]).isoformat() == "2026-03-26T16:00:00+00:00"
     assert shared["working_day"] == 8
-    # 72 hours before 10:00 BST (09:00 UTC) Mon 30 Mar is 09:00 UTC Fri 27 Mar = 09:00 GMT.
+    # 72 hours before 10:00 BST Mon 30 Mar, in working time: -1 Fri 27, -2 Thu 26, -3 Wed 25
+    # Mar at 10:00 GMT on the wall clock; day 7.
     final = milestones["final_reminder"]
-    assert datetime.fromisoformat(final["due"]).isoformat() == "2026-03-27T09:00:00+00:00"
-    assert final["working_day"] == 9
+    assert datetime.fromisoformat(final["due"]).isoformat() == "2026-03-25T10:00:00+00:00"
+    assert final["working_day"] == 7
     # Day 15: 30, 31 Mar, 1, 2 Apr (10-13), [Good Friday 3, weekend, Easter Monday 6],
     # 14 Tue 7, 15 Wed 8 Apr, in BST.
     deadline = milestones["icpc_deadline"]

@@ -6,7 +6,7 @@ dates were counted by hand; the counting is in the comments.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import pytest
@@ -207,40 +207,63 @@ def test_milestones_wait_on_an_unknown_anchor_until_it_is_given() -> None:
     assert schedule.get("invitations").waiting_on == Anchor.CONVENING_SHEET_RECEIVED
 
 
-def test_hours_before_a_conference_are_elapsed_hours_across_the_clock_change() -> None:
-    # Conference Mon 30 Mar 2026, 10:00 BST = 09:00 UTC. 72 hours earlier is Fri 27 Mar
-    # 09:00 UTC, which is 09:00 GMT (not 10:00: that would be 71 hours).
+def test_hours_count_in_working_time_at_the_same_time_of_day() -> None:
+    # Whole 24 hours are working days at the same London wall-clock time. Conference Mon 30
+    # Mar 2026, 10:00 BST (after the clocks went forward on Sun 29): 24 hours before is Fri 27
+    # Mar 10:00 GMT, not Sunday; 72 hours before is Fri 27 (1), Thu 26 (2), Wed 25 (3) at
+    # 10:00 GMT, working day 7.
     proc = procedure(
         milestone("reports_shared", anchor="conference_date", hours=-72),
         milestone("day_before", anchor="conference_date", hours=-24),
     )
     schedule = plan(proc, SPRING_STRATEGY, {Anchor.CONFERENCE_DATE: at(2026, 3, 30, 10)})
-    shared = schedule.get("reports_shared").due
-    assert shared is not None
-    assert shared.isoformat() == "2026-03-27T09:00:00+00:00"
-    assert schedule.get("reports_shared").working_day == 9  # Fri 27 Mar
-    # 24 hours before Mon 10:00 BST is Sun 29 Mar 09:00 UTC, after the change: 10:00 BST.
+    shared = schedule.get("reports_shared")
+    assert shared.due is not None and shared.due.isoformat() == "2026-03-25T10:00:00+00:00"
+    assert shared.working_day == 7
     day_before = schedule.get("day_before").due
-    assert day_before is not None
-    assert day_before.isoformat() == "2026-03-29T10:00:00+01:00"
-
-
-def test_twenty_four_hours_before_spans_the_change_itself() -> None:
-    # A conference at 10:00 BST on Sun 29 Mar 2026 (09:00 UTC): 24 hours earlier is Sat 28 Mar
-    # 09:00 UTC = 09:00 GMT. Wall-clock arithmetic would wrongly say 10:00 GMT (23 hours).
-    proc = procedure(milestone("day_before", anchor="conference_date", hours=-24))
-    conference = at(2026, 3, 29, 10)
-    schedule = plan(proc, SPRING_STRATEGY, {Anchor.CONFERENCE_DATE: conference})
-    due = schedule.get("day_before").due
-    assert due is not None
-    assert due.isoformat() == "2026-03-28T09:00:00+00:00"
-    assert conference.astimezone(UTC) - due.astimezone(UTC) == timedelta(hours=24)
-    # And in October, when the clocks go back on Sun 25 Oct 2026: 72 hours before Mon 26 Oct
-    # 10:00 GMT is Fri 23 Oct 10:00 UTC = 11:00 BST.
+    assert day_before is not None and day_before.isoformat() == "2026-03-27T10:00:00+00:00"
+    # October, the clocks going back on Sun 25 Oct 2026: 72 hours before Mon 26 Oct 10:00 GMT
+    # is Fri 23 (1), Thu 22 (2), Wed 21 Oct (3) at 10:00 BST.
     proc = procedure(milestone("reports_shared", anchor="conference_date", hours=-72))
     schedule = plan(proc, at(2026, 10, 12, 10), {Anchor.CONFERENCE_DATE: at(2026, 10, 26, 10)})
     due = schedule.get("reports_shared").due
-    assert due is not None and due.isoformat() == "2026-10-23T11:00:00+01:00"
+    assert due is not None and due.isoformat() == "2026-10-21T10:00:00+01:00"
+
+
+@pytest.mark.parametrize(
+    ("sheet", "expected"),
+    [
+        # Friday 20 Mar 2026 14:00: 48 hours is Mon 23 (1), Tue 24 (2) at 14:00, not Sunday.
+        (at(2026, 3, 20, 14), "2026-03-24T14:00:00+00:00"),
+        # Thursday 2 Apr 2026 15:00 BST: Good Friday, the weekend and Easter Monday are off,
+        # so Tue 7 (1), Wed 8 Apr (2) at 15:00.
+        (at(2026, 4, 2, 15), "2026-04-08T15:00:00+01:00"),
+        # Saturday 21 Mar 11:00 (a day off): Mon 23 (1), Tue 24 (2) at 11:00.
+        (at(2026, 3, 21, 11), "2026-03-24T11:00:00+00:00"),
+    ],
+    ids=["friday-to-tuesday", "easter", "from-a-saturday"],
+)
+def test_hours_after_skip_weekends_and_bank_holidays(sheet: datetime, expected: str) -> None:
+    proc = procedure(milestone("invitations", anchor="convening_sheet_received", hours=48))
+    schedule = plan(proc, SPRING_STRATEGY, {Anchor.CONVENING_SHEET_RECEIVED: sheet})
+    due = schedule.get("invitations").due
+    assert due is not None and due.isoformat() == expected
+
+
+def test_leftover_hours_crossing_midnight_go_on_to_the_next_working_day() -> None:
+    # An hour after Friday 20 Mar 2026 at 23:30 is Monday 23 at 00:30, not Saturday.
+    proc = procedure(milestone("quick", anchor="convening_sheet_received", hours=1))
+    schedule = plan(
+        proc, SPRING_STRATEGY, {Anchor.CONVENING_SHEET_RECEIVED: at(2026, 3, 20, 23, 30)}
+    )
+    due = schedule.get("quick").due
+    assert due is not None and due.isoformat() == "2026-03-23T00:30:00+00:00"
+    # 24 hours before a conference held on a day off (Sunday 29 Mar, 10:00 BST): the working
+    # day before it, Friday 27, at 10:00 GMT.
+    proc = procedure(milestone("day_before", anchor="conference_date", hours=-24))
+    schedule = plan(proc, SPRING_STRATEGY, {Anchor.CONFERENCE_DATE: at(2026, 3, 29, 10)})
+    due = schedule.get("day_before").due
+    assert due is not None and due.isoformat() == "2026-03-27T10:00:00+00:00"
 
 
 def test_calendar_days_offset() -> None:

@@ -325,15 +325,14 @@ def test_003_invitations_48_hours_after_the_sheet_and_report_48_hours_before(
     assert_due(schedule, ICPC_DEADLINE_ID, utc(2026, 10, 26, 17))  # GMT by then
 
 
-def test_003_48_hours_are_elapsed_hours_across_the_october_clock_change(
-    procedures: dict[str, Procedure],
-) -> None:
+def test_003_48_hours_count_in_working_time(procedures: dict[str, Procedure]) -> None:
+    """003: "Send the invites ... Within 48 hours of completed form submitted." and "Complete
+    social work report to conference at least 48 hours before conference, having shared with
+    family." Counted as two working days at the same time of day."""
     cp = procedures["cp-conference-responsibilities"]
-    # Sheet received Friday 23 October 2026 at 15:00 BST = 14:00 UTC. The clocks go back at
-    # 02:00 BST on Sunday 25; 48 hours later is Sunday 25 at 14:00 UTC = 14:00 GMT (the wall
-    # clock shows an hour less than it did when the sheet arrived).
-    # Conference Monday 26 October at 10:00 GMT = 10:00 UTC; 48 hours before is Saturday 24
-    # at 10:00 UTC = 11:00 BST.
+    # Sheet received Friday 23 October 2026 at 15:00 BST: Mon 26 (1), Tue 27 (2) at 15:00 GMT,
+    # not Sunday 25 (the clocks go back that night; the wall-clock time is kept).
+    # Conference Monday 26 October at 10:00 GMT: Fri 23 (1), Thu 22 (2) at 10:00 BST.
     schedule = plan(
         cp,
         london(2026, 10, 5, 10),
@@ -342,10 +341,16 @@ def test_003_48_hours_are_elapsed_hours_across_the_october_clock_change(
             Anchor.CONFERENCE_DATE: london(2026, 10, 26, 10),
         },
     )
-    assert_due(schedule, "invitations_sent", utc(2026, 10, 25, 14))
-    assert due(schedule, "invitations_sent").astimezone(LONDON).hour == 14
-    assert_due(schedule, "report_shared", utc(2026, 10, 24, 10))
-    assert due(schedule, "report_shared").astimezone(LONDON).hour == 11
+    assert_due(schedule, "invitations_sent", utc(2026, 10, 27, 15))
+    assert_due(schedule, "safety_screening", utc(2026, 10, 27, 15))
+    assert_due(schedule, "report_shared", utc(2026, 10, 22, 9))
+    assert due(schedule, "report_shared").astimezone(LONDON).hour == 10
+    # The August bank holiday: a sheet on Friday 28 August 2026 at 11:00 is due Tue 1 (1),
+    # Wed 2 September (2) at 11:00 BST, Monday 31 being a bank holiday.
+    schedule = plan(
+        cp, london(2026, 8, 20, 10), {Anchor.CONVENING_SHEET_RECEIVED: london(2026, 8, 28, 11)}
+    )
+    assert_due(schedule, "invitations_sent", utc(2026, 9, 2, 10))
 
 
 def test_003_review_attendance_list_two_weeks_before_the_review(
@@ -401,6 +406,36 @@ def test_004_police_checks_cut_off_4pm_on_working_day_7(
     assert cal.working_days_between(strategy_day, remind_at.astimezone(LONDON).date()) == 6
 
 
+@pytest.mark.parametrize(
+    ("conference", "cut_off_utc"),
+    [
+        # Strategy Monday 9 November 2026; conference booked for day 10, Monday 23 November at
+        # 10:00. Seven working days before: Fri 20 (-1), Thu 19, Wed 18, Tue 17, Mon 16, Fri 13,
+        # Thu 12 November (-7), at 16:00 GMT: earlier than working day 7 (Wed 18).
+        (london(2026, 11, 23, 10), utc(2026, 11, 12, 16)),
+        # A conference on day 15 (Mon 30 November): seven working days before is Thu 19, later
+        # than working day 7, so the leaflet's day-7 cut-off stands.
+        (london(2026, 11, 30, 10), utc(2026, 11, 18, 16)),
+    ],
+    ids=["booked-day-10", "booked-day-15"],
+)
+def test_004_police_checks_need_seven_working_days_before_the_conference(
+    procedures: dict[str, Procedure], conference: datetime, cut_off_utc: datetime
+) -> None:
+    """004: "Police require at least seven working days' notice to request checks. Cut off is
+    4pm on the seventh day following the date of the Strategy discussion": the notice is before
+    the conference itself, so a conference booked before day 15 brings the cut-off forward."""
+    leics = procedures["leicestershire-leaflet"]
+    strategy = london(2026, 11, 9, 10)
+    assert_due(plan(leics, strategy), "police_checks_requested", utc(2026, 11, 18, 16))
+    booked = plan(leics, strategy, {Anchor.CONFERENCE_DATE: conference})
+    assert_due(booked, "police_checks_requested", cut_off_utc)
+    cal = leics.calendar
+    cut_off = due(booked, "police_checks_requested").astimezone(LONDON)
+    assert (cut_off.hour, cut_off.minute) == (16, 0)
+    assert cal.working_days_between(cut_off.date(), conference.date()) >= 7
+
+
 def test_004_easter_2027_request_deadline_report_and_after_the_conference(
     procedures: dict[str, Procedure],
 ) -> None:
@@ -441,19 +476,23 @@ def test_004_easter_2027_request_deadline_report_and_after_the_conference(
     assert_due(schedule, "conference_record_shared", utc(2027, 5, 7, 16))
 
 
-def test_004_report_is_24_elapsed_hours_before_the_conference(
+def test_004_report_is_24_working_hours_before_the_conference(
     procedures: dict[str, Procedure],
 ) -> None:
-    # Conference Monday 23 November 2026 at 14:00 GMT: 24 hours before is Sunday 22 at
-    # 14:00 GMT; the leaflet says hours, not working days.
+    """004: "Family must have sight of or receive a copy of the Social Work report at least 24
+    hours before conference": the same time one working day before."""
+    leics = procedures["leicestershire-leaflet"]
+    # Conference Monday 23 November 2026 at 14:00 GMT: Friday 20 at 14:00, not Sunday 22.
     schedule = plan(
-        procedures["leicestershire-leaflet"],
-        london(2026, 11, 9, 10),
-        {Anchor.CONFERENCE_DATE: london(2026, 11, 23, 14)},
+        leics, london(2026, 11, 9, 10), {Anchor.CONFERENCE_DATE: london(2026, 11, 23, 14)}
     )
-    assert_due(schedule, "report_shared_with_family", utc(2026, 11, 22, 14))
-    report = due(schedule, "report_shared_with_family")
-    assert london(2026, 11, 23, 14) - report == timedelta(hours=24)
+    assert_due(schedule, "report_shared_with_family", utc(2026, 11, 20, 14))
+    # Conference Tuesday 29 December 2026 at 10:00: Christmas Day (Friday), the weekend and
+    # Boxing Day's substitute (Monday 28) are off, so Thursday 24 December at 10:00.
+    schedule = plan(
+        leics, london(2026, 12, 17, 10), {Anchor.CONFERENCE_DATE: london(2026, 12, 29, 10)}
+    )
+    assert_due(schedule, "report_shared_with_family", utc(2026, 12, 24, 10))
 
 
 def test_004_repeat_plans_stand_downs_notice_and_delays(
@@ -675,19 +714,19 @@ def test_003_decide_and_return_the_sheet_by_day_5_across_the_spring_clock_change
     # Strategy Monday 16 March 2026 (GMT). Day 5 Mon 23 March (17:00 GMT = 17:00 UTC);
     # day 10 Mon 30 March, after the clocks go forward (17:00 BST = 16:00 UTC); day 11 Tue 31,
     # 12 Wed 1 April, 13 Thu 2, Good Friday and Easter Monday off, 14 Tue 7, 15 Wed 8 April.
-    # Conference Monday 30 March at 10:00 BST = 09:00 UTC: 48 elapsed hours before is
-    # Saturday 28 March at 09:00 UTC, which is 09:00 GMT on the wall clock.
+    # Conference Monday 30 March at 10:00 BST: 48 hours before, in working time, is Fri 27 (1),
+    # Thu 26 March (2) at 10:00 GMT on the wall clock.
     schedule = plan(cp, london(2026, 3, 16, 10), {Anchor.CONFERENCE_DATE: london(2026, 3, 30, 10)})
     # Stage 1, days 0-5: "Decide whether an ICPC is needed" and return the convening sheet.
     assert_due(schedule, "icpc_decision", utc(2026, 3, 23, 17))
     assert set(schedule.get("icpc_decision").satisfied_by) == {"confirm_icpc", "withdraw_icpc"}
     assert_due(schedule, "convening_sheet", utc(2026, 3, 23, 17))
     assert_due(schedule, "conference_booked", utc(2026, 3, 30, 16))
-    assert_due(schedule, "report_shared", utc(2026, 3, 28, 9))
-    assert due(schedule, "report_shared").astimezone(LONDON).hour == 9
+    assert_due(schedule, "report_shared", utc(2026, 3, 26, 10))
+    assert due(schedule, "report_shared").astimezone(LONDON).hour == 10
     assert_due(schedule, ICPC_DEADLINE_ID, utc(2026, 4, 8, 16))
     # The table's invitations are "Within 48 hours" (hours = 48), the report "at least 48
-    # hours before": both counted in elapsed hours.
+    # hours before": both counted in working time (docs/working-days.md).
     assert cp.milestone("invitations_sent").hours == 48
     assert cp.milestone("report_shared").hours == -48
 

@@ -52,6 +52,8 @@ PROCEDURE_BY_REFERENCE_PATCH = "procedure-by-reference"
 # Cases started before issue 22's order rules (a withdrawal after a stand-down, holding without
 # invitations, 003's method before invitations) replay with the rules they ran under.
 ORDER_RULES_PATCH = "order-rules-issue-22"
+# 000 action 10: a cancellation goes to the school mailbox its invitation went to.
+CANCEL_WHERE_INVITED_PATCH = "cancel-where-invited-issue-22"
 
 
 async def plan_by_reference(
@@ -124,6 +126,7 @@ class IcpcCaseWorkflow:
             calendar=planned.calendar,
         )
         state.order_rules = workflow.patched(ORDER_RULES_PATCH)
+        state.cancel_where_invited = workflow.patched(CANCEL_WHERE_INVITED_PATCH)
         state.apply_schedule(planned.schedule)
         case_views.start(state, workflow.now())
         if workflow.patched(START_NOTICE_PATCH):
