@@ -250,7 +250,9 @@ CLEAN_CLI = """
 import sys
 from starters.cli import main
 code = main(sys.argv[1:])
-server_side = {m.split(".")[0] for m in sys.modules} & {"records", "workers", "sqlalchemy"}
+server_side = {m.split(".")[0] for m in sys.modules} & {
+    "records", "workers", "sqlalchemy", "temporalio", "workflows", "activities"
+}
 print("server-side modules:", sorted(server_side), file=sys.stderr)
 sys.exit(code)
 """
