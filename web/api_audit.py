@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from domain.people import Person
 from records.audit import AuditEntry, Channel
 from web import audit_pages
-from web.api import ApiPerson
+from web.api_door import ApiPerson
 from web.problems import Problem
 
 router = APIRouter(tags=["audit"])

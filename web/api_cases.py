@@ -29,7 +29,7 @@ from domain.decisions import DecisionBase
 from domain.people import Person
 from domain.scoping import may_see
 from domain.wording import roles_text
-from web.api import ApiPerson, ProblemDetail
+from web.api_door import ApiPerson, ProblemDetail
 from web.case_access import case_scope, not_found
 from web.case_pages import Opened, open_path, recorded_events, sight
 from web.deciding import Choice, decide_as

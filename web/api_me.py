@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from web.api import ApiPerson
+from web.api_door import ApiPerson
 
 router = APIRouter(tags=["people"])
 

@@ -19,7 +19,7 @@ from domain.people import ADMIN, Person
 from records.audit import Action, AuditEntry, Channel, Outcome
 from records.signin_guard import LockKind
 from web import account_operations as ops
-from web.api import ApiPerson
+from web.api_door import ApiPerson
 from web.dependencies import address, services
 from web.problems import Problem
 from web.users import Accounts

@@ -49,7 +49,7 @@ from records.audit import Action, AuditEntry, Channel, Outcome
 from records.reports_query import record_audit_review
 from records.store import RecordStore
 from web import report_pages
-from web.api import ApiPerson, ProblemDetail
+from web.api_door import ApiPerson, ProblemDetail
 from web.dependencies import address, services, temporal
 from web.problems import Problem
 

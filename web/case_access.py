@@ -165,7 +165,7 @@ async def audit(
     detail: str = "",
 ) -> None:
     """One row of the audit trail (and its log line), written before the page is answered:
-    channel ``api`` for a call to the API (:func:`web.api.api_person` marks it), else ``web``."""
+    channel ``api`` for a call to the API (:func:`web.api_door.api_person` marks it), else ``web``."""
     via_api = getattr(request.state, "via_token", None) is not None
     entry = AuditEntry(
         action=action,
