@@ -708,13 +708,10 @@ def test_a_delay_rejected_keeps_the_statutory_limit() -> None:
     state = confirmed(proc)
     request_delay(state, on_day(state, 3))
     sent = decide(state, decision(proc, "reject_delay", reason="Hold it in time"), on_day(state, 4))
-    # 000 action 7: the Head of Service replies to the e-mail that copied in the Head of Service
-    # Safeguarding; the social worker hears too.
+    # 000 action 7: the Head of Service replies "to the above e-mail", the team manager's, which
+    # copied in the Head of Service Safeguarding.
     assert [e.to for e in sent.emails] == [
-        [
-            contact_email(r)
-            for r in ("team_manager", "head_of_service_safeguarding", "social_worker")
-        ]
+        [contact_email(r) for r in ("team_manager", "head_of_service_safeguarding")]
     ]
     assert sent.emails[0].subject.endswith("Delay rejected")
     assert state.delay.status == DelayStatus.REJECTED  # type: ignore[union-attr]
