@@ -127,7 +127,7 @@ async def run_worker(task_queue: str, max_cached: int) -> None:
     from temporalio.client import Client
     from temporalio.worker import Worker
 
-    from workers.connection import connect_config, data_converter
+    from runtime.connection import connect_config, data_converter
 
     client = await Client.connect(**connect_config(), data_converter=data_converter())
     stop = asyncio.Event()

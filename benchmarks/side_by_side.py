@@ -594,6 +594,7 @@ async def conference_histories(
     from contracts.case import CaseResult
     from contracts.client import start_case
     from domain.calendar import LONDON
+    from runtime.connection import data_converter
     from tests.case_helpers import (
         RunningCase,
         book,
@@ -603,7 +604,6 @@ async def conference_histories(
         procedure,
         settle,
     )
-    from workers.connection import data_converter
     from workers.main import build_worker
 
     proc = procedure(PROCEDURE)
@@ -808,8 +808,8 @@ async def run(mode: Mode, keep: bool) -> None:
     from temporalio.testing import WorkflowEnvironment
 
     from contracts.search_attributes import ALL as SEARCH_ATTRIBUTES
+    from runtime.connection import data_converter
     from runtime.log_setup import configure_logging
-    from workers.connection import data_converter
 
     began = clock.monotonic()
     # This process's own logs (the web form's, the time-skipping run's worker): warnings only,

@@ -92,8 +92,8 @@ async def run(posts: int, per_case: int) -> None:
 
     from contracts.search_attributes import ALL as SEARCH_ATTRIBUTES
     from records.database import upgrade
+    from runtime.connection import data_converter
     from runtime.log_setup import configure_logging
-    from workers.connection import data_converter
 
     os.environ["ICPC_LOG_LEVEL"] = "WARNING"
     configure_logging()

@@ -253,7 +253,7 @@ async def play_on_temporal(
     from temporalio.testing import WorkflowEnvironment
 
     from contracts.client import start_case
-    from workers.connection import data_converter
+    from runtime.connection import data_converter
     from workers.main import build_worker
 
     timing = Timing()

@@ -1,13 +1,13 @@
 """What a face and a case need to know about payload keys they may not share (issue 15).
 
-Payloads are sealed with a key whose id travels with them (:mod:`workers.encryption`). Two
+Payloads are sealed with a key whose id travels with them (:mod:`runtime.encryption`). Two
 things go wrong when a client's key is one the workers do not hold:
 
 - the workers' codec cannot open a decision: it hands the workflow an :class:`Unreadable`
   placeholder instead of failing the workflow task for good, and the case records it and
   carries on;
 - a client can tell before sending: it refuses with :class:`WorkersCannotRead` when the
-  workers polling the task queue do not list its key id (``workers.payload_readers``).
+  workers polling the task queue do not list its key id (``runtime.payload_readers``).
 
 Key ids are a hash prefix of the key, not secret: they may go in worker identities and
 messages.
@@ -26,7 +26,7 @@ from temporalio.api.common.v1 import Payload
 KEY_FILE_SETTING = "ICPC_PAYLOAD_KEY_FILE"
 # Why a payload the service did not seal is refused: in the timeline, refusals and failures.
 NOT_SEALED = "not sealed by the service (plaintext payload refused)"
-# The not-sealed placeholder's mark, for the workers' converter (workers.encryption).
+# The not-sealed placeholder's mark, for the workers' converter (runtime.encryption).
 NOT_SEALED_MARK = "icpc-not-sealed"
 
 

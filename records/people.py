@@ -12,6 +12,7 @@ Blocking (SQLAlchemy, synchronous): call it from a thread when in async code.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from collections.abc import Collection, Iterable, Sequence
@@ -38,8 +39,13 @@ SERVICE_UNIT = "service"  # the unit id of the one whole-service membership
 TOKEN_PREFIX = "icpc_"
 
 _HASHER = PasswordHasher()
-# Checked against when there is no hash to check, so a wrong id costs as long as a wrong password.
-_DUMMY_HASH = _HASHER.hash("not a real password, only for timing")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked against when there is no hash to check, so a wrong id costs as long as a wrong
+    password. Made at the first sign-in, not at import: a hash is ~85 ms every process paid."""
+    return _HASHER.hash("not a real password, only for timing")
 
 
 class PeopleError(ValueError):
@@ -366,7 +372,7 @@ class PeopleStore:
                 select(PersonRow.password_hash).where(PersonRow.id == person_id)
             ).scalar_one_or_none()
         try:
-            _HASHER.verify(stored or _DUMMY_HASH, password)
+            _HASHER.verify(stored or _dummy_hash(), password)
         except (VerificationError, InvalidHashError):
             return None
         if stored is None:

@@ -155,7 +155,7 @@ def child_environment(args: argparse.Namespace) -> dict[str, str]:
     env.pop("ICPC_OUTBOX_DB", None)
     env.pop("ICPC_SMTP_USERNAME", None)
     env.pop("ICPC_SMTP_PASSWORD", None)
-    from workers.encryption import OFF_SETTING, ensure_key_file
+    from runtime.encryption import OFF_SETTING, ensure_key_file
 
     env.pop(OFF_SETTING, None)  # the whole product, as it runs for real: always encrypted
     if not env.get("ICPC_PAYLOAD_KEY"):

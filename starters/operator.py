@@ -137,8 +137,8 @@ def acting(args: argparse.Namespace, command: str, action: Action) -> Iterator[A
     """The person the token names, or a one-line refusal (exit 2), audited either way."""
     from records.audit import AuditEntry, AuditLog, Channel, Outcome
     from records.people import PeopleStore
-    from workers.connection import data_converter
-    from workers.encryption import PayloadKeyError
+    from runtime.connection import data_converter
+    from runtime.encryption import PayloadKeyError
 
     try:  # a command that could not encrypt what it sends stops before anything else
         data_converter()

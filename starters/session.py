@@ -19,7 +19,7 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
     from temporalio.service import RPCError
 
     from contracts.payload_keys import WorkersCannotRead
-    from workers.encryption import PayloadKeyError
+    from runtime.encryption import PayloadKeyError
 
     try:
         return asyncio.run(coroutine)
@@ -35,8 +35,8 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
 async def client() -> Any:
     """The Temporal client; refused in one line when payloads cannot be encrypted, so a
     command never sends case data in clear, or when a TLS file cannot be read."""
-    from workers.connection import TemporalSettingsError, connect
-    from workers.encryption import PayloadKeyError
+    from runtime.connection import TemporalSettingsError, connect
+    from runtime.encryption import PayloadKeyError
 
     try:
         return await connect()

@@ -1,13 +1,13 @@
 """``icpc web``: the managers' web form, served by uvicorn.
 
-Connects to Temporal with the same settings as the worker (``workers.connection``). Serves
+Connects to Temporal with the same settings as the worker (``runtime.connection``). Serves
 ``/healthz`` and ``/readyz`` on the form's port (:mod:`web.health`), and its request metrics
 on a bind of their own when ``--metrics-bind`` (or ``ICPC_WEB_METRICS_BIND``) names one: never
 on the form's port, so the form's users cannot read them.
 
 Serves HTTPS itself with ``--tls-certfile``/``--tls-keyfile``; bound to an address other than
 loopback without them, it warns in one line at start (:func:`transport_warning`). It refuses to
-start without a payload key (:mod:`workers.encryption`).
+start without a payload key (:mod:`runtime.encryption`).
 """
 
 from __future__ import annotations
@@ -74,12 +74,12 @@ def transport_warning(host: str, tls: bool, trusted_proxy: bool) -> str | None:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from runtime.connection import TemporalSettingsError, connect, connect_config, data_converter
+    from runtime.encryption import PayloadKeyError
     from starters.cli import CommandError
     from starters.file_modes import check_at_start
     from web.app import create_app
     from web.settings import load_settings
-    from workers.connection import TemporalSettingsError, connect, connect_config, data_converter
-    from workers.encryption import PayloadKeyError
     from workers.health import parse_bind
 
     check_at_start("web")  # var/ and the product's files: owner-only

@@ -66,10 +66,10 @@ def positive(given: str | None, option: str, variable: str, default: int) -> int
 
 def run(args: argparse.Namespace) -> int:
     from records.database import RecordStoreError
+    from runtime.connection import TemporalSettingsError, connect_config, data_converter
+    from runtime.encryption import PayloadKeyError
     from starters.cli import CommandError
     from starters.file_modes import check_at_start
-    from workers.connection import TemporalSettingsError, connect_config, data_converter
-    from workers.encryption import PayloadKeyError
     from workers.health import parse_bind
     from workers.main import MAX_CACHED_WORKFLOWS, MAX_CONCURRENT_ACTIVITIES, run_worker
     from workers.metrics import MetricsBindError, bind_from_environment

@@ -52,7 +52,7 @@ def service_settings() -> Settings:
 def serving(client: Client | ClientFactory, settings: Settings | None = None) -> Iterator[str]:
     """The product's web service on a free loopback port. Its Temporal client is made on first
     use like ``client`` (same server, namespace, converter and interceptors), or by ``client``
-    when that is a factory (``workers.connection.connect``, as ``icpc web`` does)."""
+    when that is a factory (``runtime.connection.connect``, as ``icpc web`` does)."""
     if not isinstance(client, Client):
         factory = client
     else:

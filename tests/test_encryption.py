@@ -24,8 +24,8 @@ from temporalio.worker import Worker
 from activities.monthly_reports import MonthlyReportsInput
 from contracts.case import CaseInput, DecisionRequest
 from contracts.payload_keys import NOT_SEALED, Unreadable
-from workers.connection import data_converter
-from workers.encryption import (
+from runtime.connection import data_converter
+from runtime.encryption import (
     COMPRESSION,
     ENCODING,
     ENCRYPTION_OFF_WARNING,

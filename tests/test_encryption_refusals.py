@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
+from runtime.connection import connect, data_converter
+from runtime.encryption import PayloadKeyError
 from starters.cli import main
 from tests.conftest import free_port
 from web.dependencies import ClientHolder
 from web.problems import Problem
-from workers.connection import connect, data_converter
-from workers.encryption import PayloadKeyError
 
 ROOT = Path(__file__).resolve().parent.parent
 HOW_TO = "head -c 32 /dev/urandom | base64 > var/payload-key"

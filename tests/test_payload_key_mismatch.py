@@ -6,7 +6,7 @@ client holds one key, and clients holding another:
 - the case records the unreadable decision in its timeline and carries on: queries and
   updates keep answering, an unreadable update is refused with a plain reason, and its history
   has no failed workflow task;
-- a client built by ``workers.connection.connect`` refuses to send (start, signal, update) when
+- a client built by ``runtime.connection.connect`` refuses to send (start, signal, update) when
   the workers polling the task queue do not list its key id, in one line naming
   ICPC_PAYLOAD_KEY_FILE and the key id, and sends when they do (or when no worker polls).
 
@@ -44,6 +44,9 @@ from contracts.payload_keys import WorkersCannotRead
 from contracts.plan import PlanDecisionRequest
 from domain.calendar import LONDON
 from domain.case_state import CaseState
+from runtime.connection import connect
+from runtime.encryption import EncryptionCodec, PayloadKeyError, WorkerCodec, key_id
+from runtime.payload_readers import CheckReaders, PayloadReaders, key_ids_in
 from tests.case_helpers import (
     case_start,
     decision,
@@ -58,10 +61,7 @@ from tests.conftest import MailCatcher
 from tests.service_helpers import serving
 from tests.test_plan_rules import book
 from tests.test_plan_workflow import start_plan, working_days_before_due
-from workers.connection import connect
-from workers.encryption import EncryptionCodec, PayloadKeyError, WorkerCodec, key_id
 from workers.main import build_worker
-from workers.payload_readers import CheckReaders, PayloadReaders, key_ids_in
 
 BCT = "bct-management-note"
 WORKERS_KEY, OLD_KEY, STRANGERS_KEY = os.urandom(32), os.urandom(32), os.urandom(32)

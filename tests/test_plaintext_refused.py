@@ -34,11 +34,11 @@ from domain.calendar import LONDON
 from domain.case_state import CaseState
 from domain.decisions import Decider
 from domain.milestones import TimelineEntry
+from runtime.connection import connect
+from runtime.encryption import ENCODING, KEY_ID, key_id
 from tests.case_helpers import case_start, decision, first_role, procedure, settle, unique
 from tests.conftest import DEV_SERVER, MailCatcher
 from tests.test_payload_key_mismatch import BCT, connect_with_key, failed_tasks, start, state_when
-from workers.connection import connect
-from workers.encryption import ENCODING, KEY_ID, key_id
 from workers.main import build_worker
 
 KEY = os.urandom(32)

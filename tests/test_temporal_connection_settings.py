@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from temporalio.service import TLSConfig
 
+from runtime.connection import DEFAULT_ADDRESS, TemporalSettingsError, connect_config
 from starters.cli import CommandError, main
 from tests.conftest import free_port
-from workers.connection import DEFAULT_ADDRESS, TemporalSettingsError, connect_config
 
 # The shape of a Temporal Cloud namespace id and its endpoints (London region for API keys).
 CLOUD_NAMESPACE = "icpc-prod.a1b2c"

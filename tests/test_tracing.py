@@ -2,7 +2,7 @@
 workflow update to the email activity it causes; and no span carries personal data.
 
 Against the dev server, with spans collected in memory instead of sent to a collector. The
-clients come from ``workers.connection.connect`` (as every process gets its own), the web form
+clients come from ``runtime.connection.connect`` (as every process gets its own), the web form
 is ``web.app.create_app`` driven over ASGI, and the worker is built on the traced client, as
 ``icpc worker`` builds its own. Every name, address and reference here is invented.
 """
@@ -26,6 +26,8 @@ from temporalio.testing import WorkflowEnvironment
 from contracts.case import DECIDE_UPDATE
 from domain.calendar import LONDON
 from records.database import ensure_ready
+from runtime import trace_export, tracing
+from runtime.connection import connect
 from tests.case_helpers import (
     RunningCase,
     contacts_for,
@@ -37,8 +39,6 @@ from tests.case_helpers import (
 from tests.conftest import MailCatcher
 from tests.web.web_helpers import ACCOUNTS, PASSWORD, allocated_to, csrf_token, settings_for
 from web.app import create_app
-from workers import tracing
-from workers.connection import connect
 from workers.main import build_worker
 
 BCT = "bct-management-note"
@@ -46,7 +46,7 @@ DECISION_POST = "POST /cases/{case_id}/decisions/{kind}"  # the route template, 
 # One provider per process: OpenTelemetry lets a process install one, and the first test that
 # turns tracing on installs this one. Each test clears what it collected.
 EXPORTER = InMemorySpanExporter()
-PROVIDER = tracing.new_provider([SimpleSpanProcessor(EXPORTER)])
+PROVIDER = trace_export.new_provider([SimpleSpanProcessor(EXPORTER)])
 
 
 @pytest.fixture
@@ -224,7 +224,7 @@ async def test_a_decision_posted_to_the_web_form_is_one_trace_down_to_its_email(
     # Over every span of the test: the convening sheet's POST and update carried them all.
     for span in found:
         keys = list(span.attributes or {})
-        assert all(tracing.allowed(key) for key in keys), (span.name, keys)
+        assert all(trace_export.allowed(key) for key in keys), (span.name, keys)
         texts = [span.name, span.status.description or ""]
         texts += [str(v) for v in (span.attributes or {}).values()]
         for event in span.events:
@@ -241,7 +241,7 @@ async def test_a_decision_posted_to_the_web_form_is_one_trace_down_to_its_email(
 def test_the_filter_keeps_only_attributes_without_personal_data() -> None:
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
-    provider.add_span_processor(tracing.PersonalDataFilter(SimpleSpanProcessor(exporter)))
+    provider.add_span_processor(trace_export.PersonalDataFilter(SimpleSpanProcessor(exporter)))
     tracer = provider.get_tracer(__name__)
     with tracer.start_as_current_span(
         "POST /cases/{case_id}",

@@ -10,7 +10,7 @@ This module puts the app together: what the pages share (:class:`web.dependencie
 on ``app.state.web``, the case record among them), sessions and security headers, the error
 pages, and the routers: :mod:`web.signin` and :mod:`web.oidc` (single sign-on),
 :mod:`web.lists`, :mod:`web.case_pages`; the probes (:mod:`web.health`) and the request metrics (:mod:`web.metrics`, served on a bind of
-their own by ``icpc web --metrics-bind``); traces when OTEL_* asks (``workers.tracing``).
+their own by ``icpc web --metrics-bind``); traces when OTEL_* asks (``runtime.tracing``).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from procedures import load_all
+from runtime.tracing import instrument_web_app
 from web import (
     accounts,
     api,
@@ -50,7 +51,6 @@ from web.rendering import SERVICE_NAME, Renderer
 from web.settings import Settings
 from web.transport import TransportSecurity
 from web.users import Accounts, known_roles
-from workers.tracing import instrument_web_app
 
 HERE = Path(__file__).parent
 

@@ -1,6 +1,6 @@
 """The codec server support staff's Temporal Web UI asks to read encrypted case data.
 
-Case inputs and decisions reach Temporal encrypted (:mod:`workers.encryption`), so the Web UI
+Case inputs and decisions reach Temporal encrypted (:mod:`runtime.encryption`), so the Web UI
 shows them as ``binary/encrypted``. Pointed at this endpoint (``--ui-codec-endpoint`` for
 ``icpc dev``; ``TEMPORAL_CODEC_ENDPOINT`` for a production UI, see docs/operations.md), the
 UI posts the payloads it shows to ``/codec/decode`` and shows what comes back, following
@@ -15,7 +15,7 @@ is audited (channel ``codec``, action ``codec_decode``) with the number of paylo
 their content; nothing of a payload is logged.
 
 Which case: the UI sends only the namespace, so each sealed payload names the workflow it was
-sealed for (``encryption-workflow-id``, bound to its ciphertext: :mod:`workers.encryption`).
+sealed for (``encryption-workflow-id``, bound to its ciphertext: :mod:`runtime.encryption`).
 A decode writes one row per workflow its payloads belong to, naming the workflow and, when the
 case record holds it, the case (a plan's payloads name the plan's case); payloads sealed for no
 workflow (before this, or a payload that does not open) are counted on a row of their own.
@@ -53,10 +53,10 @@ from contracts.plan import plan_workflow_id
 from domain.people import SUPPORT, Person
 from domain.scoping import BREAK_GLASS_MIN_REASON, stated_reason
 from records.audit import Action, AuditEntry, Channel, Outcome
+from runtime.encryption import ENCODING, WORKFLOW_ID
 from web.auth import CODEC_REASON
 from web.dependencies import address, form_values, render, require_user, services
 from web.problems import Problem
-from workers.encryption import ENCODING, WORKFLOW_ID
 
 ORIGINS_SETTING = "ICPC_CODEC_CORS_ORIGINS"
 MAX_BODY_BYTES = 8 * 1024 * 1024
@@ -98,8 +98,8 @@ def parse_origins(text: str) -> frozenset[str]:
 
 
 def service_from_environment(environ: Mapping[str, str] | None = None) -> CodecService:
-    from workers.connection import DEFAULT_KEY_FILE
-    from workers.encryption import PayloadKeyError, codec_from_environment
+    from runtime.connection import DEFAULT_KEY_FILE
+    from runtime.encryption import PayloadKeyError, codec_from_environment
 
     env = os.environ if environ is None else environ
     try:

@@ -20,13 +20,13 @@ from activities.record import RECORD_ACTIVITIES, record_store
 from activities.smtp_pool import POOL
 from contracts.case import TASK_QUEUE
 from records.database import check_current, database_url
+from runtime.connection import connect
 from runtime.log_setup import configure_logging, get_logger
-from workers.connection import connect
+from runtime.payload_readers import identity_for
+from runtime.tracing import configure_tracing
 from workers.health import serve_health, worker_ready
 from workers.metrics import metrics_runtime, publish_open_cases
-from workers.payload_readers import identity_for
 from workers.schedules import ensure_schedules
-from workers.tracing import configure_tracing
 from workflows.case_workflow import IcpcCaseWorkflow
 from workflows.monthly_reports import MonthlyReportsWorkflow
 from workflows.plan_workflow import IcpcPlanWorkflow

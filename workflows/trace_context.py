@@ -5,7 +5,7 @@ emails, a re-plan). Left alone, those activities would be started in the main lo
 context, the trace of the case's start. The decision loop keeps the context current when the
 effects were queued (:func:`capture`) and makes it current again while carrying them out
 (:func:`restored`), so the email a decision sends from the web form is in that POST's trace
-(see ``workers.tracing``).
+(see ``runtime.tracing``).
 
 Nothing here reaches history or changes a command: with tracing off no span is current, nothing
 is kept and nothing is attached; with it on, only the headers Temporal's tracing puts on the

@@ -30,6 +30,7 @@ from records.audit import Action, AuditEntry, AuditLog, Channel, Outcome
 from records.database import make_engine
 from records.people import PeopleStore
 from records.store import RecordStore
+from runtime.encryption import ENCODING, WORKFLOW_ID, EncryptionCodec
 from starters.dev_command import child_environment, server_command
 from tests.records.data import batch
 from tests.web.conftest import PASSWORD
@@ -37,7 +38,6 @@ from tests.web.web_helpers import add_person, csrf_token, sign_in
 from web.app import create_app
 from web.codec import CodecService, parse_origins, service_from_environment
 from web.settings import Settings
-from workers.encryption import ENCODING, WORKFLOW_ID, EncryptionCodec
 
 UI = "http://127.0.0.1:8233"
 SECRET_TEXT = "Invented Child Zebedee-Quill"

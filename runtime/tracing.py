@@ -10,7 +10,7 @@ are in the same trace. A case's start is the same: ``StartWorkflow`` → ``RunWo
 activities.
 
 The plugin is the SDK's recommended way (``temporalio.contrib.opentelemetry``): it rides on the
-client (``workers.connection.connect``), so every worker built on that client traces too, and
+client (``runtime.connection.connect``), so every worker built on that client traces too, and
 spans made inside workflows have real durations, deterministic ids, and are not repeated when a
 workflow replays. It needs the process-wide tracer provider to be Temporal's replay-safe one,
 so turning tracing on installs it globally.
@@ -25,7 +25,7 @@ installed: no plugin on the client, no middleware in the web form, no provider. 
 speaks ``http/protobuf`` (port 4318 on a collector); every other ``OTEL_EXPORTER_OTLP_*``
 setting, ``OTEL_SERVICE_NAME`` and ``OTEL_RESOURCE_ATTRIBUTES`` are read by OpenTelemetry itself.
 
-No personal data leaves the process: every span passes :class:`PersonalDataFilter` on its way
+No personal data leaves the process: every span passes :class:`runtime.trace_export.PersonalDataFilter` on its way
 to an exporter, which keeps only attributes known to hold none (Temporal's workflow, run,
 update and activity ids, and the HTTP method, route *template*, status and scheme), so a client
 address, a user agent, a URL or query string, or an exception's message is dropped. Case
@@ -38,24 +38,13 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from opentelemetry import context as otel_context
-from opentelemetry import trace
-from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-from opentelemetry.sdk.trace import Event, ReadableSpan, Span, SpanProcessor
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
-from opentelemetry.trace import Link, Status
-from opentelemetry.util.types import Attributes, AttributeValue
 from temporalio.client import Plugin
-from temporalio.contrib.opentelemetry import (
-    OpenTelemetryPlugin,
-    ReplaySafeTracerProvider,
-    create_tracer_provider,
-)
 
 from runtime.log_setup import get_logger
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+    from temporalio.contrib.opentelemetry import ReplaySafeTracerProvider
 
 DEFAULT_SERVICE_NAME = "icpc-orchestrator"
 WEB_SERVICE_NAME = "icpc-web"
@@ -64,83 +53,8 @@ OTLP_PROTOCOL = "http/protobuf"
 # Probes and static files are not worth a trace (a regex each, matched against the URL).
 WEB_EXCLUDED_URLS = "/healthz,/readyz,/static/"
 
-# Span attributes that hold no personal data; everything else is dropped before export.
-ALLOWED_ATTRIBUTES = frozenset(
-    {
-        # HTTP server spans, in both the old and the stable semantic conventions.
-        "http.method",
-        "http.request.method",
-        "http.route",  # the template, /cases/{case_id}: never the address asked for
-        "http.status_code",
-        "http.response.status_code",
-        "http.scheme",
-        "url.scheme",
-        "http.flavor",
-        "network.protocol.version",
-        "error.type",
-        # Exceptions recorded on a span: the type only (a message may quote what was typed).
-        "exception.type",
-        "exception.escaped",
-    }
-)
-ALLOWED_PREFIXES = ("temporal",)  # Temporal's ids and types: temporalWorkflowID, ...
-
 _configured = False
 _provider: ReplaySafeTracerProvider | None = None
-
-
-def allowed(key: str) -> bool:
-    return key in ALLOWED_ATTRIBUTES or key.startswith(ALLOWED_PREFIXES)
-
-
-def _kept(attributes: Attributes) -> dict[str, AttributeValue]:
-    return {k: v for k, v in (attributes or {}).items() if allowed(k)}
-
-
-class PersonalDataFilter(SpanProcessor):
-    """Hands each finished span on with only the attributes in the allow-list.
-
-    Wraps the processor that exports (batch or simple): what it sees, and so what leaves the
-    process, is the filtered copy. Status descriptions keep only the exception type.
-    """
-
-    def __init__(self, inner: SpanProcessor) -> None:
-        self._inner = inner
-
-    def on_start(self, span: Span, parent_context: otel_context.Context | None = None) -> None:
-        self._inner.on_start(span, parent_context=parent_context)
-
-    def on_end(self, span: ReadableSpan) -> None:
-        self._inner.on_end(filtered(span))
-
-    def shutdown(self) -> None:
-        self._inner.shutdown()
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return self._inner.force_flush(timeout_millis)
-
-
-def filtered(span: ReadableSpan) -> ReadableSpan:
-    """A copy of ``span`` without the attributes, event details and status text that could
-    carry personal data."""
-    status = span.status
-    if status.description:
-        kind, colon, _ = status.description.partition(":")
-        status = Status(status.status_code, kind if colon else None)
-    return ReadableSpan(
-        name=span.name,
-        context=span.context,
-        parent=span.parent,
-        resource=span.resource,
-        attributes=_kept(span.attributes),
-        events=[Event(e.name, _kept(e.attributes), e.timestamp) for e in span.events],
-        links=[Link(link.context, _kept(link.attributes)) for link in span.links],
-        kind=span.kind,
-        status=status,
-        start_time=span.start_time,
-        end_time=span.end_time,
-        instrumentation_scope=span.instrumentation_scope,
-    )
 
 
 def requested_exporters(environ: Mapping[str, str]) -> list[str]:
@@ -160,45 +74,16 @@ def requested_exporters(environ: Mapping[str, str]) -> list[str]:
     return ["otlp"] if endpoint else []
 
 
-def _exporter(name: str, environ: Mapping[str, str]) -> SpanExporter | None:
-    log = get_logger()
-    if name == "console":
-        return ConsoleSpanExporter()
-    if name != "otlp":
-        log.warning("tracing_exporter_unknown", exporter=name, supported=SUPPORTED_EXPORTERS)
-        return None
-    protocol = environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or environ.get(
-        "OTEL_EXPORTER_OTLP_PROTOCOL", OTLP_PROTOCOL
-    )
-    if protocol.strip() != OTLP_PROTOCOL:
-        log.warning("tracing_protocol_unsupported", protocol=protocol, supported=OTLP_PROTOCOL)
-        return None
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-    return OTLPSpanExporter()
-
-
-def new_provider(
-    processors: Sequence[SpanProcessor], resource: Resource | None = None
-) -> ReplaySafeTracerProvider:
-    """Temporal's replay-safe provider, each processor behind the personal-data filter."""
-    provider = create_tracer_provider(resource=resource)
-    for processor in processors:
-        provider.add_span_processor(PersonalDataFilter(processor))
-    return provider
-
-
 def provider_from_environment(
     environ: Mapping[str, str], service_name: str = DEFAULT_SERVICE_NAME
 ) -> ReplaySafeTracerProvider | None:
     """A tracer provider exporting as OTEL_* asks, or None when tracing stays off."""
-    exporters = [e for e in (_exporter(n, environ) for n in requested_exporters(environ)) if e]
-    if not exporters:
-        return None
-    attributes = {} if environ.get("OTEL_SERVICE_NAME") else {SERVICE_NAME: service_name}
-    return new_provider(
-        [BatchSpanProcessor(exporter) for exporter in exporters], Resource.create(attributes)
-    )
+    names = requested_exporters(environ)
+    if not names:
+        return None  # OpenTelemetry stays unimported: most processes never trace
+    from runtime.trace_export import provider_exporting
+
+    return provider_exporting(names, environ, service_name)
 
 
 def configure_tracing(service_name: str = DEFAULT_SERVICE_NAME) -> bool:
@@ -222,10 +107,13 @@ def use_tracer_provider(provider: ReplaySafeTracerProvider | None) -> None:
     becomes the process-wide provider (OpenTelemetry allows one per process: a second, different
     one is refused); None: no tracing from now on."""
     global _configured, _provider
-    if provider is not None and trace.get_tracer_provider() is not provider:
-        trace.set_tracer_provider(provider)
+    if provider is not None:
+        from opentelemetry import trace
+
         if trace.get_tracer_provider() is not provider:
-            raise RuntimeError("another OpenTelemetry tracer provider is already installed")
+            trace.set_tracer_provider(provider)
+            if trace.get_tracer_provider() is not provider:
+                raise RuntimeError("another OpenTelemetry tracer provider is already installed")
     _configured = True
     _provider = provider
 
@@ -245,7 +133,11 @@ def client_plugins() -> Sequence[Plugin]:
     (``StartWorkflowUpdate``, ``HandleUpdate``, ``StartActivity``, ``RunActivity``...), so a
     trace shows each hop, not only spans the product would make itself."""
     configure_tracing()
-    return [OpenTelemetryPlugin(add_temporal_spans=True)] if _provider is not None else []
+    if _provider is None:
+        return []
+    from temporalio.contrib.opentelemetry import OpenTelemetryPlugin
+
+    return [OpenTelemetryPlugin(add_temporal_spans=True)]
 
 
 def instrument_web_app(app: FastAPI) -> bool:

@@ -12,7 +12,7 @@ when a worker polling now does not list the client's key id.
 - *No worker polling*: sent anyway. The fire-and-forget signal is meant to work while no
   worker runs, and nobody can tell then which keys the next worker will hold. If it turns out
   not to hold the key, the case records the decision as unreadable and carries on
-  (``workers.encryption.WorkerCodec``); it never stalls.
+  (``runtime.encryption.WorkerCodec``); it never stalls.
 - A worker of a release before this lists no key ids: it is left out of the check.
 - The server will not answer the check (an API key without the right, say): sent, as above.
 
@@ -51,7 +51,7 @@ from temporalio.client import (
 from temporalio.service import RPCError
 
 from contracts.payload_keys import WorkersCannotRead
-from workers.encryption import EncryptionCodec
+from runtime.encryption import EncryptionCodec
 
 POLLING_WINDOW = timedelta(seconds=90)
 READERS_TTL = 30.0  # seconds a task queue's answer is trusted

@@ -2,10 +2,10 @@
 
 TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS* and the config file
 profile (TEMPORAL_PROFILE) are honoured; the default is the embedded dev server on loopback.
-Payloads are always encrypted (see ``workers.encryption``): without a usable key, connecting
+Payloads are always encrypted (see ``runtime.encryption``): without a usable key, connecting
 fails with a ``PayloadKeyError`` naming the setting, before anything is sent. A client that is
 not a worker checks that the workers can read its key before each start, signal and update
-(``workers.payload_readers``).
+(``runtime.payload_readers``).
 """
 
 from __future__ import annotations
@@ -23,14 +23,14 @@ from temporalio.envconfig import ClientConfig
 from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
-from runtime.log_setup import get_logger
-from workers.encryption import (
+from runtime.encryption import (
     ENCRYPTION_OFF_WARNING,
     codec_from_environment,
     worker_data_converter,
 )
-from workers.payload_readers import CheckReaders, readers_for
-from workers.tracing import client_plugins
+from runtime.log_setup import get_logger
+from runtime.payload_readers import CheckReaders, readers_for
+from runtime.tracing import client_plugins
 
 DEFAULT_ADDRESS = "127.0.0.1:7233"
 # The key `icpc dev` creates; commands run from the project folder find it without settings.
@@ -88,7 +88,7 @@ def unreadable(error: OSError, environ: Mapping[str, str]) -> str:
 def data_converter(*, worker: bool = False) -> DataConverter:
     """Pydantic payloads, encrypted with the configured key (``var/payload-key`` by default).
     ``worker``: the workers' codec and converter (what it cannot open, or what the service did
-    not seal, becomes an ``Unreadable`` placeholder; see ``workers.encryption``).
+    not seal, becomes an ``Unreadable`` placeholder; see ``runtime.encryption``).
 
     Raises ``PayloadKeyError`` when there is no usable key; only ``ICPC_PAYLOAD_ENCRYPTION=off``
     gives plain payloads (a worker then warns, loudly: it takes decisions in clear)."""
@@ -109,7 +109,7 @@ async def connect(runtime: Runtime | None = None, *, worker: bool = False) -> Cl
     Raises ``PayloadKeyError`` (before connecting) when payloads cannot be encrypted."""
     converter = data_converter(worker=worker)
     readers = None if worker else readers_for(converter.payload_codec)
-    # Tracing (off unless OTEL_* asks for it, see workers.tracing) rides on the client, so
+    # Tracing (off unless OTEL_* asks for it, see runtime.tracing) rides on the client, so
     # every worker built on this client traces too.
     client = await Client.connect(
         **connect_config(),
