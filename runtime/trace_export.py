@@ -18,7 +18,9 @@ from opentelemetry.util.types import Attributes, AttributeValue
 from temporalio.contrib.opentelemetry import ReplaySafeTracerProvider, create_tracer_provider
 
 from runtime.log_setup import get_logger
-from runtime.tracing import OTLP_PROTOCOL, SUPPORTED_EXPORTERS
+
+SUPPORTED_EXPORTERS = ("otlp", "console")
+OTLP_PROTOCOL = "http/protobuf"
 
 # Span attributes that hold no personal data; everything else is dropped before export.
 ALLOWED_ATTRIBUTES = frozenset(

@@ -48,8 +48,6 @@ if TYPE_CHECKING:
 
 DEFAULT_SERVICE_NAME = "icpc-orchestrator"
 WEB_SERVICE_NAME = "icpc-web"
-SUPPORTED_EXPORTERS = ("otlp", "console")
-OTLP_PROTOCOL = "http/protobuf"
 # Probes and static files are not worth a trace (a regex each, matched against the URL).
 WEB_EXCLUDED_URLS = "/healthz,/readyz,/static/"
 
