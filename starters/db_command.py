@@ -18,7 +18,6 @@ change to people is an administrator's, through the service (``icpc users``).
 from __future__ import annotations
 
 import argparse
-import getpass
 import os
 import secrets
 import sys
@@ -95,13 +94,6 @@ def run_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
-
-
 def _write_token(path: Path, token: str) -> None:
     from starters.cli import CommandError
 
@@ -121,6 +113,7 @@ def run_bootstrap_admin(args: argparse.Namespace) -> int:
     from domain.passwords import password_problem
     from records.audit import Channel
     from records.database import RecordStoreError, describe
+    from starters import session
     from starters.cli import CommandError
     from web import account_operations as ops
     from web.users import Accounts
@@ -137,7 +130,7 @@ def run_bootstrap_admin(args: argparse.Namespace) -> int:
     url = _url(args)
     # Roles are not checked against the procedures: the one given here is the product's admin.
     accounts = Accounts(url, roles=None, lifetime=timedelta(hours=8), idle=timedelta(minutes=30))
-    op = ops.Operator(f"os:{_os_user()}", Channel.CLI, role=None)
+    op = ops.Operator(f"os:{session.os_user()}", Channel.CLI, role=None)
     new = ops.NewPerson(args.user, roles=(), name=args.name, email=args.email, password=password)
     try:
         person = ops.bootstrap_admin(accounts, op, new)

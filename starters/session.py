@@ -1,49 +1,25 @@
-"""What every command that talks to the running product shares: a Temporal client, one event
-loop per command, and the case record; each failure is one line for the operator."""
+"""What the commands that stay on the service host share (``icpc db``, ``audit verify``,
+``simulate``): the case record, checked to fit this release, and the operating-system account
+their audit rows name; each failure is one line for the operator. People's commands reach the
+service instead (:mod:`starters.service_client`)."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any, TypeVar
+import getpass
+from typing import TYPE_CHECKING
 
 from starters.cli import CommandError
 
 if TYPE_CHECKING:
     from records.store import RecordStore
 
-T = TypeVar("T")
 
-
-def run(coroutine: Coroutine[Any, Any, T]) -> T:
-    from temporalio.service import RPCError
-
-    from contracts.payload_keys import WorkersCannotRead
-    from runtime.encryption import PayloadKeyError
-
+def os_user() -> str:
+    """The operating-system account a server-side command runs as, for its audit rows."""
     try:
-        return asyncio.run(coroutine)
-    except RPCError as error:
-        raise CommandError(f"Temporal: {error.message}") from None
-    # No key, a payload sealed with a key not configured, or a key the workers do not hold.
-    except (PayloadKeyError, WorkersCannotRead) as error:
-        raise CommandError(str(error)) from None
-    except LookupError as error:
-        raise CommandError(str(error)) from None
-
-
-async def client() -> Any:
-    """The Temporal client; refused in one line when payloads cannot be encrypted, so a
-    command never sends case data in clear, or when a TLS file cannot be read."""
-    from runtime.connection import TemporalSettingsError, connect
-    from runtime.encryption import PayloadKeyError
-
-    try:
-        return await connect()
-    except (PayloadKeyError, TemporalSettingsError) as error:
-        raise CommandError(str(error)) from None
-    except RuntimeError as error:
-        raise CommandError(f"cannot reach Temporal ({error}); is `make run` going?") from None
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
 
 
 def record() -> RecordStore:

@@ -126,13 +126,13 @@ def run_simulate(args: argparse.Namespace) -> int:
 
 def _audit(store: RecordStore, outcome: Outcome, detail: str) -> None:
     from records.audit import Action, AuditEntry, AuditLog, Channel
-    from starters.operator import _os_user
+    from starters import session
 
     AuditLog(store.engine).write(
         AuditEntry(
             action=Action.SIMULATE,
             outcome=outcome,
             channel=Channel.CLI,
-            detail=f"icpc simulate: {detail} (os user {_os_user()})",
+            detail=f"icpc simulate: {detail} (os user {session.os_user()})",
         )
     )

@@ -16,7 +16,7 @@ import pytest
 from temporalio.service import TLSConfig
 
 from runtime.connection import DEFAULT_ADDRESS, TemporalSettingsError, connect_config
-from starters.cli import CommandError, main
+from starters.cli import main
 from tests.conftest import free_port
 
 # The shape of a Temporal Cloud namespace id and its endpoints (London region for API keys).
@@ -132,19 +132,6 @@ def test_certificate_and_key_go_together(tmp_path: Path, given: str) -> None:
     path = cert if given.endswith("CERT_PATH") else key
     with pytest.raises(TemporalSettingsError, match="go together"):
         connect_config({**NO_FILE, given: str(path)})
-
-
-async def test_a_command_says_it_in_one_line(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    """What every command that talks to Temporal goes through (starters.session.client)."""
-    from starters import session
-
-    monkeypatch.setenv("TEMPORAL_CONFIG_FILE", NO_FILE["TEMPORAL_CONFIG_FILE"])
-    monkeypatch.setenv("TEMPORAL_TLS_CLIENT_CERT_PATH", str(tmp_path / "missing.pem"))
-    monkeypatch.setenv("TEMPORAL_TLS_CLIENT_KEY_PATH", str(tmp_path / "missing.key"))
-    with pytest.raises(CommandError, match=r"^TEMPORAL_TLS_CLIENT_CERT_PATH: cannot read "):
-        await session.client()
 
 
 def test_the_worker_refuses_to_start_in_one_line(

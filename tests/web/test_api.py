@@ -10,29 +10,21 @@ from records.people import PeopleStore
 from tests.web.web_helpers import (
     PASSWORD,
     add_person,
+    bearer,
     http_for,
     no_temporal,
     settings_for,
     sign_in,
 )
 from web.app import create_app
-from web.settings import Settings
-
-
-def token_for(settings: Settings, person_id: str) -> str:
-    engine = make_engine(settings.people_url)
-    try:
-        return PeopleStore(engine).issue_token(person_id, label="test")
-    finally:
-        engine.dispose()
 
 
 async def test_a_person_token_names_its_person(tmp_path: Path) -> None:
     settings = settings_for(tmp_path)
     add_person(settings, "api.tm", "team_manager", name="Api Team Manager", teams=["T1"])
-    token = token_for(settings, "api.tm")
+    headers = bearer(settings, "api.tm")
     async with http_for(create_app(settings, no_temporal)) as http:
-        answer = await http.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+        answer = await http.get("/api/v1/me", headers=headers)
     assert answer.status_code == 200, answer.text
     assert answer.json()["id"] == "api.tm"
     assert answer.json()["teams"] == ["T1"]
@@ -57,14 +49,14 @@ async def test_no_token_or_a_wrong_one_is_a_json_401(tmp_path: Path) -> None:
 async def test_a_disabled_persons_token_is_refused(tmp_path: Path) -> None:
     settings = settings_for(tmp_path)
     add_person(settings, "api.gone", "team_manager", name="Api Gone")
-    token = token_for(settings, "api.gone")
+    headers = bearer(settings, "api.gone")
     engine = make_engine(settings.people_url)
     try:
         PeopleStore(engine).disable("api.gone")
     finally:
         engine.dispose()
     async with http_for(create_app(settings, no_temporal)) as http:
-        answer = await http.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+        answer = await http.get("/api/v1/me", headers=headers)
     assert answer.status_code == 401
 
 

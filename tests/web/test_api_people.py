@@ -8,18 +8,9 @@ from pathlib import Path
 
 from records.audit import Action, AuditLog
 from records.database import make_engine
-from records.people import PeopleStore
-from tests.web.web_helpers import add_person, http_for, no_temporal, settings_for
+from tests.web.web_helpers import add_person, bearer, http_for, no_temporal, settings_for
 from web.app import create_app
 from web.settings import Settings
-
-
-def bearer(settings: Settings, person_id: str) -> dict[str, str]:
-    engine = make_engine(settings.people_url)
-    try:
-        return {"Authorization": f"Bearer {PeopleStore(engine).issue_token(person_id)}"}
-    finally:
-        engine.dispose()
 
 
 def account_rows(settings: Settings, person_id: str) -> list[tuple[str, str, str, str]]:

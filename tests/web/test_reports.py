@@ -25,11 +25,10 @@ from domain.reports import Period
 from procedures import load_all
 from records.audit import Action, AuditEntry, AuditLog, Channel, Outcome
 from records.database import make_engine, upgrade
-from records.people import PeopleStore
 from records.reports_query import census_report, out_of_timescale_report, timeliness_report
 from records.store import RecordStore
 from simulation.year import simulate
-from tests.web.web_helpers import add_person, post_sign_in, settings_for
+from tests.web.web_helpers import add_person, bearer, post_sign_in, settings_for
 from web.app import create_app
 from web.report_pages import DOWNLOADS, last_month, months_back
 from web.settings import Settings
@@ -250,14 +249,6 @@ def report_reads(settings: Settings) -> list[AuditEntry]:
     return [e for e in reversed(rows) if e.action is Action.READ_REPORT]
 
 
-def token_for(settings: Settings, person_id: str) -> dict[str, str]:
-    engine = make_engine(settings.people_url)
-    try:
-        return {"Authorization": f"Bearer {PeopleStore(engine).issue_token(person_id)}"}
-    finally:
-        engine.dispose()
-
-
 async def test_the_page_and_every_download_are_audited(
     http: httpx.AsyncClient, settings: Settings
 ) -> None:
@@ -310,7 +301,7 @@ REPORTS_ASKED = [
 async def test_the_api_gives_an_area_head_only_their_areas_cases_and_audits_each_read(
     http: httpx.AsyncClient, settings: Settings
 ) -> None:
-    north = token_for(settings, "hos.north")
+    north = bearer(settings, "hos.north")
     for name, params in REPORTS_ASKED:
         answer = await http.get(f"/api/v1/reports/{name}", params=params, headers=north)
         assert answer.status_code == 200, (name, answer.text)
@@ -367,7 +358,7 @@ async def test_the_api_refuses_a_month_it_cannot_count_as_a_plain_problem(
     answer = await http.get(
         "/api/v1/reports/timeliness",
         params={"month": month},
-        headers=token_for(settings, "hos.all"),
+        headers=bearer(settings, "hos.all"),
     )
     assert answer.status_code == 400
     assert answer.headers["content-type"] == "application/problem+json"
@@ -383,7 +374,7 @@ async def test_the_api_refuses_someone_who_reads_no_reports(
     answer = await http.get(
         "/api/v1/reports/census",
         params={"year": "2026"},
-        headers=token_for(settings, "sw.north"),
+        headers=bearer(settings, "sw.north"),
     )
     assert answer.status_code == 403 and answer.json()["title"] == "You cannot read the reports"
     [read] = report_reads(settings)

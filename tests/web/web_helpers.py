@@ -296,3 +296,12 @@ def http_for(app: object) -> httpx.AsyncClient:
     """An HTTP client calling ``app`` in process."""
     transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
     return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+
+def bearer(settings: Settings, person_id: str) -> dict[str, str]:
+    """The API's ``Authorization`` header for a new person token of ``person_id``."""
+    engine = make_engine(settings.people_url)
+    try:
+        return {"Authorization": f"Bearer {PeopleStore(engine).issue_token(person_id)}"}
+    finally:
+        engine.dispose()
