@@ -10,9 +10,9 @@ from pathlib import Path
 
 from domain.calendar import LONDON
 from tests.case_helpers import recent_working_day
-from tests.web.test_api import token_for
 from tests.web.web_helpers import (
     add_person,
+    bearer,
     http_for,
     invented_summary,
     no_temporal,
@@ -38,7 +38,7 @@ async def test_a_reference_two_open_cases_share_is_refused_naming_those_you_may_
     record_summaries(case_record, [first, second, hidden])
     settings = settings_for(tmp_path)
     add_person(settings, f"tm-{suffix}", "team_manager", teams=[team])
-    headers = {"Authorization": f"Bearer {token_for(settings, f'tm-{suffix}')}"}
+    headers = bearer(settings, f"tm-{suffix}")
     async with http_for(create_app(settings, no_temporal)) as http:
         read = await http.get(f"/api/v1/cases/{ref}", headers=headers)
         decided = await http.post(
@@ -66,7 +66,7 @@ async def test_a_start_time_with_an_offset_and_a_contact_naming_nobody_are_refus
     suffix = uuid.uuid4().hex[:6]
     settings = settings_for(tmp_path)
     add_person(settings, f"bss-{suffix}", "cp_conference_service")
-    headers = {"Authorization": f"Bearer {token_for(settings, f'bss-{suffix}')}"}
+    headers = bearer(settings, f"bss-{suffix}")
     start = {
         "procedure": "bct-management-note",
         "case_reference": f"OFF-{suffix}",
